@@ -1,0 +1,184 @@
+"""Configuration dataclasses with defaults, loaded from TOML and saved next to every artefact.
+
+``small`` trains on 2 CPU cores in hours; ``paper`` is the GPU-scale configuration (the paper does
+not publish sizes: these are documented choices in the range of AudioLM/SingSong stage models).
+Every field can be overridden from a TOML file whose tables mirror the dataclasses:
+``[semantic]``, ``[coarse]``, ``[fine]``, ``[train]``, ``[sampling]``, ``[data]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+STAGES = ("semantic", "coarse", "fine")
+
+
+@dataclass
+class StageConfig:
+    """One decoder-only stage LM. Sizes count model dimensions, not tokens."""
+
+    name: str = "semantic"
+    prefix_vocab: int = 500  # vocabulary of each conditioning stream
+    prefix_streams: int = 1  # semantic: 1 (vocal); coarse: 2 (vocal, accomp semantic); fine: 4 codebooks
+    target_vocab: int = 500
+    target_codebooks: int = 1  # semantic: 1; coarse and fine: 4
+    d_model: int = 256
+    n_layers: int = 4
+    n_heads: int = 4
+    ff_mult: float = 8 / 3  # GEGLU hidden size = ff_mult * d_model (rounded to 64)
+    dropout: float = 0.1
+    rel_pos_buckets: int = 32
+    rel_pos_max_distance: int = 256
+    max_len: int = 2048  # longest sequence (prefix + target + delays) the KV cache is sized for
+    aligned_condition: bool = True  # also add the time-aligned prefix embedding at target positions
+    cond_dropout: float = 0.1  # probability of dropping the condition (classifier-free guidance)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation of one stage; ``window_seconds`` sets the training sequence length."""
+
+    window_seconds: float = 6.0
+    batch_size: int = 8
+    grad_accum: int = 1
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    betas: tuple[float, float] = (0.9, 0.95)
+    warmup_steps: int = 100
+    max_steps: int = 2000
+    grad_clip: float = 1.0
+    eval_every: int = 100
+    eval_batches: int = 20
+    checkpoint_every: int = 100
+    seed: int = 0
+    precision: str = "fp32"  # "fp32" on CPU (bf16 measured 4x slower on AVX2); "bf16" on GPUs
+    threads: int = 1
+    max_minutes: float = 0.0  # stop (with a checkpoint) after this wall time; 0 = no limit
+
+
+@dataclass
+class SamplingConfig:
+    """Defaults from the authors' inference script."""
+
+    temperature: float = 0.9
+    top_k: int = 250
+    top_p: float = 0.0  # 0 disables nucleus sampling
+    cfg_scale: float = 3.0
+    cfg_stages: tuple[str, ...] = ("semantic", "coarse")  # where guidance is applied
+    vocal_noise_std: float = 0.01  # N(0, 0.01^2) added to the vocal before semantic tokenization
+    window_seconds: float = 10.0  # generation window for long vocals
+    overlap_seconds: float = 2.0  # previous output kept as prompt at each window join
+
+
+@dataclass
+class DataConfig:
+    corpus: str = "data/chorales"  # MUSDB18(-HQ)-layout root
+    shards: str = "data/shards"
+    codec: str = "default"
+    semantic: str = "default"
+
+
+def _stage(name: str, **kw: Any) -> StageConfig:
+    shapes = {
+        "semantic": dict(prefix_vocab=500, prefix_streams=1, target_vocab=500, target_codebooks=1),
+        "coarse": dict(prefix_vocab=500, prefix_streams=2, target_vocab=1024, target_codebooks=4),
+        "fine": dict(prefix_vocab=1024, prefix_streams=4, target_vocab=1024, target_codebooks=4),
+    }[name]
+    return StageConfig(name=name, **shapes, **kw)
+
+
+@dataclass
+class CascadeConfig:
+    semantic: StageConfig = field(default_factory=lambda: _stage("semantic"))
+    coarse: StageConfig = field(default_factory=lambda: _stage("coarse"))
+    fine: StageConfig = field(default_factory=lambda: _stage("fine"))
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+    def stage(self, name: str) -> StageConfig:
+        if name not in STAGES:
+            raise ValueError(f"unknown stage {name!r}; expected one of {STAGES}")
+        return getattr(self, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def small() -> CascadeConfig:
+    """About 3-5M parameters per stage: trainable on 2 CPU cores (fp32, 1 thread)."""
+    return CascadeConfig()
+
+
+def paper() -> CascadeConfig:
+    """GPU scale (torchrun + DDP, bf16): 12 layers x 768 per stage, 10 s windows."""
+    kw = dict(d_model=768, n_layers=12, n_heads=12, dropout=0.1, max_len=4096)
+    return CascadeConfig(
+        semantic=_stage("semantic", **kw),
+        coarse=_stage("coarse", **kw),
+        fine=_stage("fine", **kw),
+        train=TrainConfig(window_seconds=10.0, batch_size=32, lr=3e-4, warmup_steps=2000,
+                          max_steps=200_000, eval_every=1000, checkpoint_every=1000,
+                          precision="bf16", threads=0),
+    )
+
+
+PRESETS = {"small": small, "paper": paper}
+
+
+def _merge(obj: Any, values: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(obj)}
+    updates = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ValueError(f"unknown config key {where}{key!r}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            updates[key] = _merge(current, value, f"{where}{key}.")
+        elif isinstance(current, tuple):
+            updates[key] = tuple(value)
+        else:
+            updates[key] = type(current)(value) if current is not None else value
+    return dataclasses.replace(obj, **updates)
+
+
+def from_dict(values: dict[str, Any], base: CascadeConfig | None = None) -> CascadeConfig:
+    """Overlay ``values`` (nested dicts) on ``base`` (default: ``small()``); unknown keys raise."""
+    return _merge(base or small(), values, "")
+
+
+def load_config(name_or_path: str) -> CascadeConfig:
+    """A preset name (``small``, ``paper``) or a TOML file; a file may set ``preset = "paper"``."""
+    if name_or_path in PRESETS:
+        return PRESETS[name_or_path]()
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config {name_or_path!r} is neither a preset {sorted(PRESETS)} nor a file")
+    values = tomllib.loads(path.read_text())
+    base = PRESETS[values.pop("preset", "small")]()
+    return from_dict(values, base)
+
+
+def to_toml(cfg: CascadeConfig) -> str:
+    """Serialise to TOML (tables per section) so it can be saved next to checkpoints/results."""
+    lines: list[str] = []
+    for section, values in cfg.to_dict().items():
+        lines.append(f"[{section}]")
+        for key, value in values.items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)

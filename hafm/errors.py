@@ -1,0 +1,20 @@
+"""The project's exception types: one base class so callers can catch every refusal at once."""
+
+
+class HafmError(Exception):
+    """Base class for every error the toolkit raises on purpose (bad input, missing weights...)."""
+
+
+class AudioError(HafmError):
+    """An audio input is unusable: unreadable, empty, non-finite, silent, or of the wrong type.
+
+    The message always names the file (or the argument) and the problem.
+    """
+
+
+class MissingWeightsError(HafmError):
+    """A pretrained model's weights are not on this machine; the message names the expected path."""
+
+
+class StaleCacheError(HafmError):
+    """A cached artefact was made by other tokenizers/configs than the ones asked for."""

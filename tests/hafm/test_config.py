@@ -1,0 +1,42 @@
+import pytest
+
+from hafm import config
+
+
+def test_toml_round_trip_preserves_every_field(tmp_path):
+    cfg = config.paper()
+    path = tmp_path / "c.toml"
+    path.write_text(config.to_toml(cfg))
+    assert config.load_config(str(path)) == cfg
+
+
+def test_file_overrides_apply_on_top_of_a_preset(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('preset = "small"\n[coarse]\nd_model = 128\n[sampling]\ncfg_scale = 1.5\n')
+    cfg = config.load_config(str(path))
+    assert cfg.coarse.d_model == 128 and cfg.sampling.cfg_scale == 1.5
+    assert cfg.semantic.d_model == config.small().semantic.d_model
+
+
+def test_unknown_key_is_refused(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[train]\nlearning_rate = 1\n")
+    with pytest.raises(ValueError, match="learning_rate"):
+        config.load_config(str(path))
+
+
+def test_stage_shapes_follow_the_paper():
+    cfg = config.small()
+    assert (cfg.semantic.prefix_streams, cfg.semantic.target_codebooks) == (1, 1)
+    assert (cfg.coarse.prefix_streams, cfg.coarse.target_codebooks, cfg.coarse.target_vocab) == (2, 4, 1024)
+    assert (cfg.fine.prefix_streams, cfg.fine.target_codebooks) == (4, 4)
+
+
+def test_sampling_defaults_are_the_authors():
+    s = config.SamplingConfig()
+    assert (s.temperature, s.top_k, s.cfg_scale, s.vocal_noise_std) == (0.9, 250, 3.0, 0.01)
+
+
+def test_unknown_preset_or_missing_file_is_refused():
+    with pytest.raises(FileNotFoundError, match="preset"):
+        config.load_config("huge")
