@@ -1,0 +1,175 @@
+"""Audio I/O and checks: load, save, resample, loudness-normalise, validate.
+
+Waveforms are ``torch.Tensor [C, n]`` float32 in [-1, 1] (channels first, as torchaudio). Files are
+read and written with ``soundfile`` (wav, flac, ogg, and mp3 where libsndfile supports it); every
+write is atomic (``hafm.fileio``). Every refusal raises :class:`hafm.errors.AudioError` naming the
+file or argument and the problem, so a bad input never reaches a model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from hafm.errors import AudioError
+from hafm.fileio import atomic_path
+
+# A guard against accidental multi-hour inputs (a 3-hour vocal would take hours to tokenize and
+# gigabytes of memory); callers that really mean it pass ``max_seconds=None``.
+DEFAULT_MAX_SECONDS = 20 * 60.0
+SILENCE_PEAK = 1e-6  # below -120 dBFS peak counts as digital silence
+
+
+def _as_tensor(wav: torch.Tensor | np.ndarray, name: str) -> torch.Tensor:
+    if isinstance(wav, np.ndarray):
+        if not np.issubdtype(wav.dtype, np.floating):
+            raise AudioError(f"{name}: expected a float waveform, got a numpy array of dtype {wav.dtype}")
+        wav = torch.from_numpy(np.ascontiguousarray(wav))
+    if not isinstance(wav, torch.Tensor):
+        raise AudioError(f"{name}: expected a waveform tensor or float numpy array, got {type(wav).__name__}")
+    if not torch.is_floating_point(wav):
+        raise AudioError(f"{name}: expected a float waveform, got a tensor of dtype {wav.dtype}")
+    return wav
+
+
+def validate(
+    wav: torch.Tensor | np.ndarray,
+    name: str = "waveform",
+    sr: int | None = None,
+    max_seconds: float | None = DEFAULT_MAX_SECONDS,
+    allow_silent: bool = False,
+) -> torch.Tensor:
+    """Check a waveform ``[C, n]`` (or ``[n]``) and return it as float32 ``[C, n]``.
+
+    Refuses: non-float data, more than 2 dimensions, zero length, NaN/inf samples, digital silence
+    (unless ``allow_silent``), and more than ``max_seconds`` of audio when ``sr`` is given.
+    """
+    wav = _as_tensor(wav, name)
+    if wav.dim() == 1:
+        wav = wav.unsqueeze(0)
+    if wav.dim() != 2:
+        raise AudioError(f"{name}: expected shape [channels, samples], got {tuple(wav.shape)}")
+    if wav.shape[0] == 0 or wav.shape[1] == 0:
+        raise AudioError(f"{name}: empty audio (shape {tuple(wav.shape)})")
+    if not torch.isfinite(wav).all():
+        n_bad = int((~torch.isfinite(wav)).sum())
+        raise AudioError(f"{name}: contains {n_bad} NaN or infinite samples")
+    if not allow_silent and float(wav.abs().max()) < SILENCE_PEAK:
+        raise AudioError(f"{name}: audio is silent (peak below {SILENCE_PEAK:g})")
+    if sr is not None and max_seconds is not None:
+        seconds = wav.shape[1] / sr
+        if seconds > max_seconds:
+            raise AudioError(
+                f"{name}: {seconds / 60:.1f} min of audio exceeds the limit of {max_seconds / 60:.1f} min "
+                "(pass max_seconds=None to allow long inputs)"
+            )
+    return wav.to(torch.float32)
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+
+
+def load(
+    path: str | os.PathLike,
+    sr: int | None = None,
+    mono: bool = True,
+    max_seconds: float | None = DEFAULT_MAX_SECONDS,
+    allow_silent: bool = False,
+) -> tuple[torch.Tensor, int]:
+    """Read an audio file; return ``(wav [C, n] float32, sample_rate Hz)``.
+
+    ``mono`` averages the channels (C = 1); ``sr`` resamples to that rate. The file is validated
+    (see :func:`validate`); the length guard is checked from the header before decoding.
+    """
+    path = Path(path)
+    _check_readable(path)
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise AudioError(f"{path}: unreadable or not an audio file ({err})") from err
+    if max_seconds is not None and info.samplerate > 0 and info.frames / info.samplerate > max_seconds:
+        raise AudioError(
+            f"{path}: {info.frames / info.samplerate / 60:.1f} min of audio exceeds the limit of "
+            f"{max_seconds / 60:.1f} min (pass max_seconds=None to allow long inputs)"
+        )
+    try:
+        data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(f"{path}: corrupt audio data ({err})") from err
+    wav = torch.from_numpy(data.T.copy())
+    if mono:
+        wav = downmix(wav)
+    wav = validate(wav, str(path), sr=file_sr, max_seconds=max_seconds, allow_silent=allow_silent)
+    if sr is not None and sr != file_sr:
+        wav = resample(wav, file_sr, sr)
+        file_sr = sr
+    return wav, int(file_sr)
+
+
+def downmix(wav: torch.Tensor) -> torch.Tensor:
+    """Average the channels of ``[C, n]`` into ``[1, n]``."""
+    return wav.mean(dim=0, keepdim=True)
+
+
+def resample(wav: torch.Tensor, sr_in: int, sr_out: int) -> torch.Tensor:
+    """Resample ``[..., n]`` from ``sr_in`` to ``sr_out`` Hz (band-limited sinc, torchaudio)."""
+    if sr_in <= 0 or sr_out <= 0:
+        raise AudioError(f"resample: sample rates must be positive, got {sr_in} -> {sr_out} Hz")
+    if sr_in == sr_out:
+        return wav
+    import torchaudio.functional as AF
+
+    return AF.resample(wav, int(sr_in), int(sr_out))
+
+
+def save(
+    path: str | os.PathLike,
+    wav: torch.Tensor | np.ndarray,
+    sr: int,
+    subtype: str = "PCM_16",
+    allow_silent: bool = True,
+) -> None:
+    """Write ``wav [C, n]`` (or ``[n]``) at ``sr`` Hz atomically; ``subtype`` e.g. PCM_16 or FLOAT.
+
+    PCM output is clipped to [-1, 1] (soundfile would wrap otherwise); silence is allowed by
+    default because silent stems (e.g. an absent drum part) are legitimate files.
+    """
+    wav = validate(wav, str(path), max_seconds=None, allow_silent=allow_silent)
+    data = wav.detach().cpu().numpy().T
+    if subtype.startswith("PCM"):
+        data = np.clip(data, -1.0, 1.0)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), data, int(sr), subtype=subtype)
+
+
+def loudness(wav: torch.Tensor, sr: int) -> float:
+    """Integrated loudness (LUFS, ITU-R BS.1770) of ``wav [C, n]``."""
+    import pyloudnorm
+
+    wav = validate(wav, "loudness input")
+    meter = pyloudnorm.Meter(sr)
+    min_len = int(0.4 * sr) + 1  # BS.1770 gating needs at least one 400 ms block
+    data = wav.numpy().T.astype(np.float64)
+    if data.shape[0] < min_len:
+        data = np.pad(data, ((0, min_len - data.shape[0]), (0, 0)))
+    return float(meter.integrated_loudness(data))
+
+
+def loudness_normalize(wav: torch.Tensor, sr: int, target_lufs: float = -23.0) -> torch.Tensor:
+    """Scale ``wav [C, n]`` to ``target_lufs`` integrated loudness (EBU R128 default -23 LUFS).
+
+    The result may exceed [-1, 1]; callers that write PCM should check the peak.
+    """
+    current = loudness(wav, sr)
+    if not np.isfinite(current):
+        raise AudioError(f"loudness_normalize: loudness is {current} LUFS (audio too quiet to measure)")
+    gain = 10.0 ** ((target_lufs - current) / 20.0)
+    return wav * gain

@@ -1,0 +1,168 @@
+"""Tests of hafm.audio: round trips, resampling, loudness, and every refusal."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from hafm import audio
+from hafm.errors import AudioError
+
+SR = 24_000
+
+
+@pytest.fixture
+def tone() -> torch.Tensor:
+    t = torch.arange(SR) / SR
+    return (0.3 * torch.sin(2 * torch.pi * 440 * t)).unsqueeze(0)
+
+
+@pytest.fixture
+def stereo_file(tmp_path, tone):
+    path = tmp_path / "stereo.wav"
+    sf.write(path, torch.cat([tone, 0.5 * tone]).numpy().T, SR)
+    return path
+
+
+def test_load_downmixes_stereo_to_mono(stereo_file, tone):
+    wav, sr = audio.load(stereo_file)
+    assert sr == SR and wav.shape == (1, SR)
+    assert torch.allclose(wav, 0.75 * tone, atol=1e-4)
+
+
+def test_load_keeps_channels_when_not_mono(stereo_file):
+    wav, _ = audio.load(stereo_file, mono=False)
+    assert wav.shape == (2, SR) and wav.dtype == torch.float32
+
+
+def test_load_resamples(stereo_file):
+    wav, sr = audio.load(stereo_file, sr=16_000)
+    assert sr == 16_000 and wav.shape == (1, 16_000)
+
+
+def test_save_round_trip_pcm16(tmp_path, tone):
+    path = tmp_path / "out.wav"
+    audio.save(path, tone, SR)
+    assert sf.info(path).subtype == "PCM_16"
+    wav, _ = audio.load(path)
+    assert torch.allclose(wav, tone, atol=1 / 32767 + 1e-6)
+
+
+def test_save_float_is_exact(tmp_path, tone):
+    path = tmp_path / "out.wav"
+    audio.save(path, tone, SR, subtype="FLOAT")
+    assert torch.equal(audio.load(path)[0], tone)
+
+
+def test_save_leaves_no_temp_files(tmp_path, tone):
+    audio.save(tmp_path / "a.wav", tone, SR)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.wav"]
+
+
+def test_flac_round_trip(tmp_path, tone):
+    path = tmp_path / "a.flac"
+    audio.save(path, tone, SR)
+    assert audio.load(path)[0].shape == (1, SR)
+
+
+def test_resample_changes_length():
+    assert audio.resample(torch.randn(1, 24_000), 24_000, 16_000).shape == (1, 16_000)
+
+
+def test_loudness_normalize_hits_target(tone):
+    out = audio.loudness_normalize(tone.repeat(1, 3), SR, target_lufs=-23.0)
+    assert audio.loudness(out, SR) == pytest.approx(-23.0, abs=0.1)
+
+
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(AudioError, match="no such file"):
+        audio.load(tmp_path / "nope.wav")
+
+
+def test_directory_is_refused(tmp_path):
+    with pytest.raises(AudioError, match="is a directory"):
+        audio.load(tmp_path)
+
+
+def test_text_file_is_refused(tmp_path):
+    path = tmp_path / "notes.wav"
+    path.write_text("not audio at all")
+    with pytest.raises(AudioError, match="notes.wav: unreadable"):
+        audio.load(path)
+
+
+def test_truncated_file_is_refused(tmp_path, tone):
+    path = tmp_path / "cut.flac"
+    audio.save(path, tone, SR)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(AudioError, match="cut.flac"):
+        audio.load(path)
+
+
+def test_empty_file_is_refused(tmp_path):
+    path = tmp_path / "empty.wav"
+    sf.write(path, np.zeros((0, 1), dtype=np.float32), SR)
+    with pytest.raises(AudioError, match="empty"):
+        audio.load(path)
+
+
+def test_silent_file_is_refused(tmp_path):
+    path = tmp_path / "silent.wav"
+    sf.write(path, np.zeros((SR, 1), dtype=np.float32), SR)
+    with pytest.raises(AudioError, match="silent.wav: audio is silent"):
+        audio.load(path)
+
+
+def test_silent_file_allowed_on_request(tmp_path):
+    path = tmp_path / "silent.wav"
+    sf.write(path, np.zeros((SR, 1), dtype=np.float32), SR)
+    assert audio.load(path, allow_silent=True)[0].abs().max() == 0
+
+
+def test_nan_file_is_refused(tmp_path):
+    path = tmp_path / "nan.wav"
+    data = np.full((SR, 1), 0.1, dtype=np.float32)
+    data[10] = np.nan
+    sf.write(path, data, SR, subtype="FLOAT")
+    with pytest.raises(AudioError, match="nan.wav: contains 1 NaN"):
+        audio.load(path)
+
+
+def test_long_file_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "long.wav"
+    sf.write(path, np.full((8_000 * 10, 1), 0.1, dtype=np.float32), 8_000)
+    with pytest.raises(AudioError, match="exceeds the limit"):
+        audio.load(path, max_seconds=5)
+
+
+def test_long_file_allowed_on_request(tmp_path):
+    path = tmp_path / "long.wav"
+    sf.write(path, np.full((8_000 * 10, 1), 0.1, dtype=np.float32), 8_000)
+    assert audio.load(path, max_seconds=None)[0].shape == (1, 80_000)
+
+
+def test_validate_refuses_int_array():
+    with pytest.raises(AudioError, match="dtype int16"):
+        audio.validate(np.ones(100, dtype=np.int16), "ints")
+
+
+def test_validate_refuses_inf():
+    wav = torch.ones(1, 10)
+    wav[0, 3] = float("inf")
+    with pytest.raises(AudioError, match="NaN or infinite"):
+        audio.validate(wav)
+
+
+def test_validate_refuses_3d():
+    with pytest.raises(AudioError, match="shape"):
+        audio.validate(torch.ones(1, 1, 10))
+
+
+def test_validate_refuses_list():
+    with pytest.raises(AudioError, match="got list"):
+        audio.validate([0.1, 0.2])
+
+
+def test_validate_long_vocal_names_limit():
+    with pytest.raises(AudioError, match="vocal: 180.0 min"):
+        audio.validate(torch.full((1, 10_800 * 100), 0.1), "vocal", sr=100)
