@@ -1,0 +1,145 @@
+"""Tables and figures from a benchmark run's cached statistics (no audio, no models: seconds).
+
+Inputs (written by the runner under ``<out>/_cache/``): ``fad_stats.json`` and ``per_clip.csv``.
+Outputs in ``<out>/``: ``fad.md``, ``fad.csv``, ``fad.tex``, ``fad.png``, ``proxies.csv``,
+``proxies.md``, ``per_song_fad.csv``, ``paper_comparison.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from hafm.fileio import atomic_path, atomic_write_text  # noqa: E402
+
+FAD_COLUMNS = ["system", "backend", "target", "fad", "ci_low", "ci_high", "n_clips"]
+PAPER = {"three_stage": 1.71, "two_stage": 2.10}  # paper, Table: FAD on MUSDB18 (VGGish assumed)
+SYSTEM_ORDER = ["ground_truth", "codec_oracle", "codec_oracle_4", "three_stage", "two_stage", "random"]
+
+
+def _order(df: pd.DataFrame) -> pd.DataFrame:
+    rank = {s: i for i, s in enumerate(SYSTEM_ORDER)}
+    return df.sort_values(["backend", "target", "system"], key=lambda c: c.map(rank) if c.name == "system" else c)
+
+
+def fad_frame(stats: dict) -> pd.DataFrame:
+    df = pd.DataFrame(stats["fad"])
+    return _order(df)
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    atomic_write_text(path, df.to_csv(index=False, float_format="%.6g"))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def fad_markdown(df: pd.DataFrame, stats: dict) -> str:
+    lines = ["# FAD of every system (lower is better)", "",
+             f"Data: {stats['meta'].get('data', '?')}; clips: {stats['meta'].get('n_clips', '?')} x "
+             f"{stats['meta'].get('clip_seconds', '?')} s from {stats['meta'].get('n_songs', '?')} test songs; "
+             f"reference: {stats['meta'].get('reference', '?')}. 95% CI: bootstrap over songs "
+             f"({stats['meta'].get('bootstrap', '?')} resamples). FAD-inf: extrapolation in 1/n (fadtk).", ""]
+    for (backend, target), part in df.groupby(["backend", "target"], sort=False):
+        lines += [f"## backend `{backend}`, target `{target}`", "",
+                  "| system | FAD | 95% CI | FAD-inf | clips |", "|---|---|---|---|---|"]
+        for r in part.itertuples():
+            inf = _fmt(r.fad_inf) if "fad_inf" in part and pd.notna(r.fad_inf) else "-"
+            lines.append(f"| {r.system} | {_fmt(r.fad)} | [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}] | {inf} | {r.n_clips} |")
+        floor = stats.get("reference_split_half", {}).get(f"{backend}/{target}")
+        if floor is not None:
+            lines.append(f"\nReference split-half FAD (noise floor): {_fmt(floor)}")
+        lines.append("")
+    for d in stats.get("paired", []):
+        verdict = "three-stage better" if d["ci_high"] < 0 else ("two-stage better" if d["ci_low"] > 0 else "no significant difference")
+        lines.append(f"- Paired bootstrap FAD({d['a']}) - FAD({d['b']}), `{d['backend']}`/`{d['target']}`: "
+                     f"{_fmt(d['diff'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}] -> {verdict}")
+    return "\n".join(lines) + "\n"
+
+
+def fad_latex(df: pd.DataFrame) -> str:
+    rows = [r"\begin{tabular}{lllrrr}", r"\toprule",
+            r"System & Backend & Target & FAD & CI low & CI high \\", r"\midrule"]
+    for r in df.itertuples():
+        rows.append(f"{r.system.replace('_', chr(92) + '_')} & {r.backend.replace('_', chr(92) + '_')} & {r.target} & "
+                    f"{r.fad:.3f} & {r.ci_low:.3f} & {r.ci_high:.3f} \\\\")
+    rows += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(rows) + "\n"
+
+
+def fad_figure(df: pd.DataFrame, path: Path) -> None:
+    groups = list(df.groupby(["backend", "target"], sort=False))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
+    for ax, ((backend, target), part) in zip(axes[0], groups):
+        err = [part.fad - part.ci_low, part.ci_high - part.fad]
+        ax.bar(part.system, part.fad, yerr=err, capsize=3, color="#4c72b0")
+        ax.set_title(f"{backend} / {target}", fontsize=9)
+        ax.set_ylabel("FAD (lower is better)")
+        ax.tick_params(axis="x", rotation=45, labelsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def paper_comparison(df: pd.DataFrame, stats: dict) -> str:
+    lines = ["# Side by side with the paper (NOT comparable numbers)", "",
+             "The paper reports FAD on MUSDB18 with an unpublished embedding/reference protocol. Ours use "
+             f"other data ({stats['meta'].get('data', '?')}) and other embeddings; compare orderings and "
+             "ratios, not values.", "",
+             "| system | paper FAD | ours (backend/target): FAD [95% CI] |", "|---|---|---|"]
+    for system, value in PAPER.items():
+        ours = df[df.system == system]
+        cells = "; ".join(f"{r.backend}/{r.target}: {_fmt(r.fad)} [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
+                          for r in ours.itertuples()) or "not run"
+        lines.append(f"| {system} | {value} | {cells} |")
+    lines += ["", f"Paper ratio two-stage / three-stage: {PAPER['two_stage'] / PAPER['three_stage']:.3f}."]
+    for (backend, target), part in df.groupby(["backend", "target"], sort=False):
+        s = part.set_index("system").fad
+        if {"three_stage", "two_stage"} <= set(s.index) and s["three_stage"] > 0:
+            lines.append(f"Ours ({backend}/{target}): {s['two_stage'] / s['three_stage']:.3f}.")
+    return "\n".join(lines) + "\n"
+
+
+def proxies_tables(per_clip: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    summary = (per_clip.groupby("system")[["rhythm", "harmony"]]
+               .agg(["mean", "sem", "count"]).reset_index())
+    summary.columns = ["system"] + [f"{a}_{b}" for a, b in summary.columns[1:]]
+    lines = ["# Objective coherence proxies (vocal vs accompaniment, higher is better)", "",
+             "rhythm: max normalised cross-correlation of onset envelopes within +-100 ms; "
+             "harmony: vocal-energy-weighted chroma cosine.", "",
+             "| system | rhythm (mean +- s.e.) | harmony (mean +- s.e.) | clips |", "|---|---|---|---|"]
+    for r in summary.itertuples():
+        lines.append(f"| {r.system} | {r.rhythm_mean:.3f} +- {r.rhythm_sem:.3f} | "
+                     f"{r.harmony_mean:.3f} +- {r.harmony_sem:.3f} | {r.rhythm_count} |")
+    return summary, "\n".join(lines) + "\n"
+
+
+def write_tables(out: str | Path) -> list[Path]:
+    """Rebuild every table and figure in ``out`` from ``out/_cache``; returns the paths written."""
+    out = Path(out)
+    cache = out / "_cache"
+    stats_path = cache / "fad_stats.json"
+    if not stats_path.exists():
+        raise FileNotFoundError(f"{stats_path} is missing: run `python -m benchmark run` first")
+    stats = json.loads(stats_path.read_text())
+    df = fad_frame(stats)
+    written = [out / n for n in ("fad.csv", "fad.md", "fad.tex", "fad.png", "paper_comparison.md",
+                                 "per_song_fad.csv", "proxies.csv", "proxies.md")]
+    _write_csv(df[FAD_COLUMNS], written[0])
+    atomic_write_text(written[1], fad_markdown(df, stats))
+    atomic_write_text(written[2], fad_latex(df))
+    fad_figure(df, written[3])
+    atomic_write_text(written[4], paper_comparison(df, stats))
+    _write_csv(pd.DataFrame(stats.get("per_song", [])), written[5])
+    per_clip = pd.read_csv(cache / "per_clip.csv")
+    _write_csv(per_clip, written[6])
+    atomic_write_text(written[7], proxies_tables(per_clip)[1])
+    return written
