@@ -29,12 +29,15 @@ class StageConfig:
     d_model: int = 256
     n_layers: int = 4
     n_heads: int = 4
+    n_kv_heads: int = 4  # < n_heads shares keys/values between query heads (GQA): cheaper decoding
     ff_mult: float = 8 / 3  # GEGLU hidden size = ff_mult * d_model (rounded to 64)
     dropout: float = 0.1
     rel_pos_buckets: int = 32
     rel_pos_max_distance: int = 256
     max_len: int = 2048  # longest sequence (prefix + target + delays) the KV cache is sized for
     aligned_condition: bool = True  # also add the time-aligned prefix embedding at target positions
+    prefix_hz: int = 50  # frame rate of the prefix streams (aligned condition: frame t -> t * prefix_hz // target_hz)
+    target_hz: int = 50  # frame rate of the target codebooks
     cond_dropout: float = 0.1  # probability of dropping the condition (classifier-free guidance)
 
 
@@ -50,11 +53,13 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.95)
     warmup_steps: int = 100
     max_steps: int = 2000
+    min_lr_ratio: float = 0.1  # cosine decay ends at min_lr_ratio * lr
     grad_clip: float = 1.0
     eval_every: int = 100
     eval_batches: int = 20
     checkpoint_every: int = 100
     seed: int = 0
+    val_fraction: float = 0.1  # training tracks held out for validation (seeded hash of the track name)
     precision: str = "fp32"  # "fp32" on CPU (bf16 measured 4x slower on AVX2); "bf16" on GPUs
     threads: int = 1
     max_minutes: float = 0.0  # stop (with a checkpoint) after this wall time; 0 = no limit
@@ -84,9 +89,12 @@ class DataConfig:
 
 def _stage(name: str, **kw: Any) -> StageConfig:
     shapes = {
-        "semantic": dict(prefix_vocab=500, prefix_streams=1, target_vocab=500, target_codebooks=1),
-        "coarse": dict(prefix_vocab=500, prefix_streams=2, target_vocab=1024, target_codebooks=4),
-        "fine": dict(prefix_vocab=1024, prefix_streams=4, target_vocab=1024, target_codebooks=4),
+        "semantic": dict(prefix_vocab=500, prefix_streams=1, target_vocab=500, target_codebooks=1,
+                         prefix_hz=50, target_hz=50),
+        "coarse": dict(prefix_vocab=500, prefix_streams=2, target_vocab=1024, target_codebooks=4,
+                       prefix_hz=50, target_hz=75),
+        "fine": dict(prefix_vocab=1024, prefix_streams=4, target_vocab=1024, target_codebooks=4,
+                     prefix_hz=75, target_hz=75),
     }[name]
     return StageConfig(name=name, **shapes, **kw)
 
