@@ -1,0 +1,140 @@
+"""Reconstruction quality of an acoustic codec on held-out stems, by number of codebooks.
+
+Metrics per file: SI-SNR (dB, mean removed; higher is better) and a multi-resolution log-mel L1
+distance (log10 magnitude mel at n_fft 512/1024/2048 with hop n_fft/4 and 64/80/128 mels, clamped
+at 1e-5, averaged over the three; lower is better). The summary also counts, for each doubling of
+codebooks, the files that are strictly better than with half as many.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+from typing import Iterable
+
+import torch
+from tqdm import tqdm
+
+from hafm.fileio import atomic_write_text
+from hafm.tokenizers.alignment import ACOUSTIC_SR
+
+CODEBOOKS = (1, 2, 4, 8)
+METRICS = {"si_snr_db": +1, "log_mel_l1": -1}  # +1: higher is better, -1: lower is better
+MEL_RESOLUTIONS = ((512, 64), (1024, 80), (2048, 128))  # (n_fft, n_mels)
+_MEL_CACHE: dict[tuple[int, int], torch.nn.Module] = {}
+
+
+def si_snr(reference: torch.Tensor, estimate: torch.Tensor, eps: float = 1e-12) -> float:
+    """Scale-invariant SNR in dB of ``estimate [n]`` against ``reference [n]`` (means removed)."""
+    reference = reference - reference.mean()
+    estimate = estimate - estimate.mean()
+    scale = (estimate @ reference) / (reference @ reference + eps)
+    target = scale * reference
+    noise = estimate - target
+    return float(10 * torch.log10((target @ target + eps) / (noise @ noise + eps)))
+
+
+def _mel(n_fft: int, n_mels: int) -> torch.nn.Module:
+    if (n_fft, n_mels) not in _MEL_CACHE:
+        import torchaudio
+
+        _MEL_CACHE[(n_fft, n_mels)] = torchaudio.transforms.MelSpectrogram(
+            sample_rate=ACOUSTIC_SR, n_fft=n_fft, hop_length=n_fft // 4, n_mels=n_mels, power=1.0
+        )
+    return _MEL_CACHE[(n_fft, n_mels)]
+
+
+def log_mel_distance(reference: torch.Tensor, estimate: torch.Tensor) -> float:
+    """Multi-resolution log10-mel L1 distance between two waveforms ``[n]`` at 24 kHz."""
+    total = 0.0
+    for n_fft, n_mels in MEL_RESOLUTIONS:
+        mel = _mel(n_fft, n_mels)
+        a = torch.log10(mel(reference).clamp_min(1e-5))
+        b = torch.log10(mel(estimate).clamp_min(1e-5))
+        total += float((a - b).abs().mean())
+    return total / len(MEL_RESOLUTIONS)
+
+
+@torch.no_grad()
+def evaluate_files(
+    codec, files: Iterable[tuple[str, str, torch.Tensor]], codebooks: tuple[int, ...] = CODEBOOKS, progress: bool = False
+) -> list[dict]:
+    """Per-file rows ``{track, stem, codebooks, si_snr_db, log_mel_l1}`` for ``(track, stem, wav [n])``."""
+    rows = []
+    for track, stem, wav in tqdm(files, desc="codec eval", unit="stem", disable=not progress):
+        codes = codec.encode(wav[None, None])
+        for k in codebooks:
+            decoded = codec.decode(codes[:, :k])[0, 0, : len(wav)]
+            rows.append({
+                "track": track, "stem": stem, "codebooks": k,
+                "si_snr_db": si_snr(wav, decoded), "log_mel_l1": log_mel_distance(wav, decoded),
+            })
+    return rows
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Rows ``{stem, metric, codebooks, value}``: means, worst file, files count, files better per doubling."""
+    out = []
+    for stem in sorted({r["stem"] for r in rows}):
+        ks = sorted({r["codebooks"] for r in rows if r["stem"] == stem})
+        by_k = {k: {r["track"]: r for r in rows if r["stem"] == stem and r["codebooks"] == k} for k in ks}
+        for k in ks:
+            files = by_k[k]
+            out.append({"stem": stem, "metric": "files", "codebooks": k, "value": len(files)})
+            for metric, sign in METRICS.items():
+                values = [r[metric] for r in files.values()]
+                worst = min(values) if sign > 0 else max(values)
+                out.append({"stem": stem, "metric": metric, "codebooks": k, "value": sum(values) / len(values)})
+                out.append({"stem": stem, "metric": f"{metric}_worst_file", "codebooks": k, "value": worst})
+                if k // 2 in by_k and k % 2 == 0:
+                    half = by_k[k // 2]
+                    better = sum(sign * (files[t][metric] - half[t][metric]) > 0 for t in files if t in half)
+                    out.append({"stem": stem, "metric": f"files_better_{metric}", "codebooks": k, "value": better})
+    return out
+
+
+def to_csv(summary: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["stem", "metric", "codebooks", "value"], lineterminator="\n")
+    writer.writeheader()
+    for row in summary:
+        value = row["value"]
+        writer.writerow({**row, "value": value if isinstance(value, int) else f"{value:.4f}"})
+    return buffer.getvalue()
+
+
+def to_markdown(summary: list[dict], header: dict[str, str]) -> str:
+    """A report: provenance lines from ``header``, then one table per stem."""
+    value = {(r["stem"], r["metric"], r["codebooks"]): r["value"] for r in summary}
+    lines = ["# Acoustic codec: reconstruction by number of codebooks", ""]
+    lines += [f"- {key}: {text}" for key, text in header.items()]
+    lines += ["", "SI-SNR in dB (higher is better); log-mel L1 = multi-resolution log10-mel L1 (lower is better).",
+              "'better vs k/2' counts the files strictly better than with half as many codebooks.", ""]
+    for stem in sorted({r["stem"] for r in summary}):
+        ks = sorted({r["codebooks"] for r in summary if r["stem"] == stem})
+        lines += [f"## {stem}", "",
+                  "| codebooks | kbps | files | SI-SNR mean | SI-SNR worst file | better vs k/2 | log-mel L1 mean | log-mel L1 worst file | better vs k/2 |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for k in ks:
+            def cell(metric: str) -> str:
+                v = value.get((stem, metric, k))
+                return "" if v is None else (f"{v}" if isinstance(v, int) else f"{v:.3f}")
+            n = value[(stem, "files", k)]
+            better = [cell(f"files_better_{m}") for m in METRICS]
+            lines.append(
+                f"| {k} | {0.75 * k:g} | {n} | {cell('si_snr_db')} | {cell('si_snr_db_worst_file')} | "
+                f"{better[0] and better[0] + '/' + str(n)} | {cell('log_mel_l1')} | {cell('log_mel_l1_worst_file')} | "
+                f"{better[1] and better[1] + '/' + str(n)} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(summary: list[dict], header: dict[str, str], out_dir: str | Path, name: str = "codec") -> None:
+    """Write ``<out_dir>/<name>.md`` and ``<out_dir>/<name>.csv`` atomically."""
+    out_dir = Path(out_dir)
+    atomic_write_text(out_dir / f"{name}.csv", to_csv(summary))
+    header = {**header, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    atomic_write_text(out_dir / f"{name}.md", to_markdown(summary, header))

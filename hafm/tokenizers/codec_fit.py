@@ -1,0 +1,161 @@
+"""Fitting the default codec: MDCT frames of training stems -> 8 residual k-means codebooks.
+
+The fit is seeded (one generator per stage, derived from ``seed``) and resumable: after each
+stage the codebooks so far are checkpointed, keyed by the config and a hash of the training frames,
+so a killed run continues at the next stage and a checkpoint made from other data is not reused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import soundfile as sf
+import torch
+from tqdm import tqdm
+
+from hafm.fileio import atomic_save, sha256_json
+from hafm.tokenizers import codec_data, mdct, rvq
+from hafm.tokenizers.alignment import ACOUSTIC_HOP, ACOUSTIC_SR
+from hafm.tokenizers.codec import save_codebooks
+
+
+@dataclass(frozen=True)
+class CodecFitConfig:
+    """How the default codec is fitted. Frame counts are 75 Hz MDCT frames (13.3 ms each)."""
+
+    n_codebooks: int = 8
+    codebook_size: int = 1024
+    max_frames: int = 150_000  # random subset of training frames (150k frames = 33 min of audio)
+    kmeans_iters: int = 15  # Lloyd iterations per stage
+    init_frames: int = 20_000  # k-means++ seeding subset per stage
+    seed: int = 0
+    min_frame_energy: float = 1e-8  # frames with less energy (sum of squares) are silence: skipped
+    split: str = "train"
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "CodecFitConfig":
+        values = tomllib.loads(Path(path).read_text())
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"{path}: unknown codec fit keys {sorted(unknown)}")
+        return dataclasses.replace(cls(), **values)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def count_frames(tracks: list[Path]) -> int:
+    """Upper bound on the MDCT frames of vocals + accompaniment, from the vocals' headers."""
+    total = 0
+    for track in tracks:
+        info = sf.info(str(track / "vocals.wav"))
+        total += 2 * mdct.n_frames(int(info.frames * ACOUSTIC_SR / info.samplerate) + 1)
+    return total
+
+
+def sample_frames(
+    waves: Iterable[torch.Tensor], keep_probability: float, config: CodecFitConfig, progress: bool = False
+) -> torch.Tensor:
+    """A seeded random subset ``[N, 320]`` (N <= ``max_frames``) of the non-silent MDCT frames."""
+    generator = torch.Generator().manual_seed(config.seed)
+    kept = []
+    for wav in tqdm(waves, desc="codec frames", unit="stem", disable=not progress):
+        frames = mdct.mdct(wav[None])[0]
+        frames = frames[frames.pow(2).sum(dim=1) >= config.min_frame_energy]
+        keep = torch.rand(len(frames), generator=generator) < keep_probability
+        kept.append(frames[keep])
+    frames = torch.cat(kept) if kept else torch.empty(0, ACOUSTIC_HOP)
+    if len(frames) > config.max_frames:
+        frames = frames[torch.randperm(len(frames), generator=generator)[: config.max_frames]]
+    return frames.contiguous()
+
+
+def hash_frames(frames: torch.Tensor) -> str:
+    return hashlib.sha256(frames.contiguous().numpy().tobytes()).hexdigest()
+
+
+def _load_checkpoint(path: Path | None, key: str) -> list[torch.Tensor]:
+    if path is None or not path.is_file():
+        return []
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("key") != key:
+        print(f"codec fit: ignoring checkpoint {path} made from another config or data")
+        return []
+    return list(state["codebooks"])
+
+
+def fit_codebooks(
+    frames: torch.Tensor,
+    config: CodecFitConfig,
+    checkpoint: Path | None = None,
+    progress: bool = False,
+) -> tuple[torch.Tensor, list[float]]:
+    """Fit ``[S, K, 320]`` codebooks on ``frames [N, 320]``; return them and the fit-data MSE per stage.
+
+    Each stage's centroids are rounded to float16 (the shipped precision) before the residual for
+    the next stage is computed, so the shipped codec is exactly the one that was fitted.
+    """
+    if len(frames) < config.codebook_size:
+        raise ValueError(f"need at least {config.codebook_size} frames to fit, got {len(frames)}")
+    key = sha256_json({"config": config.to_dict(), "frames": hash_frames(frames)})
+    done = _load_checkpoint(checkpoint, key)
+    residual = frames.to(torch.float32).clone()
+    errors = []
+    for codebook in done:
+        residual -= codebook[rvq.nearest(residual, codebook)]
+        errors.append(float(residual.pow(2).sum(dim=1).mean()))
+    bar = tqdm(total=config.n_codebooks, initial=len(done), desc="codec stages", disable=not progress)
+    for stage in range(len(done), config.n_codebooks):
+        generator = torch.Generator().manual_seed(config.seed * 1000 + stage)
+        on_iteration = lambda it, mse: bar.set_postfix(iteration=it, mse=f"{mse:.3g}")  # noqa: E731
+        codebook = rvq.fit_stage(
+            residual, config.codebook_size, config.kmeans_iters, config.init_frames, generator, on_iteration
+        )
+        codebook = codebook.to(torch.float16).to(torch.float32)
+        residual -= codebook[rvq.nearest(residual, codebook)]
+        errors.append(float(residual.pow(2).sum(dim=1).mean()))
+        done.append(codebook)
+        if checkpoint is not None:
+            state = {"key": key, "codebooks": torch.stack(done)}
+            atomic_save(checkpoint, lambda tmp: torch.save(state, tmp))
+        bar.update(1)
+    bar.close()
+    return torch.stack(done), errors
+
+
+def fit_from_musdb(root: str | Path, out: str | Path, config: CodecFitConfig, progress: bool = True) -> dict:
+    """Fit on the ``config.split`` tracks of a MUSDB-layout ``root``; write ``out`` (+ .json).
+
+    Returns the metadata written next to the codebooks (config, data hashes, fit errors, timing).
+    """
+    out = Path(out)
+    start = time.time()
+    tracks = codec_data.list_tracks(root, config.split)
+    keep_probability = min(1.0, config.max_frames / max(1, count_frames(tracks)))
+    waves = (wav for _, _, wav in codec_data.iter_stems(tracks))
+    frames = sample_frames(waves, keep_probability, config, progress)
+    signal = float(frames.pow(2).sum(dim=1).mean())
+    checkpoint = out.with_name(out.name + ".partial.pt")
+    codebooks, errors = fit_codebooks(frames, config, checkpoint, progress)
+    metadata = {
+        "codec": "mdct-rvq",
+        "transform": f"circular sine-window MDCT, hop {ACOUSTIC_HOP}, window {2 * ACOUSTIC_HOP}, orthonormal",
+        "fit_config": config.to_dict(),
+        "train_tracks": len(tracks),
+        "train_tracks_sha256": sha256_json(sorted(t.name for t in tracks)),
+        "fit_frames": len(frames),
+        "fit_frames_sha256": hash_frames(frames),
+        "fit_snr_db_per_stage": [round(10 * torch.log10(torch.tensor(signal / e)).item(), 3) for e in errors],
+        "fit_seconds": round(time.time() - start, 1),
+        "fitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "torch": torch.__version__,
+    }
+    save_codebooks(out, codebooks, metadata)
+    checkpoint.unlink(missing_ok=True)
+    return metadata

@@ -1,0 +1,47 @@
+import csv
+
+import pytest
+import torch
+
+from hafm.cli import main
+from hafm.tokenizers import codec_eval
+from hafm.tokenizers.codec import save_codebooks
+
+
+def test_si_snr_ignores_scale_and_measures_noise():
+    g = torch.Generator().manual_seed(0)
+    ref = torch.randn(48_000, generator=g)
+    noise = torch.randn(48_000, generator=g)
+    assert codec_eval.si_snr(ref, 0.5 * ref) > 100
+    assert codec_eval.si_snr(ref, ref + 0.1 * noise) == pytest.approx(20.0, abs=0.2)
+
+
+def test_log_mel_distance_is_zero_for_identical_audio_and_grows_with_noise():
+    ref = torch.randn(24_000, generator=torch.Generator().manual_seed(0)) * 0.1
+    assert codec_eval.log_mel_distance(ref, ref) == 0.0
+    assert codec_eval.log_mel_distance(ref, ref + 0.1 * torch.randn(24_000)) > codec_eval.log_mel_distance(ref, ref + 0.01 * torch.randn(24_000))
+
+
+def test_summary_counts_files_strictly_better_than_half_the_codebooks():
+    rows = [
+        {"track": t, "stem": "vocals", "codebooks": k, "si_snr_db": snr, "log_mel_l1": 1.0}
+        for t, snrs in {"a": (1.0, 2.0), "b": (3.0, 3.0)}.items()
+        for k, snr in zip((1, 2), snrs)
+    ]
+    summary = {(r["metric"], r["codebooks"]): r["value"] for r in codec_eval.summarise(rows)}
+    assert summary[("files_better_si_snr_db", 2)] == 1
+    assert summary[("files_better_log_mel_l1", 2)] == 0
+    assert summary[("si_snr_db", 2)] == pytest.approx(2.5)
+    assert summary[("si_snr_db_worst_file", 1)] == 1.0
+
+
+def test_eval_command_writes_markdown_and_csv(musdb_tree, small_codec, tmp_path):
+    codebooks = tmp_path / "cb.safetensors"
+    save_codebooks(codebooks, small_codec.codebooks, {})
+    out = tmp_path / "results"
+    assert main(["codec", "eval", "--root", str(musdb_tree), "--codec", str(codebooks), "--out-dir", str(out)]) == 0
+    rows = list(csv.DictReader((out / "codec.csv").open()))
+    assert set(rows[0]) == {"stem", "metric", "codebooks", "value"}
+    assert {(r["stem"], r["codebooks"]) for r in rows if r["metric"] == "si_snr_db"} == {
+        (s, k) for s in ("vocals", "accompaniment") for k in ("1", "2", "4", "8")}
+    assert "## accompaniment" in (out / "codec.md").read_text()
