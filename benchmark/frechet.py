@@ -1,0 +1,176 @@
+"""Exact Fréchet distance between two Gaussians, in float64, via symmetric eigen-decompositions.
+
+    FD = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr sqrt(S1^1/2 S2 S1^1/2)
+
+``S1 S2`` is similar to the symmetric PSD matrix ``S1^1/2 S2 S1^1/2``, so the trace of the
+(non-symmetric) ``sqrtm(S1 S2)`` that the FAD libraries compute with ``scipy.linalg.sqrtm`` equals
+the sum of the square roots of that matrix's eigenvalues. ``eigh``/``eigvalsh`` never return
+complex values, and eigenvalues that round-off pushes below zero are clamped, so singular
+covariances (frames < dimensions) give a finite, non-negative distance instead of the
+"imaginary component" errors or negative FADs the sqrtm route is known for.
+
+The reference side (S1) is usually fixed while many systems and bootstrap resamples are compared
+against it, so its square root is computed once: ``prepare_reference(mu, sigma) -> Reference``.
+``Reference`` stores ``S1 = V diag(w) V^T`` and the map ``T = diag(sqrt w) V^T``; then
+``S1^1/2 S2 S1^1/2 = V (T S2 T^T) V^T`` has the eigenvalues of ``T S2 T^T``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from hafm.errors import HafmError
+
+# Symmetry is checked relative to the largest entry: np.cov output is symmetric to round-off.
+SYMMETRY_RTOL = 1e-8
+# An eigenvalue below -PSD_RTOL * (largest eigenvalue) is not round-off: the matrix is not a covariance.
+PSD_RTOL = 1e-8
+
+
+class FrechetInputError(HafmError, ValueError):
+    """Means/covariances unusable for a Fréchet distance: NaN/inf, wrong shapes, not symmetric/PSD."""
+
+
+class FewFramesWarning(UserWarning):
+    """Fewer frames than embedding dimensions: the covariance is singular and FD is biased upwards."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference Gaussian with its eigen-decomposition, reused across systems and resamples.
+
+    mu: [d]; sigma: [d, d]; eigvecs: [d, d] (columns); sqrt_eigvals: [d], clamped at 0;
+    n_frames: frames the statistics came from (0 when given directly).
+    """
+
+    mu: np.ndarray
+    sigma: np.ndarray
+    eigvecs: np.ndarray
+    sqrt_eigvals: np.ndarray
+    n_frames: int = 0
+
+    @property
+    def dim(self) -> int:
+        return int(self.mu.shape[0])
+
+    @property
+    def trace(self) -> float:
+        return float(np.trace(self.sigma))
+
+    @property
+    def sqrt_sigma(self) -> np.ndarray:
+        """S1^1/2 as a [d, d] matrix (symmetric PSD)."""
+        return (self.eigvecs * self.sqrt_eigvals) @ self.eigvecs.T
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """Map row vectors into the basis where cov(projected) has the eigenvalues of S1^1/2 S2 S1^1/2.
+
+        x: [..., d] -> [..., d], i.e. ``x @ V diag(sqrt w)``.
+        """
+        return (x @ self.eigvecs) * self.sqrt_eigvals
+
+    def distance(self, mu: np.ndarray, sigma: np.ndarray) -> float:
+        """Fréchet distance from this reference to N(mu, sigma); mu [d], sigma [d, d]."""
+        mu, sigma = _validated(mu, sigma, "eval")
+        _check_same_dim(self.mu, mu)
+        t = self.eigvecs * self.sqrt_eigvals  # V diag(sqrt w) = T^T
+        inner = t.T @ sigma @ t
+        return distance_from_parts(
+            mean_sq=float(np.sum((self.mu - mu) ** 2)),
+            trace_ref=self.trace,
+            trace_eval=float(np.trace(sigma)),
+            inner=inner,
+        )
+
+
+def prepare_reference(mu: np.ndarray, sigma: np.ndarray, n_frames: int = 0) -> Reference:
+    """Validate the reference statistics and eigen-decompose sigma once (float64)."""
+    mu, sigma = _validated(mu, sigma, "reference")
+    w, v = np.linalg.eigh(sigma)
+    _check_psd(w, "reference")
+    return Reference(mu=mu, sigma=sigma, eigvecs=v, sqrt_eigvals=np.sqrt(np.clip(w, 0.0, None)),
+                     n_frames=int(n_frames))
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2); mu [d], sigma [d, d].
+
+    Float64, exact up to eigen-solver round-off, clamped at 0. Raises FrechetInputError on
+    NaN/inf, shape mismatch, non-symmetric or non-PSD covariances.
+    """
+    return prepare_reference(mu1, sigma1).distance(mu2, sigma2)
+
+
+def distance_from_parts(mean_sq: float, trace_ref: float, trace_eval: float, inner: np.ndarray) -> float:
+    """Assemble FD from |mu1-mu2|^2, tr S1, tr S2 and a symmetric matrix similar to S1^1/2 S2 S1^1/2."""
+    eig = np.linalg.eigvalsh(0.5 * (inner + inner.T))
+    _check_psd(eig, "eval")
+    tr_covmean = float(np.sum(np.sqrt(np.clip(eig, 0.0, None))))
+    value = mean_sq + trace_ref + trace_eval - 2.0 * tr_covmean
+    if not np.isfinite(value):
+        raise FrechetInputError(f"Fréchet distance is not finite ({value}); statistics overflow float64")
+    return max(value, 0.0)
+
+
+def gaussian_stats(embeddings: np.ndarray, what: str = "embeddings") -> tuple[np.ndarray, np.ndarray]:
+    """Mean [d] and covariance [d, d] (ddof=1, as every FAD library) of frames [n_frames, d].
+
+    Warns (FewFramesWarning) when n_frames < d.
+    """
+    x = validate_frames(embeddings, what)
+    return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
+
+
+def validate_frames(embeddings: np.ndarray, what: str = "embeddings") -> np.ndarray:
+    """Check frames [n_frames, d] (finite, >= 2 frames) and return them as float64."""
+    x = np.asarray(embeddings, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise FrechetInputError(f"{what}: expected frames of shape [n_frames, d], got {x.shape}")
+    if x.shape[0] < 2:
+        raise FrechetInputError(f"{what}: a covariance needs at least 2 frames, got {x.shape[0]}")
+    if not np.all(np.isfinite(x)):
+        raise FrechetInputError(f"{what}: embeddings contain NaN or inf")
+    warn_if_few_frames(x.shape[0], x.shape[1], what)
+    return x
+
+
+def warn_if_few_frames(n_frames: int, dim: int, what: str) -> None:
+    if n_frames < dim:
+        warnings.warn(f"{what}: {n_frames} frames < {dim} dimensions: the covariance is singular and "
+                      "the Fréchet distance is biased; use more or overlapping frames",
+                      FewFramesWarning, stacklevel=3)
+
+
+def _validated(mu: np.ndarray, sigma: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    mu = np.atleast_1d(np.asarray(mu, dtype=np.float64))
+    sigma = np.atleast_2d(np.asarray(sigma, dtype=np.float64))
+    if mu.ndim != 1:
+        raise FrechetInputError(f"{what}: mean must have shape [d], got {mu.shape}")
+    d = mu.shape[0]
+    if sigma.shape != (d, d):
+        raise FrechetInputError(f"{what}: covariance must have shape ({d}, {d}) to match the mean, "
+                                f"got {sigma.shape}")
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
+        raise FrechetInputError(f"{what}: mean or covariance contains NaN or inf")
+    scale = float(np.max(np.abs(sigma))) if sigma.size else 0.0
+    asym = float(np.max(np.abs(sigma - sigma.T))) if sigma.size else 0.0
+    if asym > SYMMETRY_RTOL * max(scale, np.finfo(np.float64).tiny):
+        raise FrechetInputError(f"{what}: covariance is not symmetric (max |S - S^T| = {asym:.3g}, "
+                                f"max |S| = {scale:.3g})")
+    return mu, 0.5 * (sigma + sigma.T)
+
+
+def _check_psd(eigvals: np.ndarray, what: str) -> None:
+    top = float(np.max(np.abs(eigvals))) if eigvals.size else 0.0
+    low = float(np.min(eigvals)) if eigvals.size else 0.0
+    if low < -PSD_RTOL * top:
+        raise FrechetInputError(f"{what}: covariance is not positive semi-definite "
+                                f"(smallest eigenvalue {low:.3g}, largest {top:.3g})")
+
+
+def _check_same_dim(mu_ref: np.ndarray, mu: np.ndarray) -> None:
+    if mu.shape != mu_ref.shape:
+        raise FrechetInputError(f"dimension mismatch: reference has d={mu_ref.shape[0]}, eval has d={mu.shape[0]}")
