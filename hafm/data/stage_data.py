@@ -1,0 +1,206 @@
+"""Windows of token shards as training batches for each cascade stage.
+
+A track's shard holds ``semantic_vocals [T_s]``, ``semantic_accomp [T_s]`` (50 Hz) and
+``acoustic_accomp [8, T_a]`` (75 Hz) with ``T_a == T_s * 3 // 2``. Each stage sees a different
+(prefix, target) pair of streams:
+
+* ``semantic``: prefix = vocal semantic ``[1, T]``, target = accompaniment semantic ``[1, T]``
+* ``coarse``:   prefix = (vocal, accompaniment) semantic ``[2, T]``, target = acoustic codebooks 1-4 ``[4, 1.5 T]``
+* ``fine``:     prefix = acoustic codebooks 1-4 ``[4, 1.5 T]``, target = codebooks 5-8 ``[4, 1.5 T]``
+
+Windows are whole 40 ms blocks (2 semantic = 3 acoustic frames), so prefix and target stay aligned.
+Sampling is a pure function of ``(seed, step)``: a resumed run draws exactly the windows an
+uninterrupted run would, and every distributed rank takes a disjoint slice of the same draw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from hafm.config import STAGES
+from hafm.errors import HafmError
+from hafm.tokenizers.alignment import BLOCK_SECONDS
+
+SEMANTIC_PER_BLOCK = 2
+ACOUSTIC_PER_BLOCK = 3
+COARSE_CODEBOOKS = 4
+
+
+@dataclass(frozen=True)
+class StageTrack:
+    """One track's full prefix ``[P, blocks * prefix_per_block]`` and target ``[K, blocks * target_per_block]``."""
+
+    name: str
+    prefix: np.ndarray
+    target: np.ndarray
+    prefix_per_block: int
+    target_per_block: int
+
+    @property
+    def n_blocks(self) -> int:
+        return self.prefix.shape[1] // self.prefix_per_block
+
+
+@dataclass
+class StageBatch:
+    """``prefix [B, P, T_p]`` and ``target [B, K, T_t]`` (int64 token ids), ``drop_condition [B]`` (bool)."""
+
+    prefix: torch.Tensor
+    target: torch.Tensor
+    drop_condition: torch.Tensor
+
+    @property
+    def positions(self) -> int:
+        """Sequence positions in the batch (prefix frames + target frames, times batch size)."""
+        b, _, t_p = self.prefix.shape
+        return b * (t_p + self.target.shape[2])
+
+
+def window_blocks(window_seconds: float) -> int:
+    """Whole 40 ms blocks in a window of ``window_seconds`` (at least one)."""
+    return max(1, round(window_seconds / BLOCK_SECONDS))
+
+
+def stage_track(name: str, shard: Mapping[str, Any], stage: str) -> StageTrack:
+    """Cut a loaded shard into the (prefix, target) streams of ``stage``, trimmed to whole blocks."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
+    vocals = np.asarray(shard["semantic_vocals"])
+    accomp = np.asarray(shard["semantic_accomp"])
+    acoustic = np.asarray(shard["acoustic_accomp"])
+    if vocals.ndim != 1 or accomp.shape != vocals.shape or acoustic.ndim != 2 or acoustic.shape[0] < 8:
+        raise HafmError(
+            f"shard {name!r}: expected semantic_vocals [T], semantic_accomp [T], acoustic_accomp [8, T_a]; "
+            f"got {vocals.shape}, {accomp.shape}, {acoustic.shape}"
+        )
+    blocks = min(vocals.shape[0] // SEMANTIC_PER_BLOCK, acoustic.shape[1] // ACOUSTIC_PER_BLOCK)
+    t_sem, t_ac = blocks * SEMANTIC_PER_BLOCK, blocks * ACOUSTIC_PER_BLOCK
+    if stage == "semantic":
+        prefix, target = vocals[None, :t_sem], accomp[None, :t_sem]
+        rates = (SEMANTIC_PER_BLOCK, SEMANTIC_PER_BLOCK)
+    elif stage == "coarse":
+        prefix, target = np.stack([vocals[:t_sem], accomp[:t_sem]]), acoustic[:COARSE_CODEBOOKS, :t_ac]
+        rates = (SEMANTIC_PER_BLOCK, ACOUSTIC_PER_BLOCK)
+    else:
+        prefix, target = acoustic[:COARSE_CODEBOOKS, :t_ac], acoustic[COARSE_CODEBOOKS:8, :t_ac]
+        rates = (ACOUSTIC_PER_BLOCK, ACOUSTIC_PER_BLOCK)
+    return StageTrack(name, np.ascontiguousarray(prefix), np.ascontiguousarray(target), *rates)
+
+
+def check_vocab(tracks: Sequence[StageTrack], prefix_vocab: int, target_vocab: int) -> None:
+    """Refuse tokens outside the stage's vocabularies (shards made by another tokenizer)."""
+    for track in tracks:
+        for what, tokens, vocab in (("prefix", track.prefix, prefix_vocab), ("target", track.target, target_vocab)):
+            if tokens.size and (tokens.min() < 0 or tokens.max() >= vocab):
+                raise HafmError(
+                    f"track {track.name!r}: {what} token ids span [{tokens.min()}, {tokens.max()}], "
+                    f"outside the stage vocabulary of {vocab}"
+                )
+
+
+def _unit_hash(name: str, seed: int) -> float:
+    digest = hashlib.sha256(f"{seed}:{name}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def split_train_val(names: Sequence[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Deterministic split by a seeded hash of each name; at least one validation track when possible."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    scores = {name: _unit_hash(name, seed) for name in names}
+    val = [n for n in names if scores[n] < val_fraction]
+    if not val and val_fraction > 0 and len(names) > 1:
+        val = [min(names, key=scores.__getitem__)]
+    train = [n for n in names if n not in set(val)]
+    return train, val
+
+
+def _stack_windows(tracks: Sequence[StageTrack], windows: Sequence[tuple[int, int]], n_blocks: int):
+    prefixes, targets = [], []
+    for track_index, start in windows:
+        track = tracks[track_index]
+        p0, t0 = start * track.prefix_per_block, start * track.target_per_block
+        prefixes.append(track.prefix[:, p0:p0 + n_blocks * track.prefix_per_block])
+        targets.append(track.target[:, t0:t0 + n_blocks * track.target_per_block])
+    prefix = torch.from_numpy(np.stack(prefixes).astype(np.int64))
+    target = torch.from_numpy(np.stack(targets).astype(np.int64))
+    return prefix, target
+
+
+class WindowSampler:
+    """Random aligned windows of ``n_blocks`` 40 ms blocks, a pure function of ``(seed, step)``.
+
+    Tracks are drawn in proportion to their number of window positions, so every window position
+    of the corpus is equally likely; tracks shorter than a window are skipped.
+    """
+
+    def __init__(self, tracks: Sequence[StageTrack], n_blocks: int, seed: int, cond_dropout: float = 0.0):
+        self.tracks = [t for t in tracks if t.n_blocks >= n_blocks]
+        if not self.tracks:
+            raise HafmError(f"no track is at least {n_blocks * BLOCK_SECONDS:.2f} s long; shorten window_seconds")
+        self.n_blocks = n_blocks
+        self.seed = seed
+        self.cond_dropout = cond_dropout
+        positions = np.array([t.n_blocks - n_blocks + 1 for t in self.tracks], dtype=np.float64)
+        self._track_p = positions / positions.sum()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"seed": self.seed, "n_blocks": self.n_blocks, "tracks": [t.name for t in self.tracks]}
+
+    def batch(self, step: int, global_size: int, start: int, size: int) -> StageBatch:
+        """Windows ``start:start+size`` of the ``global_size`` windows drawn for ``step``."""
+        rng = np.random.default_rng([self.seed, step])
+        track_ids = rng.choice(len(self.tracks), size=global_size, p=self._track_p)
+        offsets = rng.random(global_size)
+        drops = rng.random(global_size) < self.cond_dropout
+        windows = [
+            (int(i), int(u * (self.tracks[i].n_blocks - self.n_blocks + 1)))
+            for i, u in zip(track_ids[start:start + size], offsets[start:start + size])
+        ]
+        prefix, target = _stack_windows(self.tracks, windows, self.n_blocks)
+        return StageBatch(prefix, target, torch.from_numpy(drops[start:start + size].copy()))
+
+
+def fixed_windows(tracks: Sequence[StageTrack], n_blocks: int, max_windows: int) -> list[tuple[int, int]]:
+    """Non-overlapping ``(track index, start block)`` windows, round-robin over tracks, at most ``max_windows``."""
+    per_track = [[(i, s) for s in range(0, t.n_blocks - n_blocks + 1, n_blocks)] for i, t in enumerate(tracks)]
+    windows: list[tuple[int, int]] = []
+    depth = 0
+    while len(windows) < max_windows and any(depth < len(w) for w in per_track):
+        windows.extend(w[depth] for w in per_track if depth < len(w))
+        depth += 1
+    return windows[:max_windows]
+
+
+def fixed_batches(
+    tracks: Sequence[StageTrack], windows: Sequence[tuple[int, int]], n_blocks: int, batch_size: int
+) -> list[StageBatch]:
+    """Batches of the given windows with the condition kept (evaluation)."""
+    batches = []
+    for i in range(0, len(windows), batch_size):
+        prefix, target = _stack_windows(tracks, windows[i:i + batch_size], n_blocks)
+        batches.append(StageBatch(prefix, target, torch.zeros(prefix.shape[0], dtype=torch.bool)))
+    return batches
+
+
+def load_stage_tracks(shard_dir: str | Path, split: str, stage: str) -> list[StageTrack]:
+    """Every shard of ``split`` under ``shard_dir`` as :class:`StageTrack` (named by file stem)."""
+    from hafm.data.shards import list_shards, load_shard
+
+    paths = list(list_shards(shard_dir, split))
+    if not paths:
+        raise HafmError(f"no {split!r} token shards under {shard_dir}; run the tokenize step first")
+    return [stage_track(_track_name(Path(p)), load_shard(p), stage) for p in paths]
+
+
+def _track_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".npz", ".pt"):
+        name = name.removesuffix(suffix)
+    return name
