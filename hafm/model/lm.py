@@ -41,6 +41,7 @@ class StageLM(nn.Module):
         super().__init__()
         self.cfg = cfg
         d, p, k = cfg.d_model, cfg.prefix_streams, cfg.target_codebooks
+        self.n_kv_heads = cfg.n_kv_heads or cfg.n_heads
         self.null_id = cfg.prefix_vocab  # learned "no condition" token of each prefix stream
         self.pad_id = cfg.target_vocab  # empty token of the delay pattern (also the start input)
         # one table per stream, stored as one matrix with offsets so a frame is a single gather
@@ -53,7 +54,7 @@ class StageLM(nn.Module):
         self.rel_bias = RelativePositionBias(cfg.n_heads, cfg.rel_pos_buckets, cfg.rel_pos_max_distance)
         hidden = geglu_hidden(d, cfg.ff_mult)
         self.blocks = nn.ModuleList(
-            Block(d, cfg.n_heads, cfg.n_kv_heads, hidden, cfg.dropout) for _ in range(cfg.n_layers))
+            Block(d, cfg.n_heads, self.n_kv_heads, hidden, cfg.dropout) for _ in range(cfg.n_layers))
         self.norm = RMSNorm(d)
         self.head = nn.Linear(d, k * cfg.target_vocab, bias=False)  # K heads fused in one matmul
         self.apply(self._init_weights)
@@ -189,7 +190,7 @@ class StageLM(nn.Module):
         forced, is_forced = self._forced_tokens(b, n_frames, prompt)
         rows = torch.cat([prefix, prefix]) if scale != 1.0 else prefix
         drop = torch.arange(rows.shape[0], device=prefix.device) >= b
-        cache = KVCache.allocate(len(self.blocks), rows.shape[0], self.cfg.n_kv_heads,
+        cache = KVCache.allocate(len(self.blocks), rows.shape[0], self.n_kv_heads,
                                  prefix.shape[2] + steps, self.cfg.d_model // self.cfg.n_heads,
                                  device=prefix.device)
         frames = self._prefix_frames(rows)
