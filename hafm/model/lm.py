@@ -171,13 +171,15 @@ class StageLM(nn.Module):
     # ---------------------------------------------------------------- generation
     @torch.inference_mode()
     def generate(self, prefix: torch.Tensor, n_frames: int, sampling: SamplingConfig | None = None,
-                 generator: torch.Generator | None = None, prompt: torch.Tensor | None = None) -> torch.Tensor:
-        """Sample ``target [B, K, n_frames]`` given ``prefix [B, P, T_p]``, with a KV cache.
+                 generator: torch.Generator | None = None, prompt: torch.Tensor | None = None,
+                 use_cache: bool = True) -> torch.Tensor:
+        """Sample ``target [B, K, n_frames]`` given ``prefix [B, P, T_p]``.
 
         ``prompt [B, K, T_prompt]`` (``T_prompt <= n_frames``) fixes the first frames, which the
         output continues (the output starts with the prompt). Guidance applies when this stage's
         name is in ``sampling.cfg_stages`` and ``cfg_scale != 1``: conditional and unconditional
-        rows run as one batch of ``2B``.
+        rows run as one batch of ``2B``. ``use_cache=False`` recomputes the whole sequence at
+        every step instead of reading the KV cache (same result; for tests and benchmarks).
         """
         sampling = sampling or SamplingConfig()
         scale = sampling.cfg_scale if self.cfg.name in sampling.cfg_stages else 1.0
@@ -186,29 +188,25 @@ class StageLM(nn.Module):
         if not 0 <= n_prompt <= n_frames:
             raise ValueError(f"prompt of {n_prompt} frames does not fit in {n_frames} frames")
         steps = delayed_length(n_frames, k)
-        self._check_length(prefix.shape[2] + steps)
+        total = prefix.shape[2] + steps
+        self._check_length(total)
         forced, is_forced = self._forced_tokens(b, n_frames, prompt)
-        rows = torch.cat([prefix, prefix]) if scale != 1.0 else prefix
+        rows = self._rows(prefix, scale)
         drop = torch.arange(rows.shape[0], device=prefix.device) >= b
-        cache = KVCache.allocate(len(self.blocks), rows.shape[0], self.n_kv_heads,
-                                 prefix.shape[2] + steps, self.cfg.d_model // self.cfg.n_heads,
-                                 device=prefix.device)
         frames = self._prefix_frames(rows)
         aligned = self._aligned(frames, drop, steps)
-        table = self.rel_bias.table(prefix.shape[2] + steps, prefix.device)
+        decoder = _Decoder(self, self.rel_bias.table(total, prefix.device), rows.shape[0], total, use_cache)
         # prefill: prefix + the fully known steps (start token and prompt frames)
         known = torch.cat([torch.full_like(forced[:, :, :1], self.pad_id), forced[:, :, :n_prompt]], dim=2)
-        x = torch.cat([self._prefix_input(frames, drop), self._target_input(
-            self._rows(known, scale), None if aligned is None else aligned[:, :n_prompt + 1])], dim=1)
-        logits = self._logits(self._trunk(x, table, cache)[:, -1:])[:, :, 0]
+        logits = decoder(torch.cat([self._prefix_input(frames, drop), self._target_input(
+            self._rows(known, scale), None if aligned is None else aligned[:, :n_prompt + 1])], dim=1))
         out = forced.clone()
         for step in range(n_prompt, steps):
             tokens = self._pick(logits, scale, sampling, generator)
             out[:, :, step] = torch.where(is_forced[:, step], out[:, :, step], tokens)
             if step + 1 < steps:
-                x = self._target_input(self._rows(out[:, :, step:step + 1], scale),
-                                       None if aligned is None else aligned[:, step + 1:step + 2])
-                logits = self._logits(self._trunk(x, table, cache))[:, :, 0]
+                logits = decoder(self._target_input(self._rows(out[:, :, step:step + 1], scale),
+                                                    None if aligned is None else aligned[:, step + 1:step + 2]))
         return revert_delay(out, n_frames)
 
     def _forced_tokens(self, batch: int, n_frames: int, prompt: torch.Tensor | None
@@ -240,3 +238,25 @@ class StageLM(nn.Module):
             cond, uncond = logits.chunk(2)
             logits = guide(cond, uncond, scale)
         return sample(logits, sampling.temperature, sampling.top_k, sampling.top_p, generator)
+
+
+class _Decoder:
+    """Feeds new positions to a ``StageLM`` and returns the logits ``[rows, K, V]`` of the last one.
+
+    With the KV cache each call computes only the new positions; without it, every call reruns
+    the whole sequence so far (the reference the cache is checked and timed against).
+    """
+
+    def __init__(self, lm: StageLM, table: torch.Tensor, rows: int, max_len: int, use_cache: bool):
+        self.lm, self.table = lm, table
+        cfg = lm.cfg
+        self.cache = KVCache.allocate(len(lm.blocks), rows, lm.n_kv_heads, max_len, cfg.d_model // cfg.n_heads,
+                                      dtype=table.dtype, device=table.device) if use_cache else None
+        self.seen: torch.Tensor | None = None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache is None:
+            self.seen = x if self.seen is None else torch.cat([self.seen, x], dim=1)
+            x = self.seen
+        h = self.lm._trunk(x, self.table, self.cache)
+        return self.lm._logits(h[:, -1:])[:, :, 0]
