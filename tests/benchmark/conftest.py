@@ -28,3 +28,24 @@ def song():
 def other_song():
     """An unrelated accompaniment: F# major, 0.37 s beat."""
     return notes([54, 58, 61, 58], 0.37) + notes([66, 70, 73, 70], 0.37, amp=0.2)
+
+
+@pytest.fixture
+def tiny_musdb(tmp_path):
+    """A MUSDB18-HQ tree: 4 train + 4 test songs of 12 s at 24 kHz mono, melodies on a beat."""
+    import soundfile as sf
+
+    root = tmp_path / "musdb"
+    for split, base in (("train", 0), ("test", 4)):
+        for i in range(4):
+            folder = root / split / f"song{base + i}"
+            folder.mkdir(parents=True)
+            shift = base + i
+            vocals = notes([72 + shift, 76 + shift, 79 + shift], 0.4 + 0.05 * i, seconds=12.0)
+            bass = notes([48 + shift, 55 + shift], 0.4 + 0.05 * i, seconds=12.0)
+            other = 0.5 * notes([60 + shift, 64 + shift], 0.8 + 0.1 * i, seconds=12.0)
+            drums = np.zeros_like(bass)
+            for name, x in (("vocals", vocals), ("bass", bass), ("other", other), ("drums", drums)):
+                sf.write(folder / f"{name}.wav", x, SR, subtype="FLOAT")
+            sf.write(folder / "mixture.wav", vocals + bass + other + drums, SR, subtype="FLOAT")
+    return root

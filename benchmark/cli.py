@@ -1,0 +1,107 @@
+"""``python -m benchmark run|tables``: the benchmark harness from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+from pathlib import Path
+
+from hafm.errors import HafmError
+
+
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = argparse.ArgumentParser(prog="python -m benchmark", formatter_class=fmt,
+                                description="Benchmark vocal-to-accompaniment systems with FAD and coherence proxies.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", formatter_class=fmt, help="generate, embed, score and write every table")
+    run.add_argument("--root", default="data/chorales",
+                     help="MUSDB18 / MUSDB18-HQ tree (the embedded chorale corpus by default; real MUSDB18 works)")
+    run.add_argument("--musdb-root", dest="root", help="alias of --root for real MUSDB18(-HQ)")
+    run.add_argument("--out", default="results", help="results folder (tables) with its _cache/")
+    run.add_argument("--config", help="TOML file of BenchmarkConfig fields (benchmark/config.py)")
+    run.add_argument("--systems", nargs="+", help="subset of systems to run (default: all six)")
+    run.add_argument("--backends", nargs="+", help="embedding backends: musicnn, musicnn_vgg, vggish")
+    run.add_argument("--max-clips", type=int, help="only the first N clips, for a quick look")
+    run.add_argument("--clips-per-song", type=int, help="10 s clips per test song")
+    run.add_argument("--checkpoints", help="cascade checkpoint folder (default: the shipped cascade)")
+    run.add_argument("--threads", type=int, default=None, help="torch threads (default: $HAFM_THREADS or 1)")
+    tables = sub.add_parser("tables", formatter_class=fmt, help="rebuild tables/figures from the cache (seconds)")
+    tables.add_argument("--out", default="results", help="results folder holding _cache/")
+    return p
+
+
+def _weights_id(checkpoints: str) -> str:
+    """Hash of the cascade checkpoints, codec and semantic tokenizer: the generated-audio cache key."""
+    from hafm.fileio import sha256_json
+    from hafm.model.cascade import checkpoint_files
+    from hafm.fileio import sha256_file
+
+    files = checkpoint_files(checkpoints or None)
+    return sha256_json({p.name: sha256_file(p) for p in files})[:16]
+
+
+def _generate_factory(checkpoints: str):
+    def make():
+        from hafm.generate import generate_accompaniment
+        from hafm.model.cascade import load_cascade
+
+        return functools.partial(generate_accompaniment, cascade=load_cascade(checkpoints or None))
+    return make
+
+
+def _codec_factory():
+    from hafm.tokenizers.codec import load_codec
+
+    return load_codec()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.config import load_benchmark_config
+    from benchmark.embeddings import get_embedder
+    from benchmark.runner import run
+    from benchmark.tables import write_tables
+    from hafm.fileio import atomic_write_json, sha256_file
+    from hafm.provenance import provenance
+    from hafm.runtime import configure_threads
+
+    threads = configure_threads(args.threads)
+    cfg = load_benchmark_config(args.config, systems=args.systems, backends=args.backends,
+                                max_clips=args.max_clips, clips_per_song=args.clips_per_song,
+                                checkpoints=args.checkpoints)
+    t0 = time.time()
+    model_systems = {"three_stage", "two_stage"} & set(cfg.systems)
+    weights_id = _weights_id(cfg.checkpoints) if model_systems else "none"
+    embedders = {name: get_embedder(name) for name in cfg.backends}
+    root = Path(args.root)
+    stats = run(cfg, root, args.out, embedders=embedders, codec=_codec_factory,
+                generate=_generate_factory(cfg.checkpoints), weights_id=weights_id,
+                data_name=f"{root.name} (MUSDB18 layout)")
+    written = write_tables(args.out)
+    manifest = root / "manifest.json"
+    atomic_write_json(Path(args.out) / "provenance.json", provenance(
+        config=cfg.to_dict(), threads=threads, weights_id=weights_id, systems=stats["meta"]["systems"],
+        data={"root": str(root), "manifest_sha256": sha256_file(manifest) if manifest.exists() else None},
+        seeds={"clips": cfg.seed, "generation": cfg.generation_seed, "bootstrap": cfg.seed},
+        wall_seconds=round(time.time() - t0, 1), outputs=[str(p) for p in written]))
+    print(f"benchmark done in {time.time() - t0:.0f} s; tables in {args.out}/")
+    return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from benchmark.tables import write_tables
+
+    for path in write_tables(args.out):
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "tables": cmd_tables}[args.command](args)
+    except (HafmError, FileNotFoundError, ValueError) as err:
+        print(f"benchmark: error: {err}", file=sys.stderr)
+        return 2

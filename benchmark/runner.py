@@ -1,0 +1,200 @@
+"""End-to-end benchmark run: clips -> system outputs (cached) -> proxies, embeddings -> FAD stats.
+
+Everything a table needs is written to ``<out>/_cache/`` (``clips.json``, ``per_clip.csv``,
+``fad_stats.json``) and ``<out>/provenance.json``; ``benchmark.tables`` renders them. Generated
+audio is cached per system identity, so a killed run resumes and a second run costs seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from benchmark.cache import OutputCache
+from benchmark.clips import Clip, load_manifest, save_manifest, select_clips
+from benchmark.config import BenchmarkConfig
+from benchmark.proxies import proxies
+from benchmark.systems import SR, ClipAudio, System
+from hafm.data.musdb_io import TrackAudio, iter_tracks
+from hafm.fileio import atomic_write_json, atomic_write_text, sha256_json
+
+Outputs = dict[str, dict[str, np.ndarray]]  # system -> clip_id -> accompaniment [n] at 24 kHz
+
+
+def load_split(root: str | Path, split: str) -> dict[str, TrackAudio]:
+    """Every track of ``split`` as mono 24 kHz vocals and accompaniment."""
+    tracks = {t.name: t for t in tqdm(iter_tracks(root, split, sr=SR), desc=f"reading {split}", unit="track")}
+    if not tracks:
+        raise FileNotFoundError(f"{root}: no tracks in the {split!r} split")
+    return tracks
+
+
+def choose_clips(cfg: BenchmarkConfig, tracks: dict[str, TrackAudio], split: str, per_song: int) -> list[Clip]:
+    rng = np.random.default_rng(cfg.seed)
+    clips: list[Clip] = []
+    for name in sorted(tracks):
+        clips += select_clips(name, split, tracks[name].vocals, SR, clip_seconds=cfg.clip_seconds,
+                              count=per_song, min_active=cfg.min_vocal_active,
+                              activity_db=cfg.activity_db, rng=rng)
+    return clips
+
+
+def clip_manifest(cfg: BenchmarkConfig, tracks: dict[str, TrackAudio], path: Path, split: str,
+                  per_song: int) -> list[Clip]:
+    """The clip list, written once; reused while the selection settings and the data are unchanged."""
+    meta = {"split": split, "per_song": per_song, "seed": cfg.seed, "clip_seconds": cfg.clip_seconds,
+            "min_vocal_active": cfg.min_vocal_active, "activity_db": cfg.activity_db,
+            "tracks": sha256_json({n: len(t.vocals) for n, t in sorted(tracks.items())})}
+    if path.exists():
+        clips, old = load_manifest(path)
+        if old == meta:
+            return clips
+    clips = choose_clips(cfg, tracks, split, per_song)
+    if not clips:
+        raise ValueError(f"no {cfg.clip_seconds} s clip with an active vocal in the {split} split")
+    save_manifest(path, clips, meta)
+    return clips
+
+
+def cut(track: TrackAudio, clip: Clip) -> ClipAudio:
+    start = int(round(clip.start * SR))
+    stop = start + int(round(clip.duration * SR))
+    return ClipAudio(clip.clip_id, clip.track, track.vocals[start:stop], track.accompaniment[start:stop])
+
+
+def run_systems(systems: Iterable[System], clips: list[ClipAudio], cache: OutputCache) -> Outputs:
+    """Each system's output for each clip, from the cache or computed (and cached at once)."""
+    outputs: Outputs = {}
+    for system in systems:
+        ident = system.identity()
+        got: dict[str, np.ndarray] = {}
+        for clip in tqdm(clips, desc=system.name, unit="clip"):
+            audio = cache.get(system.name, ident, clip.clip_id)
+            if audio is None:
+                audio = np.asarray(system(clip), dtype=np.float32)
+                cache.put(system.name, ident, clip.clip_id, audio)
+            got[clip.clip_id] = audio
+        outputs[system.name] = got
+    return outputs
+
+
+def proxy_rows(outputs: Outputs, clips: list[ClipAudio]) -> pd.DataFrame:
+    rows = []
+    for system, by_clip in outputs.items():
+        for clip in clips:
+            rows.append({"clip_id": clip.clip_id, "track": clip.track, "system": system,
+                         **proxies(clip.vocals, by_clip[clip.clip_id], SR)})
+    return pd.DataFrame(rows)
+
+
+def mix(vocals: np.ndarray, accompaniment: np.ndarray) -> np.ndarray:
+    n = min(len(vocals), len(accompaniment))
+    return vocals[:n] + accompaniment[:n]
+
+
+Embed = Callable[[np.ndarray, int], np.ndarray]
+
+
+def songs_of(embed: Embed, audio_by_clip: dict[str, np.ndarray], track_of: dict[str, str]) -> dict[str, np.ndarray]:
+    """Embed each clip ``[n]`` and group the frames ``[frames, d]`` by song."""
+    songs: dict[str, list[np.ndarray]] = {}
+    for clip_id, audio in audio_by_clip.items():
+        songs.setdefault(track_of[clip_id], []).append(embed(audio, SR))
+    return {song: np.concatenate(parts) for song, parts in sorted(songs.items())}
+
+
+def target_audio(target: str, outputs: dict[str, np.ndarray], clips: dict[str, ClipAudio]) -> dict[str, np.ndarray]:
+    if target == "accompaniment":
+        return outputs
+    return {cid: mix(clips[cid].vocals, audio) for cid, audio in outputs.items()}
+
+
+def elapsed(t0: float) -> float:
+    return round(time.time() - t0, 1)
+
+
+def write_per_clip(out: Path, frame: pd.DataFrame) -> None:
+    atomic_write_text(out / "_cache" / "per_clip.csv", frame.to_csv(index=False, float_format="%.6g"))
+
+
+def write_stats(out: Path, stats: dict) -> None:
+    atomic_write_json(out / "_cache" / "fad_stats.json", stats)
+
+
+def build_systems(cfg: BenchmarkConfig, pool: dict[str, np.ndarray], codec, generate, weights_id: str) -> list[System]:
+    """The configured systems; ``codec``/``generate`` are only touched by the systems that need them."""
+    from benchmark.systems import CascadeSystem, CodecOracle, GroundTruth, RandomBaseline
+
+    makers = {
+        "ground_truth": lambda: GroundTruth(),
+        "codec_oracle": lambda: CodecOracle(codec(), 8, "codec_oracle"),
+        "codec_oracle_4": lambda: CodecOracle(codec(), 4, "codec_oracle_4"),
+        "three_stage": lambda: CascadeSystem(3, generate(), weights_id, cfg.generation_seed),
+        "two_stage": lambda: CascadeSystem(2, generate(), weights_id, cfg.generation_seed),
+        "random": lambda: RandomBaseline(pool, cfg.seed),
+    }
+    return [makers[name]() for name in cfg.systems]
+
+
+def embed_all(embedders: dict[str, Embed], cfg: BenchmarkConfig, outputs: Outputs, clips: list[ClipAudio],
+              reference: list[ClipAudio]) -> dict:
+    """FAD statistics for every backend x target x system (see ``benchmark.scoring``)."""
+    from benchmark.scoring import score_target
+
+    by_id = {c.clip_id: c for c in clips}
+    ref_by_id = {c.clip_id: c for c in reference}
+    track_of = {c.clip_id: c.track for c in [*clips, *reference]}
+    merged: dict = {"fad": [], "per_song": [], "paired": [], "reference_split_half": {}, "warnings": []}
+    for backend, embed in embedders.items():
+        for target in cfg.targets:
+            ref_audio = target_audio(target, {c.clip_id: c.accompaniment for c in reference}, ref_by_id)
+            ref_songs = songs_of(embed, tqdm_dict(ref_audio, f"{backend}/{target} reference"), track_of)
+            sys_songs = {s: songs_of(embed, tqdm_dict(target_audio(target, o, by_id), f"{backend}/{target} {s}"),
+                                     track_of) for s, o in outputs.items()}
+            res = score_target(backend, target, ref_songs, sys_songs, n_resamples=cfg.bootstrap, seed=cfg.seed)
+            for row in res["fad"]:
+                row["n_clips"] = len(outputs[row["system"]])
+            for key in ("fad", "per_song", "paired", "warnings"):
+                merged[key] += res[key]
+            merged["reference_split_half"][f"{backend}/{target}"] = res["floor"]
+    return merged
+
+
+def tqdm_dict(d: dict[str, np.ndarray], desc: str) -> dict[str, np.ndarray]:
+    """Iterate a dict under a progress bar (embedding is the slow part)."""
+    return dict(tqdm(d.items(), desc=desc, unit="clip", leave=False))
+
+
+def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: dict[str, Embed],
+        codec: Callable, generate: Callable, weights_id: str, data_name: str) -> dict:
+    """The whole benchmark; returns the stats written to ``out/_cache/fad_stats.json``."""
+    t0 = time.time()
+    out = Path(out)
+    cache_dir = out / "_cache"
+    test = load_split(root, "test")
+    clips = clip_manifest(cfg, test, cache_dir / "clips.json", "test", cfg.clips_per_song)
+    if cfg.max_clips:
+        clips = clips[: cfg.max_clips]
+    train = load_split(root, "train")
+    ref_tracks = dict(sorted(train.items())[: cfg.max_reference_songs])
+    ref_clips = clip_manifest(cfg, ref_tracks, cache_dir / "reference_clips.json", "train",
+                              cfg.reference_clips_per_song)
+    clip_audio = [cut(test[c.track], c) for c in clips]
+    reference = [cut(ref_tracks[c.track], c) for c in ref_clips]
+    pool = {name: t.accompaniment for name, t in test.items()}
+    systems = build_systems(cfg, pool, codec, generate, weights_id)
+    outputs = run_systems(systems, clip_audio, OutputCache(cache_dir / "outputs"))
+    write_per_clip(out, proxy_rows(outputs, clip_audio))
+    stats = embed_all(embedders, cfg, outputs, clip_audio, reference)
+    stats["meta"] = {"data": data_name, "n_clips": len(clips), "clip_seconds": cfg.clip_seconds,
+                     "n_songs": len({c.track for c in clips}),
+                     "reference": f"{len(ref_clips)} training-split clips of {len(ref_tracks)} songs",
+                     "bootstrap": cfg.bootstrap, "systems": {s.name: s.identity() for s in systems},
+                     "wall_seconds": elapsed(t0)}
+    write_stats(out, stats)
+    return stats
