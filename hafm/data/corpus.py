@@ -218,9 +218,15 @@ def _run(args: tuple[RenderJob, str, CorpusConfig]) -> tuple[str, dict | str]:
         return job.track, str(err)
 
 
-def build_corpus(root: str | os.PathLike, config: CorpusConfig, progress: bool = True) -> dict:
+def build_corpus(
+    root: str | os.PathLike,
+    config: CorpusConfig,
+    progress: bool = True,
+    chorales: dict[str, Path] | None = None,
+) -> dict:
     """Render every planned track not already done; write ``manifest.json`` as tracks finish.
 
+    ``chorales`` (``{id: score path}``) defaults to every SATB chorale in music21's corpus.
     Returns the manifest. Safe to interrupt and re-run: finished tracks are verified and skipped.
     """
     import multiprocessing
@@ -241,7 +247,7 @@ def build_corpus(root: str | os.PathLike, config: CorpusConfig, progress: bool =
     map_fn = pool.map if pool is not None else map
     imap_fn = pool.imap_unordered if pool is not None else map
     try:
-        jobs = plan_jobs(satb_chorales(map_fn), config)
+        jobs = plan_jobs(chorales if chorales is not None else satb_chorales(map_fn), config)
         todo = [j for j in jobs if not is_done(tracks.get(j.track), j, root, config)]
         bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="track", disable=not progress)
         for track, entry in imap_fn(_run, [(job, str(root), config) for job in todo]):

@@ -1,0 +1,105 @@
+"""Reading MUSDB18 (``.stem.mp4``) and MUSDB18-HQ (wav folders) trees through ``musdb``.
+
+The same code reads real MUSDB18 / MUSDB18-HQ and the generated chorale corpus. Wav stems are
+decoded with soundfile (exact and fast); ``.stem.mp4`` streams through musdb/stempeg, which needs
+``ffmpeg``. Every track comes back as mono float32 vocals and accompaniment, where the
+accompaniment is the sum of the non-vocal stems (drums + bass + other), as musdb's target.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+from hafm.errors import AudioError, HafmError
+
+SUBSETS = ("train", "test")
+SOURCES = ("vocals", "drums", "bass", "other")
+
+
+class TrackAudio(NamedTuple):
+    """One song: ``vocals`` and ``accompaniment`` mono float32 ``[n]`` at ``sr`` Hz."""
+
+    name: str
+    vocals: np.ndarray
+    accompaniment: np.ndarray
+    sr: int
+
+
+def detect_is_wav(root: str | os.PathLike) -> bool:
+    """True for a MUSDB18-HQ tree (track folders of wavs), False for MUSDB18 (``.stem.mp4``)."""
+    root = Path(root)
+    folders = [root / s for s in SUBSETS if (root / s).is_dir()]
+    if not folders:
+        raise HafmError(f"{root}: not a MUSDB18 tree (no train/ or test/ folder)")
+    if any(next(f.glob("*.stem.mp4"), None) for f in folders):
+        return False
+    if any(next(f.glob("*/mixture.wav"), None) for f in folders):
+        return True
+    raise HafmError(f"{root}: no tracks found (neither <subset>/*.stem.mp4 nor <subset>/<track>/mixture.wav)")
+
+
+def open_db(root: str | os.PathLike, subset: str | None = None, is_wav: bool | None = None):
+    """``musdb.DB`` over ``root``; ``subset`` "train", "test" or None (both); ``is_wav`` auto."""
+    import musdb
+
+    if subset is not None and subset not in SUBSETS:
+        raise HafmError(f"unknown subset {subset!r}; expected one of {SUBSETS}")
+    if is_wav is None:
+        is_wav = detect_is_wav(root)
+    subsets = [subset] if subset else list(SUBSETS)
+    return musdb.DB(root=str(root), is_wav=is_wav, subsets=subsets)
+
+
+def _mono(audio: np.ndarray) -> np.ndarray:
+    """``[n]`` or ``[n, C]`` -> ``[n]`` float32 (channel mean)."""
+    audio = np.asarray(audio, dtype=np.float32)
+    return audio if audio.ndim == 1 else audio.mean(axis=1)
+
+
+def _read_source(track, name: str) -> np.ndarray:
+    source = track.sources[name]
+    if track.is_wav:
+        import soundfile as sf
+
+        try:
+            data, _ = sf.read(source.path, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise AudioError(f"{source.path}: unreadable stem ({err})") from err
+        return _mono(data)
+    return _mono(source.audio)
+
+
+def read_track(track, sr: int | None = None) -> TrackAudio:
+    """Decode one musdb track into mono vocals and accompaniment, resampled to ``sr`` if given."""
+    missing = [s for s in SOURCES if s not in track.sources]
+    if missing:
+        raise HafmError(f"{track.path}: track {track.name!r} lacks stems {missing}")
+    stems = {name: _read_source(track, name) for name in SOURCES}
+    lengths = {name: len(w) for name, w in stems.items()}
+    if len(set(lengths.values())) != 1:
+        raise AudioError(f"track {track.name!r}: stems have different lengths {lengths}")
+    vocals = stems["vocals"]
+    accompaniment = stems["drums"] + stems["bass"] + stems["other"]
+    rate = int(track.rate)
+    if sr is not None and sr != rate:
+        import torch
+
+        from hafm.audio import resample
+
+        vocals, accompaniment = (
+            resample(torch.from_numpy(w)[None], rate, sr)[0].numpy() for w in (vocals, accompaniment)
+        )
+        rate = sr
+    return TrackAudio(track.name, vocals, accompaniment, rate)
+
+
+def iter_tracks(
+    root: str | os.PathLike, subset: str | None = None, is_wav: bool | None = None, sr: int | None = None
+) -> Iterator[TrackAudio]:
+    """Yield ``(name, vocals [n], accompaniment [n], sr)`` for every track, sorted by subset/name."""
+    for track in open_db(root, subset, is_wav):
+        yield read_track(track, sr)
