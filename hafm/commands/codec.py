@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 FIT_EXAMPLE = "hafm codec fit --root data/chorales --out hafm/assets/codec_mdct_rvq.safetensors"
 
@@ -83,6 +84,10 @@ def run_eval(args: argparse.Namespace) -> int:
         "data": f"{args.root} split '{args.split}', {len(tracks)} tracks, vocals and accompaniment (sum of non-vocal stems), full length, 24 kHz mono",
         "command": f"hafm codec eval --root {args.root} --split {args.split} --codec {args.codec}",
     }
+    fit = getattr(codec, "metadata", {})
+    if fit:
+        header["fit"] = (f"{fit.get('fit_frames')} frames from {fit.get('train_tracks')} train tracks in "
+                         f"{fit.get('fit_seconds')} s; config {json.dumps(fit.get('fit_config'), sort_keys=True)}")
     codec_eval.write_report(summary, header, args.out_dir, args.name)
     print(codec_eval.to_csv(summary))
     return 0

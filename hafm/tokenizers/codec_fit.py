@@ -36,6 +36,7 @@ class CodecFitConfig:
     init_frames: int = 20_000  # k-means++ seeding subset per stage
     seed: int = 0
     min_frame_energy: float = 1e-8  # frames with less energy (sum of squares) are silence: skipped
+    accompaniment_share: float = 0.5  # target fraction of fit frames taken from accompaniment stems
     split: str = "train"
 
     @classmethod
@@ -59,17 +60,28 @@ def count_frames(tracks: list[Path]) -> int:
     return total
 
 
+def keep_probabilities(total_frames: int, config: CodecFitConfig) -> dict[str, float]:
+    """Per-stem probability of keeping a frame, so that about ``max_frames`` frames are kept and
+    ``accompaniment_share`` of them come from accompaniment (``total_frames`` covers both stems)."""
+    per_stem = max(1, total_frames // 2)
+    shares = {"vocals": 1.0 - config.accompaniment_share, "accompaniment": config.accompaniment_share}
+    return {stem: min(1.0, share * config.max_frames / per_stem) for stem, share in shares.items()}
+
+
 def sample_frames(
-    waves: Iterable[torch.Tensor], keep_probability: float, config: CodecFitConfig, progress: bool = False
+    waves: Iterable[tuple[str, torch.Tensor]], keep: dict[str, float], config: CodecFitConfig, progress: bool = False
 ) -> torch.Tensor:
-    """A seeded random subset ``[N, 320]`` (N <= ``max_frames``) of the non-silent MDCT frames."""
+    """A seeded random subset ``[N, 320]`` (N <= ``max_frames``) of the non-silent MDCT frames.
+
+    ``waves`` yields ``(stem, wav [n])``; a frame of a stem is kept with probability ``keep[stem]``.
+    """
     generator = torch.Generator().manual_seed(config.seed)
     kept = []
-    for wav in tqdm(waves, desc="codec frames", unit="stem", disable=not progress):
+    for stem, wav in tqdm(waves, desc="codec frames", unit="stem", disable=not progress):
         frames = mdct.mdct(wav[None])[0]
         frames = frames[frames.pow(2).sum(dim=1) >= config.min_frame_energy]
-        keep = torch.rand(len(frames), generator=generator) < keep_probability
-        kept.append(frames[keep])
+        mask = torch.rand(len(frames), generator=generator) < keep[stem]
+        kept.append(frames[mask])
     frames = torch.cat(kept) if kept else torch.empty(0, ACOUSTIC_HOP)
     if len(frames) > config.max_frames:
         frames = frames[torch.randperm(len(frames), generator=generator)[: config.max_frames]]
@@ -137,9 +149,9 @@ def fit_from_musdb(root: str | Path, out: str | Path, config: CodecFitConfig, pr
     out = Path(out)
     start = time.time()
     tracks = codec_data.list_tracks(root, config.split)
-    keep_probability = min(1.0, config.max_frames / max(1, count_frames(tracks)))
-    waves = (wav for _, _, wav in codec_data.iter_stems(tracks))
-    frames = sample_frames(waves, keep_probability, config, progress)
+    keep = keep_probabilities(count_frames(tracks), config)
+    waves = ((stem, wav) for _, stem, wav in codec_data.iter_stems(tracks))
+    frames = sample_frames(waves, keep, config, progress)
     signal = float(frames.pow(2).sum(dim=1).mean())
     checkpoint = out.with_name(out.name + ".partial.pt")
     codebooks, errors = fit_codebooks(frames, config, checkpoint, progress)

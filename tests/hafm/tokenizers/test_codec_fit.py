@@ -56,8 +56,14 @@ def test_checkpoint_from_other_data_is_not_reused(codec_audio, small_fit_config,
 
 def test_silent_frames_are_not_fitted(small_fit_config):
     wav = torch.cat([torch.zeros(3200), 0.1 * torch.randn(3200)])
-    frames = codec_fit.sample_frames([wav], 1.0, small_fit_config)
+    frames = codec_fit.sample_frames([("vocals", wav)], {"vocals": 1.0}, small_fit_config)
     assert 10 <= len(frames) <= 11  # the first frame wraps around onto the loud end
+
+
+def test_keep_probabilities_follow_the_accompaniment_share():
+    config = CodecFitConfig(max_frames=1000, accompaniment_share=0.75)
+    keep = codec_fit.keep_probabilities(4000, config)
+    assert keep == {"vocals": pytest.approx(0.125), "accompaniment": pytest.approx(0.375)}
 
 
 def test_config_loads_from_toml_and_refuses_unknown_keys(tmp_path):
