@@ -1,0 +1,147 @@
+"""``listening_test`` command line: build stimuli, create the database, serve, export.
+
+    listening_test build-stimuli SOURCE OUT      # ITEM/SYSTEM.wav + ITEM/vocals.wav -> OUT/manifest.json, OUT/study.toml
+    listening_test init-db --study OUT/study.toml
+    listening_test serve --study OUT/study.toml  # development server (use gunicorn in deployment)
+    listening_test export --study OUT/study.toml --out judgments.csv
+    listening_test demo-source FOLDER            # a synthetic ITEM/SYSTEM.wav folder to try it all
+
+The analysis subcommands (``analyze``, ``simulate``) come from ``listening_test.analysis.cli``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from hafm.errors import HafmError
+
+FMT = argparse.ArgumentDefaultsHelpFormatter
+
+
+def _study_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--study", type=Path, default=os.environ.get("LISTENING_TEST_STUDY"),
+                   required=not os.environ.get("LISTENING_TEST_STUDY"),
+                   help="study file (TOML/YAML); default: $LISTENING_TEST_STUDY")
+
+
+def cmd_build_stimuli(args: argparse.Namespace) -> int:
+    from .stimuli import BuildOptions, build_stimuli
+
+    opts = BuildOptions(sample_rate=args.sample_rate, target_lufs=args.target_lufs,
+                        accomp_offset_db=args.accomp_offset_db, max_seconds=args.max_seconds,
+                        catch_base=args.catch_base, offbeat_shift_s=args.offbeat_shift,
+                        transpose_semitones=args.transpose_semitones)
+    manifest = build_stimuli(args.source, args.out, opts)
+    print(f"wrote {manifest} and {args.out / 'study.toml'}")
+    return 0
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    from .config import load_study
+    from .db import init_db
+
+    path = args.database or load_study(args.study).database_path
+    init_db(path)
+    print(f"initialised {path}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+
+    from . import create_app
+
+    os.environ["LISTENING_TEST_STUDY"] = str(args.study.resolve())
+    app = create_app()
+    print(f"study {app.extensions['study'].study.study_id}: http://{args.host}:{args.port}/  "
+          f"(admin pages {'enabled' if app.config['ADMIN_TOKEN'] else 'off: set LISTENING_TEST_ADMIN_TOKEN'})")
+    run_simple(args.host, args.port, app, threaded=True)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from hafm.fileio import atomic_write_text
+
+    from . import create_app
+    from .db import get_db
+    from .export import csv_text
+
+    app = create_app({"STUDY": args.study})
+    ctx = app.extensions["study"]
+    with app.app_context():
+        text = csv_text(get_db(), ctx.study.study_id, app.config["SECRET_KEY"], ctx.study.screening.pass_threshold)
+    atomic_write_text(args.out, text)
+    print(f"wrote {text.count(chr(10)) - 1} judgments to {args.out}")
+    return 0
+
+
+def cmd_demo_source(args: argparse.Namespace) -> int:
+    from .demo import write_synthetic_source
+
+    write_synthetic_source(args.folder, items=args.items, seconds=args.seconds, seed=args.seed)
+    print(f"wrote a synthetic source folder to {args.folder}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="listening_test", description=__doc__.splitlines()[0], formatter_class=FMT)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build-stimuli", help="loudness-matched mixes + manifest + study file", formatter_class=FMT)
+    p.add_argument("source", type=Path, help="ITEM/SYSTEM.wav + ITEM/vocals.wav, or SYSTEM/ITEM.wav + vocals/ITEM.wav")
+    p.add_argument("out", type=Path, help="output folder (manifest.json, mixes/, study.toml)")
+    p.add_argument("--sample-rate", type=int, default=24000, help="output sample rate in Hz")
+    p.add_argument("--target-lufs", type=float, default=-23.0, help="mix loudness in LUFS (lowered if peaks need it)")
+    p.add_argument("--accomp-offset-db", type=float, default=0.0, help="accompaniment loudness relative to the vocal, dB")
+    p.add_argument("--max-seconds", type=float, default=30.0, help="longest stimulus in seconds (longer items are cut)")
+    p.add_argument("--catch-base", default="", help="system the catch stimuli are made from ('' = ground_truth or first)")
+    p.add_argument("--offbeat-shift", type=float, default=0.0, help="off-beat shift in s (0 = half a beat)")
+    p.add_argument("--transpose-semitones", type=float, default=1.0, help="pitch shift of the transposed catch")
+    p.set_defaults(func=cmd_build_stimuli)
+
+    p = sub.add_parser("init-db", help="create the database tables (keeps existing data)", formatter_class=FMT)
+    _study_arg(p)
+    p.add_argument("--database", type=Path, default=None, help="database path (default: the study's)")
+    p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser("serve", help="run the study with the development server", formatter_class=FMT)
+    _study_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    p.add_argument("--port", type=int, default=5000, help="TCP port")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("export", help="write the judgments CSV (columns: listening_test/export.py)",
+                       formatter_class=FMT)
+    _study_arg(p)
+    p.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("demo-source", help="write a synthetic ITEM/SYSTEM.wav folder", formatter_class=FMT)
+    p.add_argument("folder", type=Path, help="folder to create")
+    p.add_argument("--items", type=int, default=6, help="number of items (vocals)")
+    p.add_argument("--seconds", type=float, default=4.0, help="length of each clip in s")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.set_defaults(func=cmd_demo_source)
+
+    if importlib.util.find_spec("listening_test.analysis.cli") is not None:
+        from .analysis.cli import register
+
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HafmError as e:
+        print(f"listening_test {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""SQLite access, flaskr style: one connection per request in ``g``, closed at teardown.
+
+SQLite-specific settings live here and only here (the PRAGMAs and ``BEGIN IMMEDIATE``); the SQL
+elsewhere is portable to PostgreSQL. WAL lets readers run beside the single writer;
+``synchronous=FULL`` syncs the WAL at every commit, so an acknowledged answer survives a killed
+server (and a power loss where the disk honours fsync). Connections are opened lazily per request,
+never before gunicorn forks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+import click
+from flask import Flask, current_app, g
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit, see ``write_transaction``)."""
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """All-or-nothing write. ``BEGIN IMMEDIATE`` takes the write lock up front, so the checks
+    made inside cannot be invalidated by another writer (PostgreSQL: BEGIN + SELECT FOR UPDATE)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def schema_sql() -> str:
+    return resources.files("listening_test").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def init_db(path: str | Path) -> None:
+    """Create the tables that do not exist yet; never drops or changes stored data."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = connect(path)
+    try:
+        db.executescript(schema_sql())
+    finally:
+        db.close()
+
+
+def get_db() -> sqlite3.Connection:
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create the study database's tables (existing data is kept)."""
+    init_db(current_app.config["DATABASE"])
+    click.echo(f"Initialised the database {current_app.config['DATABASE']}")
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)

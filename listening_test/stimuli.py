@@ -1,0 +1,238 @@
+"""``build-stimuli``: loudness-matched vocal + accompaniment mixes and their manifest.
+
+Two source layouts are recognised (auto-detected):
+
+* item-first (any folder): ``SOURCE/ITEM/vocals.wav`` + ``SOURCE/ITEM/SYSTEM.wav``
+* system-first (a benchmark run's output): ``SOURCE/vocals/ITEM.wav`` + ``SOURCE/SYSTEM/ITEM.wav``
+
+Loudness (ITU-R BS.1770 via pyloudnorm): every accompaniment is first set to the vocal's
+loudness plus ``accomp_offset_db`` (the vocal itself is never changed), the two are summed, and
+every mix is then normalised to one study-wide loudness, ``target_lufs`` or lower if a mix would
+otherwise peak above ``PEAK_LIMIT`` (peaks are never clipped). All stimuli of an item are cut to
+the same length, at most ``max_seconds``.
+
+Catch stimuli, built from ``catch_base`` (ground truth when present): the accompaniment shifted
+off the beat (half a beat from librosa's tempo estimate, or ``offbeat_shift_s``) and the
+accompaniment transposed by ``transpose_semitones``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import dataclass
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from hafm.errors import AudioError
+from hafm.fileio import atomic_path, atomic_write_json, atomic_write_text, sha256_file
+
+from .config import PAPER_PAIRS, StudyConfig, study_to_toml
+from .manifest import CATCH_OFFBEAT, CATCH_STIMULI, CATCH_TRANSPOSED, FORMAT, SYSTEM_NAME
+
+PEAK_LIMIT = 0.98
+SILENT_LUFS = -70.0
+MIN_SECONDS = 0.5  # BS.1770 gating needs 400 ms blocks
+
+
+@dataclass
+class BuildOptions:
+    sample_rate: int = 24000  # Hz; the codec's rate, so no system is favoured by bandwidth
+    target_lufs: float = -23.0  # EBU R128
+    accomp_offset_db: float = 0.0  # accompaniment loudness relative to the vocal
+    max_seconds: float = 30.0
+    catch_base: str = ""  # "" = ground_truth if present, else the first system
+    offbeat_shift_s: float = 0.0  # 0 = half a beat (0.25 s when the tempo is unknown)
+    transpose_semitones: float = 1.0
+
+
+# Audio I/O and loudness, kept behind small functions so they can move to hafm.audio.
+def read_mono(path: Path, sample_rate: int) -> np.ndarray:
+    """Read any soundfile-readable file as float32 mono at ``sample_rate`` Hz; refuse bad audio."""
+    try:
+        x, sr = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as e:
+        raise AudioError(f"{path}: unreadable audio ({e})") from e
+    if x.size == 0:
+        raise AudioError(f"{path}: empty audio")
+    x = x.mean(axis=1)
+    if not np.isfinite(x).all():
+        raise AudioError(f"{path}: contains NaN or infinite samples")
+    if sr != sample_rate:
+        g = gcd(sr, sample_rate)
+        x = resample_poly(x, sample_rate // g, sr // g).astype(np.float32)
+    return x
+
+
+def loudness_lufs(x: np.ndarray, sample_rate: int) -> float:
+    """Integrated loudness (BS.1770-4) of a mono signal in LUFS; -inf for silence."""
+    return float(pyloudnorm.Meter(sample_rate).integrated_loudness(x.astype(np.float64)))
+
+
+def write_wav(path: Path, x: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> None:
+    with atomic_path(path) as tmp:
+        sf.write(tmp, x, sample_rate, subtype=subtype, format="WAV")
+
+
+def _gain(db: float) -> float:
+    return float(10.0 ** (db / 20.0))
+
+
+def discover(source: Path) -> dict[str, dict[str, Path]]:
+    """Map item id -> {"vocals": path, system: path} for either source layout."""
+    source = Path(source)
+    if not source.is_dir():
+        raise AudioError(f"{source}: not a folder")
+    table: dict[str, dict[str, Path]] = {}
+    if (source / "vocals").is_dir():
+        for sys_dir in sorted(p for p in source.iterdir() if p.is_dir()):
+            for wav in sorted(sys_dir.glob("*.wav")):
+                table.setdefault(wav.stem, {})[sys_dir.name] = wav
+    else:
+        for item_dir in sorted(p for p in source.iterdir() if p.is_dir()):
+            for wav in sorted(item_dir.glob("*.wav")):
+                table.setdefault(item_dir.name, {})[wav.stem] = wav
+    table = {k: v for k, v in table.items() if "vocals" in v}
+    if not table:
+        raise AudioError(f"{source}: no ITEM/vocals.wav (or vocals/ITEM.wav) found")
+    return table
+
+
+def common_systems(table: dict[str, dict[str, Path]]) -> list[str]:
+    systems = set.intersection(*(set(v) - {"vocals"} for v in table.values()))
+    every = set().union(*(set(v) - {"vocals"} for v in table.values()))
+    if every - systems:
+        print(f"build-stimuli: systems missing for some items, left out: {sorted(every - systems)}", file=sys.stderr)
+    bad = [s for s in systems if not SYSTEM_NAME.match(s) or s in CATCH_STIMULI]
+    if bad:
+        raise AudioError(f"system names {bad} are not allowed (letters, digits, _ . -; not {CATCH_STIMULI})")
+    if not systems:
+        raise AudioError("no accompaniment system is present for every item")
+    return sorted(systems)
+
+
+def half_beat_seconds(x: np.ndarray, sample_rate: int) -> float:
+    """Half a beat of the estimated tempo; 0.25 s when the clip is too short or has no beat."""
+    if len(x) < 5 * sample_rate:
+        return 0.25
+    import librosa
+
+    tempo = float(np.atleast_1d(librosa.beat.beat_track(y=x, sr=sample_rate)[0])[0])
+    return 30.0 / tempo if 40.0 <= tempo <= 240.0 else 0.25
+
+
+def transpose(x: np.ndarray, sample_rate: int, semitones: float) -> np.ndarray:
+    import librosa
+
+    return librosa.effects.pitch_shift(x, sr=sample_rate, n_steps=semitones).astype(np.float32)
+
+
+def _match(acc: np.ndarray, vocal_lufs: float, opts: BuildOptions, sr: int) -> np.ndarray:
+    level = loudness_lufs(acc, sr)
+    if level < SILENT_LUFS:  # a silent output stays silent: that is what the system produced
+        return acc
+    return acc * _gain(vocal_lufs + opts.accomp_offset_db - level)
+
+
+def item_mixes(
+    files: dict[str, Path], systems: list[str], opts: BuildOptions
+) -> tuple[dict[str, np.ndarray], float]:
+    """Un-normalised mixes of one item (every system plus the two catch stimuli, equal lengths)
+    and the off-beat shift used, in seconds."""
+    sr = opts.sample_rate
+    vocal = read_mono(files["vocals"], sr)
+    accs = {s: read_mono(files[s], sr) for s in systems}
+    n = min(len(vocal), *(len(a) for a in accs.values()), int(opts.max_seconds * sr))
+    if n < MIN_SECONDS * sr:
+        raise AudioError(f"{files['vocals']}: shorter than {MIN_SECONDS} s after matching lengths")
+    vocal = vocal[:n]
+    v_lufs = loudness_lufs(vocal, sr)
+    if v_lufs < SILENT_LUFS:
+        raise AudioError(f"{files['vocals']}: the vocal is silent")
+    accs = {s: _match(a[:n], v_lufs, opts, sr) for s, a in accs.items()}
+    mixes = {s: vocal + a for s, a in accs.items()}
+    base = accs[opts.catch_base]
+    shift = opts.offbeat_shift_s or half_beat_seconds(base, sr)
+    mixes[CATCH_OFFBEAT] = vocal + np.roll(base, int(round(shift * sr)))
+    mixes[CATCH_TRANSPOSED] = vocal + _match(transpose(base, sr, opts.transpose_semitones), v_lufs, opts, sr)
+    return mixes, shift
+
+
+def default_pairs(systems: list[str]) -> list[tuple[str, str]]:
+    """The paper's pairs that these systems allow; otherwise every pair of systems."""
+    pairs = [p for p in PAPER_PAIRS if set(p) <= set(systems)]
+    return pairs or [(a, b) for i, a in enumerate(systems) for b in systems[i + 1 :]]
+
+
+def build_stimuli(source: Path, out: Path, opts: BuildOptions, study: StudyConfig | None = None) -> Path:
+    """Write ``out/mixes/...``, ``out/calibration.wav``, ``out/manifest.json`` and, unless one
+    exists, ``out/study.toml``. Returns the manifest path. The manifest is written last, so an
+    interrupted build never leaves a manifest pointing at missing or half-made files."""
+    from tqdm import tqdm
+
+    source, out = Path(source).resolve(), Path(out).resolve()
+    table = discover(source)
+    systems = common_systems(table)
+    opts.catch_base = opts.catch_base or ("ground_truth" if "ground_truth" in systems else systems[0])
+    if opts.catch_base not in systems:
+        raise AudioError(f"catch base system {opts.catch_base!r} is not among {systems}")
+    stats: dict[tuple[int, str], tuple[float, float]] = {}
+    durations: dict[int, float] = {}
+    shifts: dict[int, float] = {}
+    items = sorted(table)
+    for k, item in enumerate(tqdm(items, desc="mixing", unit="item")):
+        mixes, shifts[k] = item_mixes(table[item], systems, opts)
+        for name, mix in mixes.items():
+            write_wav(out / "mixes" / f"{k:03d}" / f"{name}.wav", mix, opts.sample_rate, subtype="FLOAT")
+            stats[(k, name)] = (loudness_lufs(mix, opts.sample_rate), float(np.abs(mix).max()))
+            durations[k] = len(mix) / opts.sample_rate
+    # One study-wide level: the target, or lower if any mix would peak over the limit.
+    headroom = min(20 * np.log10(PEAK_LIMIT / peak) + lufs for lufs, peak in stats.values())
+    target = float(min(opts.target_lufs, headroom))
+    if target < opts.target_lufs:
+        print(f"build-stimuli: target lowered to {target:.1f} LUFS to keep peaks under {PEAK_LIMIT}", file=sys.stderr)
+    entries: list[dict] = []
+    for k, item in enumerate(items):
+        stimuli = {}
+        for name in [*systems, *CATCH_STIMULI]:
+            path = out / "mixes" / f"{k:03d}" / f"{name}.wav"
+            lufs, peak = stats[(k, name)]
+            gain = _gain(target - lufs)
+            x, _ = sf.read(path, dtype="float32")
+            write_wav(path, x * gain, opts.sample_rate)
+            stimuli[name] = {
+                "path": str(path.relative_to(out)),
+                "sha256": sha256_file(path),
+                "duration_s": durations[k],
+                "loudness_lufs": round(target, 2),
+                "peak": round(peak * gain, 4),
+            }
+        entries.append({"id": item, "duration_s": durations[k], "vocals_sha256": sha256_file(table[item]["vocals"]),
+                        "offbeat_shift_s": round(shifts[k], 4), "stimuli": stimuli})
+    calib = read_mono(table[items[0]]["vocals"], opts.sample_rate)[: int(min(opts.max_seconds, 5.0) * opts.sample_rate)]
+    calib_gain = min(_gain(target - loudness_lufs(calib, opts.sample_rate)), PEAK_LIMIT / float(np.abs(calib).max()))
+    write_wav(out / "calibration.wav", calib * calib_gain, opts.sample_rate)
+    manifest = {
+        "format": FORMAT,
+        "created_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": str(source),
+        "sample_rate": opts.sample_rate,
+        "target_lufs": round(target, 2),
+        "systems": systems,
+        "catch": {"base_system": opts.catch_base, "transpose_semitones": opts.transpose_semitones},
+        "calibration": {"path": "calibration.wav", "sha256": sha256_file(out / "calibration.wav"),
+                        "duration_s": len(calib) / opts.sample_rate},
+        "items": entries,
+    }
+    atomic_write_json(out / "manifest.json", manifest)
+    if not (out / "study.toml").exists():
+        study = study or StudyConfig()
+        study.pairs = default_pairs(systems)
+        study.manifest = "manifest.json"
+        atomic_write_text(out / "study.toml", study_to_toml(study))
+    return out / "manifest.json"
