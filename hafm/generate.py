@@ -1,0 +1,142 @@
+"""Vocal -> accompaniment: tokenize, run the cascade's stages, decode with the codec.
+
+Pipeline (``generate_accompaniment``): downmix and resample the vocal to 16 kHz, add
+N(0, ``vocal_noise_std``^2) noise (the authors' inference script), semantic tokens at 50 Hz,
+stage 1 (accompaniment semantic tokens), stage 2 (codebooks 1-4 at 75 Hz, ``int(T_s * 75 / 50)``
+frames), stage 3 (codebooks 5-8; skipped with ``stages=2``, the ablation that decodes the 4 coarse
+codebooks alone), and the codec's decoder at 24 kHz.
+
+Long vocals: every stage runs on a grid of overlapping windows (``SamplingConfig.window_seconds``,
+``overlap_seconds``) shared by all stages. A window's prefix is the condition over the window
+and its prompt is the stage's own output over the overlap, which the new tokens continue; the
+output is therefore one token stream without joins to crossfade, and memory stays bounded by the
+window length however long the song is.
+"""
+
+from __future__ import annotations
+
+import torch
+from tqdm import tqdm
+
+from hafm import audio
+from hafm.config import SamplingConfig
+from hafm.model.cascade import Cascade
+from hafm.model.lm import StageLM
+from hafm.tokenizers.alignment import ACOUSTIC_SR, SEMANTIC_HZ, SEMANTIC_SR, acoustic_from_semantic
+from hafm.tokenizers.base import AcousticCodec, SemanticTokenizer
+
+
+def window_grid(n_semantic: int, window: int, overlap: int) -> list[tuple[int, int]]:
+    """Windows ``[(start, end), ...]`` in semantic frames covering ``0 .. n_semantic``.
+
+    Consecutive windows share ``overlap`` frames; every window but the first adds new frames.
+    """
+    if not 0 <= overlap < window:
+        raise ValueError(f"need 0 <= overlap < window, got overlap {overlap}, window {window} frames")
+    if n_semantic <= 0:
+        raise ValueError(f"need at least one semantic frame, got {n_semantic}")
+    hop = window - overlap
+    return [(s, min(s + window, n_semantic)) for s in range(0, max(n_semantic - overlap, 1), hop)]
+
+
+def semantic_window(sampling: SamplingConfig) -> tuple[int, int]:
+    """``(window, overlap)`` in semantic frames, even so that windows start on 40 ms blocks."""
+    window = 2 * max(1, round(sampling.window_seconds * SEMANTIC_HZ / 2))
+    overlap = 2 * round(sampling.overlap_seconds * SEMANTIC_HZ / 2)
+    return window, overlap
+
+
+def generate_stage(lm: StageLM, prefix: torch.Tensor, n_frames: int, grid: list[tuple[int, int]],
+                   sampling: SamplingConfig, generator: torch.Generator, progress: bool = False) -> torch.Tensor:
+    """Run one stage over the window ``grid``: ``prefix [P, T_p]`` -> ``target [K, n_frames]``.
+
+    Grid bounds are semantic frames; each is converted to the stage's prefix and target rates.
+    """
+    def at(frame: int, hz: int) -> int:
+        return frame * hz // SEMANTIC_HZ
+
+    out = torch.empty(lm.cfg.target_codebooks, n_frames, dtype=torch.long)
+    filled = 0
+    for start, end in tqdm(grid, desc=lm.cfg.name, unit="window", disable=not progress):
+        t0, t1 = at(start, lm.cfg.target_hz), min(at(end, lm.cfg.target_hz), n_frames)
+        window_prefix = prefix[None, :, at(start, lm.cfg.prefix_hz):at(end, lm.cfg.prefix_hz)]
+        prompt = out[None, :, t0:filled] if filled > t0 else None
+        out[:, t0:t1] = lm.generate(window_prefix, t1 - t0, sampling, generator, prompt)[0]
+        filled = t1
+    return out
+
+
+def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: int = 3,
+                    sampling: SamplingConfig | None = None, generator: torch.Generator | None = None,
+                    progress: bool = False) -> torch.Tensor:
+    """``vocal_semantic [T_s]`` -> accompaniment codes ``[4 * (stages - 1), int(T_s * 75 / 50)]``.
+
+    ``stages=3``: codebooks 1-8; ``stages=2``: codebooks 1-4 only.
+    """
+    if stages not in (2, 3):
+        raise ValueError(f"stages must be 2 or 3, got {stages}")
+    sampling = sampling or SamplingConfig()
+    generator = generator or torch.Generator().manual_seed(0)
+    n_sem = vocal_semantic.shape[0]
+    n_ac = acoustic_from_semantic(n_sem)
+    grid = window_grid(n_sem, *semantic_window(sampling))
+    accomp = generate_stage(cascade.semantic, vocal_semantic[None], n_sem, grid, sampling, generator, progress)
+    semantic_pair = torch.cat([vocal_semantic[None], accomp])
+    coarse = generate_stage(cascade.coarse, semantic_pair, n_ac, grid, sampling, generator, progress)
+    if stages == 2:
+        return coarse
+    fine = generate_stage(cascade.stage("fine"), coarse, n_ac, grid, sampling, generator, progress)
+    return torch.cat([coarse, fine])
+
+
+def vocal_semantic_tokens(vocals: torch.Tensor, sr: int, tokenizer: SemanticTokenizer, noise_std: float,
+                          generator: torch.Generator) -> torch.Tensor:
+    """``vocals [C, n]`` at ``sr`` Hz -> semantic tokens ``[T_s]`` of the noised 16 kHz mono vocal."""
+    wav = audio.resample(audio.downmix(vocals), sr, SEMANTIC_SR)
+    if noise_std > 0:
+        wav = wav + noise_std * torch.randn(wav.shape, generator=generator)
+    return tokenizer.encode(wav[None])[0]
+
+
+def generate_accompaniment(vocals: torch.Tensor, sr: int, *, stages: int = 3,
+                           sampling: SamplingConfig | None = None, seed: int = 0,
+                           cascade: Cascade | None = None, codec: AcousticCodec | None = None,
+                           semantic: SemanticTokenizer | None = None, progress: bool = False) -> torch.Tensor:
+    """Accompaniment ``[1, n']`` at 24 kHz for ``vocals [C, n]`` at ``sr`` Hz (any rate, any channels).
+
+    ``n'`` is the vocal's duration at 24 kHz. ``cascade``, ``codec`` and ``semantic`` default to
+    the shipped ones (``load_cascade``, ``load_codec``, ``load_semantic``); ``seed`` fixes the
+    vocal noise and every sampled token.
+    """
+    vocals = audio.validate(vocals, "vocals", sr=sr)
+    sampling = sampling or SamplingConfig()
+    if cascade is None:
+        from hafm.model.cascade import load_cascade
+        cascade = load_cascade(stages=stages)
+    if semantic is None:
+        from hafm.tokenizers.semantic import load_semantic
+        semantic = load_semantic()
+    if codec is None:
+        from hafm.tokenizers.codec import load_codec
+        codec = load_codec()
+    generator = torch.Generator().manual_seed(seed)
+    tokens = vocal_semantic_tokens(vocals, sr, semantic, sampling.vocal_noise_std, generator)
+    codes = generate_tokens(cascade, tokens, stages=stages, sampling=sampling, generator=generator,
+                            progress=progress)
+    with torch.inference_mode():
+        wav = codec.decode(codes[None])[0]
+    n_out = round(vocals.shape[1] * ACOUSTIC_SR / sr)
+    return wav[:, :n_out]
+
+
+def mix_with_vocals(vocals: torch.Tensor, sr: int, accompaniment: torch.Tensor, peak: float = 0.99) -> torch.Tensor:
+    """Sum of the mono vocal (resampled to 24 kHz) and ``accompaniment [1, n']`` -> ``[1, n']``.
+
+    The sum is scaled down only if its peak exceeds ``peak``, so a 16-bit file never clips.
+    """
+    voice = audio.resample(audio.downmix(vocals), sr, ACOUSTIC_SR)
+    n = accompaniment.shape[1]
+    voice = torch.nn.functional.pad(voice[:, :n], (0, max(0, n - voice.shape[1])))
+    mixed = voice + accompaniment
+    top = float(mixed.abs().max())
+    return mixed * (peak / top) if top > peak else mixed

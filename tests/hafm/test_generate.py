@@ -1,0 +1,156 @@
+"""Generation end to end with tiny random stage LMs and fake tokenizers (no weights, no network)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from hafm.cli import main as hafm_main
+from hafm.config import SamplingConfig, small
+from hafm.errors import MissingWeightsError
+from hafm.generate import generate_accompaniment, generate_tokens, mix_with_vocals, window_grid
+from hafm.model.cascade import Cascade, load_cascade
+from hafm.tokenizers.alignment import ACOUSTIC_HOP, semantic_frames
+from hafm.tokenizers.base import AcousticCodec, SemanticTokenizer
+
+FAST = SamplingConfig(window_seconds=0.6, overlap_seconds=0.2)  # 30-frame windows, 10 shared
+
+
+class FakeSemantic:
+    """Semantic tokens from the frame energy: deterministic, shaped like the real tokenizer."""
+
+    sample_rate, frame_rate, n_clusters = 16_000, 50, 500
+
+    def encode(self, wav: torch.Tensor) -> torch.Tensor:
+        n = semantic_frames(wav.shape[-1], self.sample_rate)
+        padded = torch.nn.functional.pad(wav[:, 0], (0, n * 320 - wav.shape[-1]))
+        energy = padded.view(wav.shape[0], n, 320).pow(2).mean(-1)
+        return (energy * 1e4).long() % self.n_clusters
+
+    def identity(self) -> str:
+        return "fake-semantic"
+
+
+class FakeCodec:
+    """Decodes each frame to a tone whose pitch follows its first code."""
+
+    sample_rate, frame_rate, n_codebooks, codebook_size = 24_000, 75, 8, 1024
+
+    def encode(self, wav: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(wav.shape[0], 8, math.ceil(wav.shape[-1] / ACOUSTIC_HOP), dtype=torch.long)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        freq = 100.0 + codes[:, 0].float().repeat_interleave(ACOUSTIC_HOP, dim=-1)
+        t = torch.arange(freq.shape[-1]) / self.sample_rate
+        return (0.1 * torch.sin(2 * math.pi * freq * t)).unsqueeze(1)
+
+    def identity(self) -> str:
+        return "fake-codec"
+
+
+def tiny_config(max_len: int = 256):
+    cfg = small()
+    tiny = dict(d_model=32, n_layers=1, n_heads=2, max_len=max_len, rel_pos_buckets=8, rel_pos_max_distance=32)
+    return dataclasses.replace(cfg, **{name: dataclasses.replace(cfg.stage(name), **tiny)
+                                       for name in ("semantic", "coarse", "fine")})
+
+
+@pytest.fixture
+def cascade() -> Cascade:
+    return Cascade.from_config(tiny_config())
+
+
+@pytest.fixture
+def vocal_file(tmp_path):
+    """3 s of a stereo 44.1 kHz sung-like tone (vibrato, syllable envelope)."""
+    sr = 44_100
+    t = np.arange(3 * sr) / sr
+    f0 = 220 * 2 ** (np.floor(t * 2) % 5 / 12) * (1 + 0.01 * np.sin(2 * np.pi * 5 * t))
+    voice = 0.3 * np.sin(2 * np.pi * np.cumsum(f0) / sr) * (0.5 + 0.5 * np.abs(np.sin(np.pi * 2 * t)))
+    path = tmp_path / "vocals.wav"
+    sf.write(path, np.stack([voice, 0.8 * voice], axis=1), sr)
+    return path
+
+
+def test_windows_cover_the_input_and_share_the_overlap():
+    grid = window_grid(95, 30, 10)
+    assert grid[0][0] == 0 and grid[-1][1] == 95
+    for (s0, e0), (s1, e1) in zip(grid, grid[1:]):
+        assert e0 - s1 == 10 and e1 > e0
+    assert window_grid(12, 30, 10) == [(0, 12)]
+
+
+def test_long_input_is_generated_in_windows_with_the_right_length(cascade):
+    vocal = torch.randint(0, 500, (200,))  # 4 s at 50 Hz: longer than max_len allows in one pass
+    codes = generate_tokens(cascade, vocal, sampling=FAST, generator=torch.Generator().manual_seed(0))
+    assert codes.shape == (8, 300)
+    assert int(codes.min()) >= 0 and int(codes.max()) < 1024
+
+
+def test_two_stages_yield_the_coarse_codebooks_only(cascade):
+    vocal = torch.randint(0, 500, (40,))
+    full = generate_tokens(cascade, vocal, stages=3, sampling=FAST, generator=torch.Generator().manual_seed(1))
+    coarse = generate_tokens(cascade, vocal, stages=2, sampling=FAST, generator=torch.Generator().manual_seed(1))
+    assert coarse.shape == (4, 60)
+    assert torch.equal(full[:4], coarse)
+
+
+def test_one_window_longer_than_max_len_is_refused():
+    cascade = Cascade.from_config(tiny_config(max_len=64))
+    with pytest.raises(ValueError, match="max_len"):
+        generate_tokens(cascade, torch.randint(0, 500, (60,)), sampling=SamplingConfig(window_seconds=10.0))
+
+
+def test_accompaniment_has_the_vocal_duration_at_24khz_and_follows_the_seed(cascade):
+    sr = 22_050
+    vocals = 0.1 * torch.randn(2, sr)  # 1 s stereo
+    runs = [generate_accompaniment(vocals, sr, sampling=FAST, seed=s, cascade=cascade, codec=FakeCodec(),
+                                   semantic=FakeSemantic()) for s in (3, 3, 4)]
+    assert runs[0].shape == (1, 24_000)
+    assert torch.equal(runs[0], runs[1])
+    assert not torch.equal(runs[0], runs[2])
+
+
+def test_mix_never_clips():
+    loud = torch.ones(1, 24_000) * 0.8
+    mixed = mix_with_vocals(loud, 24_000, loud)
+    assert float(mixed.abs().max()) <= 0.99 + 1e-6
+
+
+def test_fakes_satisfy_the_tokenizer_protocols():
+    assert isinstance(FakeSemantic(), SemanticTokenizer) and isinstance(FakeCodec(), AcousticCodec)
+
+
+def test_missing_weights_name_the_files(tmp_path):
+    with pytest.raises(MissingWeightsError, match="coarse.pt"):
+        load_cascade(tmp_path)
+
+
+def _write_release_checkpoints(cascade: Cascade, folder) -> None:
+    for name in ("semantic", "coarse", "fine"):
+        lm = cascade.stage(name)
+        torch.save({"model": lm.state_dict(), "config": dataclasses.asdict(lm.cfg),
+                    "meta": {"format": 1, "stage": name, "step": 0}}, folder / f"{name}.pt")
+
+
+@pytest.mark.slow
+def test_cli_writes_accompaniment_and_mix(vocal_file, tmp_path, monkeypatch):
+    import hafm.tokenizers.codec
+    import hafm.tokenizers.semantic
+
+    monkeypatch.setattr(hafm.tokenizers.codec, "load_codec", lambda name=None: FakeCodec())
+    monkeypatch.setattr(hafm.tokenizers.semantic, "load_semantic", lambda name=None, hubert_dir=None: FakeSemantic())
+    _write_release_checkpoints(Cascade.from_config(tiny_config(max_len=1024)), tmp_path)
+    out, mix = tmp_path / "accomp.wav", tmp_path / "mix.wav"
+    code = hafm_main(["generate", str(vocal_file), "-o", str(out), "--mix", str(mix), "--checkpoints",
+                      str(tmp_path), "--seed", "5", "--top-k", "20", "--cfg-scale", "2.0"])
+    assert code == 0
+    for path in (out, mix):
+        data, sr = sf.read(path)
+        assert sr == 24_000 and data.shape == (72_000,)
+    assert np.abs(sf.read(out)[0]).max() > 0
