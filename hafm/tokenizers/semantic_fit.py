@@ -1,0 +1,154 @@
+"""Fit the semantic k-means on a MUSDB18(-HQ)-layout corpus: sample feature frames, cluster, save.
+
+Sources are the ``vocals`` and ``accompaniment`` (bass + drums + other) stems of every track in
+the split, visited in a seeded order. From each source a seeded random excerpt is analysed and
+``frames_per_file`` of its frames are kept, until ``max_frames`` frames are collected: this
+bounds the fit time while covering many songs. Sampled frames are cached per source, so an
+interrupted fit resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hafm.errors import AudioError, HafmError
+from hafm.fileio import atomic_save, sha256_file, sha256_json
+from hafm.tokenizers.alignment import SEMANTIC_HOP, SEMANTIC_SR, padded_length
+from hafm.tokenizers.features import FeatureExtractor, build_extractor
+from hafm.tokenizers.semantic import KMeansSemanticTokenizer, SemanticConfig, fit_kmeans
+
+STEMS = ("vocals", "accompaniment")
+ACCOMPANIMENT_STEMS = ("bass", "drums", "other")
+EXCERPT_SECONDS = 16.0  # audio analysed per source
+MARGIN_SECONDS = 1.5  # extra context each side, so kept frames never see the excerpt's edges
+
+
+def track_dirs(root: str | Path, split: str) -> list[Path]:
+    """Track folders of ``root/split`` (those with a ``vocals.wav``), sorted by name."""
+    folder = Path(root) / split
+    tracks = sorted(p for p in folder.glob("*") if (p / "vocals.wav").is_file()) if folder.is_dir() else []
+    if not tracks:
+        raise HafmError(f"no tracks (folders with vocals.wav) in {folder}")
+    return tracks
+
+
+def stem_files(track: Path, stem: str) -> list[Path]:
+    """The wav files whose sum is ``stem`` (``vocals`` or ``accompaniment``) of ``track``."""
+    if stem == "vocals":
+        return [track / "vocals.wav"]
+    files = [track / f"{s}.wav" for s in ACCOMPANIMENT_STEMS if (track / f"{s}.wav").is_file()]
+    if not files:
+        raise AudioError(f"{track}: no accompaniment stems ({', '.join(ACCOMPANIMENT_STEMS)}.wav)")
+    return files
+
+
+def load_stem_16k(track: Path, stem: str) -> np.ndarray:
+    """Mono float32 ``[n]`` at 16 kHz of ``stem`` of ``track`` (accompaniment summed before resampling)."""
+    from hafm import audio
+
+    total, sr = None, None
+    for path in stem_files(track, stem):
+        wav, file_sr = audio.load(path, allow_silent=True)
+        if sr is not None and file_sr != sr:
+            raise AudioError(f"{path}: sample rate {file_sr} Hz differs from the other stems' {sr} Hz")
+        sr = file_sr
+        total = wav if total is None else _sum_padded(total, wav)
+    return audio.resample(total, sr, SEMANTIC_SR)[0].numpy()
+
+
+def _sum_padded(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    n = max(a.shape[-1], b.shape[-1])
+    return F.pad(a, (0, n - a.shape[-1])) + F.pad(b, (0, n - b.shape[-1]))
+
+
+def excerpt_frames(extractor: FeatureExtractor, wav_16k: np.ndarray, rng: np.random.Generator,
+                   n_keep: int, excerpt_seconds: float = EXCERPT_SECONDS) -> np.ndarray:
+    """Features of a random excerpt of ``wav_16k``; ``n_keep`` random frames ``[<= n_keep, d]``."""
+    block = 2 * SEMANTIC_HOP
+    excerpt = int(excerpt_seconds * SEMANTIC_SR) // block * block
+    margin = int(MARGIN_SECONDS * SEMANTIC_SR) // block * block
+    start = int(rng.integers(0, max(1, wav_16k.shape[0] - excerpt) // block + 1)) * block
+    lo, hi = max(0, start - margin), min(wav_16k.shape[0], start + excerpt + margin)
+    piece = wav_16k[lo:hi]
+    piece = np.pad(piece, (0, padded_length(piece.shape[0], SEMANTIC_SR) - piece.shape[0]))
+    feats = extractor(piece)
+    first = (start - lo) // SEMANTIC_HOP  # keep only frames of the excerpt itself
+    inner = feats[first:first + excerpt // SEMANTIC_HOP]
+    idx = np.sort(rng.choice(inner.shape[0], size=min(n_keep, inner.shape[0]), replace=False))
+    return inner[idx]
+
+
+def source_fingerprint(track: Path, stem: str) -> str:
+    """sha256 over the contents of the files that make ``stem`` of ``track``."""
+    return sha256_json([sha256_file(p) for p in stem_files(track, stem)])
+
+
+def sample_corpus_frames(root: str | Path, cfg: SemanticConfig, extractor: FeatureExtractor,
+                         cache_dir: Path | None = None, split: str = "train",
+                         progress: bool = True) -> tuple[np.ndarray, list[dict]]:
+    """Frames ``[N <= cfg.max_frames, d]`` sampled from ``split``, and the sources they came from."""
+    from tqdm import tqdm
+
+    sources = [(t, s) for t in track_dirs(root, split) for s in STEMS]
+    order = np.random.default_rng(cfg.seed).permutation(len(sources))
+    feature_key = sha256_json({"features": cfg.features.describe(), "per_file": cfg.frames_per_file,
+                               "excerpt": EXCERPT_SECONDS, "seed": cfg.seed})[:16]
+    chunks, used, total = [], [], 0
+    bar = tqdm(total=cfg.max_frames, unit="frame", desc="semantic features", disable=not progress)
+    for i in order:
+        if total >= cfg.max_frames:
+            break
+        track, stem = sources[i]
+        fingerprint = source_fingerprint(track, stem)
+        frames = _cached_or_computed(cache_dir, feature_key, fingerprint, lambda: excerpt_frames(
+            extractor, load_stem_16k(track, stem), _source_rng(cfg.seed, track.name, stem), cfg.frames_per_file))
+        frames = frames[:cfg.max_frames - total]
+        chunks.append(frames)
+        used.append({"track": track.name, "stem": stem, "sha256": fingerprint, "frames": int(frames.shape[0])})
+        total += frames.shape[0]
+        bar.update(frames.shape[0])
+    bar.close()
+    return np.concatenate(chunks).astype(np.float32), used
+
+
+def _source_rng(seed: int, track: str, stem: str) -> np.random.Generator:
+    return np.random.default_rng([seed, int(hashlib.sha256(f"{track}/{stem}".encode()).hexdigest()[:8], 16)])
+
+
+def _cached_or_computed(cache_dir: Path | None, key: str, fingerprint: str,
+                        compute: Callable[[], np.ndarray]) -> np.ndarray:
+    if cache_dir is None:
+        return compute()
+    path = Path(cache_dir) / key / f"{fingerprint[:32]}.npy"
+    if path.is_file():
+        return np.load(path)
+    frames = compute()
+    atomic_save(path, lambda p: np.save(p, frames))
+    return frames
+
+
+def fit_on_corpus(root: str | Path, cfg: SemanticConfig, cache_dir: Path | None = None,
+                  progress: bool = True) -> KMeansSemanticTokenizer:
+    """Sample frames from ``root``'s train split and fit the k-means tokenizer of ``cfg``."""
+    from hafm.provenance import provenance
+
+    extractor = build_extractor(cfg.features)
+    t0 = time.perf_counter()
+    frames, used = sample_corpus_frames(root, cfg, extractor, cache_dir, progress=progress)
+    t_features = time.perf_counter() - t0
+    data = {"root": str(Path(root).resolve()), "split": "train", "n_sources": len(used),
+            "n_tracks": len({u["track"] for u in used}), "sources_sha256": sha256_json(used)}
+    tok = fit_kmeans(frames, cfg, header={"data": data}, extractor=extractor, verbose=False)
+    tok.header["timing_s"] = {"features": round(t_features, 1),
+                              "kmeans": round(time.perf_counter() - t0 - t_features, 1)}
+    tok.header["provenance"] = provenance(config=dataclasses.asdict(cfg))
+    tok.header["sources"] = used
+    return tok

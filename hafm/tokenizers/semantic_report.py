@@ -1,0 +1,160 @@
+"""How good are the semantic tokens? Cluster usage and musical information on the test split.
+
+For each tokenizer and a subset of test tracks: cluster usage (fraction of the K clusters used,
+perplexity of the token distribution) and how much the tokens say about frame-level musical
+labels read from each track's ``notes.json``:
+
+- vocals: pitch class of the soprano note sounding at the frame centre (voiced frames only);
+- accompaniment: pitch class of the bass note, and the pitch-class set of the sounding
+  alto/tenor/bass notes ("chord").
+
+Measures: normalized mutual information (NMI, arithmetic) between tokens and labels, the same
+for randomly permuted tokens (chance level), and the held-out accuracy of a token -> majority
+label map fitted on half the tracks and tested on the other half, beside the majority-class rate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hafm.fileio import atomic_write_json, atomic_write_text
+from hafm.tokenizers.alignment import SEMANTIC_HZ
+from hafm.tokenizers.semantic import KMeansSemanticTokenizer, load_semantic
+from hafm.tokenizers.semantic_fit import STEMS, load_stem_16k, track_dirs
+
+LABELS = {"vocals": ("melody_pc",), "accompaniment": ("bass_pc", "chord_pcs")}
+
+
+def frame_labels(notes: list[dict], n_frames: int) -> dict[str, list]:
+    """Per 50 Hz frame (centre ``(j + 0.5) * 20`` ms): ``melody_pc``, ``bass_pc`` (int or None)
+    and ``chord_pcs`` (sorted pitch-class tuple of the non-soprano parts, or None)."""
+    centres = (np.arange(n_frames) + 0.5) / SEMANTIC_HZ
+    sounding = defaultdict(lambda: [set() for _ in range(n_frames)])
+    for note in notes:
+        lo, hi = np.searchsorted(centres, [note["onset_s"], note["offset_s"]])
+        for j in range(lo, hi):
+            sounding[note["part"]][j].add(note["pitch"] % 12)
+    labels: dict[str, list] = {"melody_pc": [], "bass_pc": [], "chord_pcs": []}
+    for j in range(n_frames):
+        soprano, bass = sounding["soprano"][j], sounding["bass"][j]
+        chord = set().union(*(sounding[p][j] for p in ("alto", "tenor", "bass")))
+        labels["melody_pc"].append(min(soprano) if soprano else None)
+        labels["bass_pc"].append(min(bass) if bass else None)
+        labels["chord_pcs"].append(tuple(sorted(chord)) if chord else None)
+    return labels
+
+
+def usage(tokens: np.ndarray, n_clusters: int) -> dict[str, float]:
+    """Fraction of clusters used and perplexity ``exp(H)`` of the token distribution."""
+    counts = np.bincount(tokens, minlength=n_clusters).astype(np.float64)
+    p = counts[counts > 0] / counts.sum()
+    return {"used_fraction": float((counts > 0).mean()), "perplexity": float(np.exp(-(p * np.log(p)).sum()))}
+
+
+def information(tokens: np.ndarray, labels: list, groups: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """NMI of tokens vs labels (frames with a label), chance NMI, held-out token -> label accuracy.
+
+    ``groups`` (per frame, the track index) splits train/test of the majority map: even tracks
+    fit it, odd tracks test it.
+    """
+    from sklearn.metrics import normalized_mutual_info_score
+
+    keep = np.array([lab is not None for lab in labels])
+    tok, grp = tokens[keep], groups[keep]
+    lab = np.array([str(x) for x, k in zip(labels, keep) if k])
+    if len(lab) == 0:
+        return {"frames": 0}
+    rng = np.random.default_rng(seed)
+    nmi = normalized_mutual_info_score(lab, tok)
+    chance = normalized_mutual_info_score(lab, rng.permutation(tok))
+    fit, test = grp % 2 == 0, grp % 2 == 1
+    by_token: dict[int, Counter] = defaultdict(Counter)
+    for t, y in zip(tok[fit], lab[fit]):
+        by_token[t][y] += 1
+    overall = Counter(lab[fit]).most_common(1)[0][0] if fit.any() else lab[0]
+    guess = np.array([by_token[t].most_common(1)[0][0] if t in by_token else overall for t in tok[test]])
+    return {"frames": int(keep.sum()), "nmi": float(nmi), "nmi_chance": float(chance),
+            "heldout_accuracy": float((guess == lab[test]).mean()) if test.any() else float("nan"),
+            "majority_rate": float((lab[test] == overall).mean()) if test.any() else float("nan")}
+
+
+def evaluate(tok: KMeansSemanticTokenizer, tracks: list[Path]) -> dict:
+    """Usage and information of ``tok`` on ``tracks`` (vocals and accompaniment), with throughput."""
+    tokens = {s: [] for s in STEMS}
+    labels = {name: [] for names in LABELS.values() for name in names}
+    groups = {s: [] for s in STEMS}
+    audio_s, compute_s = 0.0, 0.0
+    for i, track in enumerate(tracks):
+        notes = json.loads((track / "notes.json").read_text())["notes"]
+        for stem in STEMS:
+            wav = load_stem_16k(track, stem)
+            t0 = time.perf_counter()
+            ids = tok.encode(torch.from_numpy(wav)[None, None])[0].numpy()
+            compute_s += time.perf_counter() - t0
+            audio_s += wav.shape[0] / tok.sample_rate
+            tokens[stem].append(ids)
+            groups[stem].append(np.full(ids.shape[0], i))
+            frame = frame_labels(notes, ids.shape[0])
+            for name in LABELS[stem]:
+                labels[name].extend(frame[name])
+    result = {"usage": {}, "information": {}, "throughput_x_realtime": audio_s / compute_s,
+              "audio_seconds": audio_s}
+    for stem in STEMS:
+        ids, grp = np.concatenate(tokens[stem]), np.concatenate(groups[stem])
+        result["usage"][stem] = usage(ids, tok.n_clusters)
+        for name in LABELS[stem]:
+            result["information"][name] = information(ids, labels[name], grp)
+    result["usage"]["both"] = usage(np.concatenate([np.concatenate(tokens[s]) for s in STEMS]), tok.n_clusters)
+    return result
+
+
+def render_markdown(results: dict[str, dict], n_tracks: int, meta: dict) -> str:
+    names = list(results)
+    lines = ["# Semantic tokenizer: cluster usage and musical information", "",
+             f"Test split of `{meta['root']}`, first {n_tracks} tracks by name "
+             f"({results[names[0]]['audio_seconds']:.0f} s of audio per tokenizer, vocals + accompaniment). "
+             f"Generated {meta['date']} by `hafm semantic report`; numbers in `semantic.json`.", "",
+             "| tokenizer | features | identity |", "|---|---|---|"]
+    for n in names:
+        lines.append(f"| {n} | {meta['tokenizers'][n]['features']} | `{meta['tokenizers'][n]['identity']}` |")
+    lines += ["", "## Cluster usage (K clusters; perplexity = exp(entropy of token counts))", "",
+              "| tokenizer | stem | used clusters | perplexity |", "|---|---|---|---|"]
+    for n in names:
+        for stem, u in results[n]["usage"].items():
+            lines.append(f"| {n} | {stem} | {100 * u['used_fraction']:.1f}% | {u['perplexity']:.1f} |")
+    lines += ["", "## Musical information (frames with a sounding note)", "",
+              "NMI: normalized mutual information tokens vs label (chance: tokens permuted). "
+              "Held-out accuracy: token -> most frequent label, learnt on even tracks, tested on odd ones "
+              "(majority: always the most frequent label).", "",
+              "| label | tokenizer | frames | NMI | NMI chance | held-out acc. | majority |", "|---|---|---|---|---|---|---|"]
+    for label in (lab for labs in LABELS.values() for lab in labs):
+        for n in names:
+            r = results[n]["information"][label]
+            lines.append(f"| {label} | {n} | {r['frames']} | {r['nmi']:.3f} | {r['nmi_chance']:.3f} | "
+                         f"{100 * r['heldout_accuracy']:.1f}% | {100 * r['majority_rate']:.1f}% |")
+    lines += ["", "## Throughput (features + tokens, 1 thread)", "", "| tokenizer | x real time |", "|---|---|"]
+    for n in names:
+        lines.append(f"| {n} | {results[n]['throughput_x_realtime']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(root: str | Path, tokenizers: list[str], n_tracks: int, out: Path) -> dict:
+    """Evaluate ``tokenizers`` on the first ``n_tracks`` test tracks; write ``out`` (md) and json."""
+    from hafm.provenance import now_utc, provenance
+
+    tracks = track_dirs(root, "test")[:n_tracks]
+    results, meta = {}, {"root": str(root), "date": now_utc(), "tokenizers": {},
+                         "tracks": [t.name for t in tracks]}
+    for name in tokenizers:
+        tok = load_semantic(name)
+        meta["tokenizers"][name] = {"features": json.dumps(tok.features_config.describe()), "identity": tok.identity()}
+        results[name] = evaluate(tok, tracks)
+    atomic_write_text(out, render_markdown(results, len(tracks), meta))
+    atomic_write_json(out.with_suffix(".json"), {"results": results, "meta": meta, "provenance": provenance()})
+    return results
