@@ -1,55 +1,41 @@
-"""Stems for fitting and evaluating the default codec, read from a MUSDB18(-HQ)-layout tree.
+"""Stems for fitting and evaluating the default codec, read from a MUSDB18 / MUSDB18-HQ tree.
 
-A track folder holds ``vocals.wav``, ``mixture.wav`` and the other stems (``bass``, ``drums``,
-``other``); the accompaniment is the sum of every stem except vocals and the mixture. Audio is
-read as mono at 24 kHz (the codec's rate).
+Reading goes through ``hafm.data.musdb_io`` (musdb), so the generated chorale corpus, MUSDB18-HQ
+wav folders and MUSDB18 ``.stem.mp4`` files all work. Each track gives two stems, mono at 24 kHz:
+``vocals`` and ``accompaniment`` (the sum of the non-vocal stems).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
-from hafm import audio
+from hafm.data import musdb_io
 from hafm.errors import HafmError
-from hafm.tokenizers.alignment import ACOUSTIC_SR
+from hafm.tokenizers.alignment import ACOUSTIC_HOP, ACOUSTIC_SR
 
 STEMS = ("vocals", "accompaniment")
-_NOT_ACCOMPANIMENT = {"vocals", "mixture"}
 
 
-def list_tracks(root: str | Path, split: str) -> list[Path]:
-    """Sorted track folders under ``root/split`` that hold a ``vocals.wav``."""
-    folder = Path(root) / split
-    if not folder.is_dir():
-        raise HafmError(f"no {split!r} split in {root} (expected a MUSDB18-HQ layout: {folder}/<track>/vocals.wav)")
-    tracks = sorted(p for p in folder.iterdir() if (p / "vocals.wav").is_file())
+def list_tracks(root: str | Path, split: str) -> list:
+    """The musdb tracks of ``split`` ("train" or "test") under ``root``, sorted by name."""
+    tracks = sorted(musdb_io.open_db(root, split), key=lambda t: t.name)
     if not tracks:
-        raise HafmError(f"no tracks with a vocals.wav under {folder}")
+        raise HafmError(f"no {split!r} tracks under {root} (expected a MUSDB18(-HQ) layout)")
     return tracks
 
 
-def _read(path: Path) -> torch.Tensor:
-    wav, _ = audio.load(path, sr=ACOUSTIC_SR, mono=True, max_seconds=None, allow_silent=True)
-    return wav[0]
+def count_frames(tracks: list) -> int:
+    """MDCT frames (75 Hz) of vocals + accompaniment of ``tracks``, from their durations."""
+    return sum(2 * math.ceil(track.duration * ACOUSTIC_SR / ACOUSTIC_HOP) for track in tracks)
 
 
-def read_stems(track: Path) -> dict[str, torch.Tensor]:
-    """``{"vocals": [n], "accompaniment": [n]}`` mono at 24 kHz for one track folder."""
-    others = sorted(p for p in track.glob("*.wav") if p.stem not in _NOT_ACCOMPANIMENT)
-    if not others:
-        raise HafmError(f"{track}: no accompaniment stems (bass/drums/other .wav) next to vocals.wav")
-    vocals = _read(track / "vocals.wav")
-    parts = [_read(p) for p in others]
-    n = min([len(vocals), *(len(p) for p in parts)])
-    accompaniment = torch.stack([p[:n] for p in parts]).sum(dim=0)
-    return {"vocals": vocals[:n], "accompaniment": accompaniment}
-
-
-def iter_stems(tracks: list[Path]) -> Iterator[tuple[str, str, torch.Tensor]]:
-    """Yield ``(track name, stem, wav [n])`` for vocals and accompaniment of each track."""
+def iter_stems(tracks: list) -> Iterator[tuple[str, str, torch.Tensor]]:
+    """Yield ``(track name, stem, wav [n])`` at 24 kHz for vocals and accompaniment of each track."""
     for track in tracks:
-        for stem, wav in read_stems(track).items():
-            yield track.name, stem, wav
+        audio = musdb_io.read_track(track, sr=ACOUSTIC_SR)
+        yield audio.name, "vocals", torch.from_numpy(audio.vocals)
+        yield audio.name, "accompaniment", torch.from_numpy(audio.accompaniment)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
 from tqdm import tqdm
@@ -105,6 +105,13 @@ def to_csv(summary: list[dict]) -> str:
     return buffer.getvalue()
 
 
+_REPORTED = [f"{prefix}{m}{suffix}" for m in METRICS for prefix, suffix in (("", ""), ("", "_worst_file"), ("files_better_", ""))]
+
+
+def _cell(v: float | None) -> str:
+    return "" if v is None else (f"{v}" if isinstance(v, int) else f"{v:.3f}")
+
+
 def to_markdown(summary: list[dict], header: dict[str, str]) -> str:
     """A report: provenance lines from ``header``, then one table per stem."""
     value = {(r["stem"], r["metric"], r["codebooks"]): r["value"] for r in summary}
@@ -118,15 +125,12 @@ def to_markdown(summary: list[dict], header: dict[str, str]) -> str:
                   "| codebooks | kbps | files | SI-SNR mean | SI-SNR worst file | better vs k/2 | log-mel L1 mean | log-mel L1 worst file | better vs k/2 |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for k in ks:
-            def cell(metric: str) -> str:
-                v = value.get((stem, metric, k))
-                return "" if v is None else (f"{v}" if isinstance(v, int) else f"{v:.3f}")
+            cells = {m: _cell(value.get((stem, m, k))) for m in _REPORTED}
             n = value[(stem, "files", k)]
-            better = [cell(f"files_better_{m}") for m in METRICS]
+            better = [cells[f"files_better_{m}"] and f"{cells[f'files_better_{m}']}/{n}" for m in METRICS]
             lines.append(
-                f"| {k} | {0.75 * k:g} | {n} | {cell('si_snr_db')} | {cell('si_snr_db_worst_file')} | "
-                f"{better[0] and better[0] + '/' + str(n)} | {cell('log_mel_l1')} | {cell('log_mel_l1_worst_file')} | "
-                f"{better[1] and better[1] + '/' + str(n)} |"
+                f"| {k} | {0.75 * k:g} | {n} | {cells['si_snr_db']} | {cells['si_snr_db_worst_file']} | {better[0]} | "
+                f"{cells['log_mel_l1']} | {cells['log_mel_l1_worst_file']} | {better[1]} |"
             )
         lines.append("")
     return "\n".join(lines)

@@ -11,17 +11,16 @@ import dataclasses
 import hashlib
 import time
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
-import soundfile as sf
 import torch
 from tqdm import tqdm
 
 from hafm.fileio import atomic_save, sha256_json
 from hafm.tokenizers import codec_data, mdct, rvq
-from hafm.tokenizers.alignment import ACOUSTIC_HOP, ACOUSTIC_SR
+from hafm.tokenizers.alignment import ACOUSTIC_HOP
 from hafm.tokenizers.codec import save_codebooks
 
 
@@ -40,7 +39,7 @@ class CodecFitConfig:
     split: str = "train"
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> "CodecFitConfig":
+    def from_toml(cls, path: str | Path) -> CodecFitConfig:
         values = tomllib.loads(Path(path).read_text())
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -49,15 +48,6 @@ class CodecFitConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-def count_frames(tracks: list[Path]) -> int:
-    """Upper bound on the MDCT frames of vocals + accompaniment, from the vocals' headers."""
-    total = 0
-    for track in tracks:
-        info = sf.info(str(track / "vocals.wav"))
-        total += 2 * mdct.n_frames(int(info.frames * ACOUSTIC_SR / info.samplerate) + 1)
-    return total
 
 
 def keep_probabilities(total_frames: int, config: CodecFitConfig) -> dict[str, float]:
@@ -102,6 +92,11 @@ def _load_checkpoint(path: Path | None, key: str) -> list[torch.Tensor]:
     return list(state["codebooks"])
 
 
+def _save_checkpoint(path: Path, key: str, done: list[torch.Tensor]) -> None:
+    state = {"key": key, "codebooks": torch.stack(done)}
+    atomic_save(path, lambda tmp: torch.save(state, tmp))
+
+
 def fit_codebooks(
     frames: torch.Tensor,
     config: CodecFitConfig,
@@ -125,17 +120,16 @@ def fit_codebooks(
     bar = tqdm(total=config.n_codebooks, initial=len(done), desc="codec stages", disable=not progress)
     for stage in range(len(done), config.n_codebooks):
         generator = torch.Generator().manual_seed(config.seed * 1000 + stage)
-        on_iteration = lambda it, mse: bar.set_postfix(iteration=it, mse=f"{mse:.3g}")  # noqa: E731
         codebook = rvq.fit_stage(
-            residual, config.codebook_size, config.kmeans_iters, config.init_frames, generator, on_iteration
+            residual, config.codebook_size, config.kmeans_iters, config.init_frames, generator,
+            lambda it, mse: bar.set_postfix(iteration=it, mse=f"{mse:.3g}"),
         )
         codebook = codebook.to(torch.float16).to(torch.float32)
         residual -= codebook[rvq.nearest(residual, codebook)]
         errors.append(float(residual.pow(2).sum(dim=1).mean()))
         done.append(codebook)
         if checkpoint is not None:
-            state = {"key": key, "codebooks": torch.stack(done)}
-            atomic_save(checkpoint, lambda tmp: torch.save(state, tmp))
+            _save_checkpoint(checkpoint, key, done)
         bar.update(1)
     bar.close()
     return torch.stack(done), errors
@@ -149,7 +143,7 @@ def fit_from_musdb(root: str | Path, out: str | Path, config: CodecFitConfig, pr
     out = Path(out)
     start = time.time()
     tracks = codec_data.list_tracks(root, config.split)
-    keep = keep_probabilities(count_frames(tracks), config)
+    keep = keep_probabilities(codec_data.count_frames(tracks), config)
     waves = ((stem, wav) for _, stem, wav in codec_data.iter_stems(tracks))
     frames = sample_frames(waves, keep, config, progress)
     signal = float(frames.pow(2).sum(dim=1).mean())

@@ -10,7 +10,7 @@ Shapes: vectors ``[N, D]``, one codebook ``[K, D]``, all codebooks ``[S, K, D]``
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -1,3 +1,5 @@
+import itertools
+
 import torch
 
 from hafm.tokenizers import rvq
@@ -16,8 +18,8 @@ def test_rvq_error_strictly_decreases_with_each_stage_on_fit_data():
     codebooks, fit_errors = fit_codebooks(frames, config)
     codes = rvq.encode(frames, codebooks)
     errors = [float((frames - rvq.decode(codes[:, :k], codebooks)).pow(2).sum()) for k in range(1, 9)]
-    assert all(b < a for a, b in zip(errors, errors[1:]))
-    assert all(b < a for a, b in zip(fit_errors, fit_errors[1:]))
+    assert all(b < a for a, b in itertools.pairwise(errors))
+    assert all(b < a for a, b in itertools.pairwise(fit_errors))
 
 
 def test_rvq_error_never_increases_for_any_single_vector():
