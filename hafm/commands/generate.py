@@ -13,19 +13,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Any sample rate and channel count; long songs run in overlapping windows.")
     parser.add_argument("vocals", metavar="VOCALS", help="vocal recording (wav/flac/ogg; any sample rate, mono or stereo)")
     parser.add_argument("-o", "--output", required=True, help="accompaniment to write (wav, 24 kHz mono, 16-bit)")
-    parser.add_argument("--mix", help="also write vocals + accompaniment here (wav, 24 kHz mono)")
+    parser.add_argument("--mix", default=argparse.SUPPRESS,
+                        help="also write vocals + accompaniment here (wav, 24 kHz mono; default: no mix)")
     parser.add_argument("--stages", type=int, choices=(2, 3), default=3,
                         help="3: full cascade (8 codebooks); 2: no fine stage (4 codebooks, the ablation)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the vocal noise and of every sampled token")
-    parser.add_argument("--temperature", type=float, help="sampling temperature (default: config's, 0.9)")
-    parser.add_argument("--top-k", type=int, help="keep the k most likely tokens, 0 = all (default: config's, 250)")
-    parser.add_argument("--top-p", type=float, help="nucleus sampling mass, 0 = off (default: config's, 0)")
-    parser.add_argument("--cfg-scale", type=float, help="classifier-free guidance scale (default: config's, 3.0)")
-    parser.add_argument("--checkpoints", help="folder with semantic.pt, coarse.pt, fine.pt (default: the shipped ones)")
-    parser.add_argument("--config", help="TOML file or preset whose [sampling] table sets the defaults (default: small)")
-    parser.add_argument("--codec", help="acoustic codec: default, encodec, or a path (default: the shipped one)")
-    parser.add_argument("--semantic", help="semantic tokenizer: default, mfcc, or a fitted file (default: the shipped one)")
-    parser.add_argument("--threads", type=int, help="torch threads (default: $HAFM_THREADS or 1)")
+    parser.add_argument("--temperature", type=float, default=argparse.SUPPRESS,
+                        help="sampling temperature (default: the config's, 0.9)")
+    parser.add_argument("--top-k", type=int, default=argparse.SUPPRESS,
+                        help="keep the k most likely tokens, 0 = all (default: the config's, 250)")
+    parser.add_argument("--top-p", type=float, default=argparse.SUPPRESS,
+                        help="nucleus sampling mass, 0 = off (default: the config's, 0)")
+    parser.add_argument("--cfg-scale", type=float, default=argparse.SUPPRESS,
+                        help="classifier-free guidance scale, on the stages in the config's cfg_stages (default: 3.0)")
+    parser.add_argument("--checkpoints", default="default",
+                        help="folder with semantic.pt, coarse.pt, fine.pt; 'default': the shipped hafm/assets/cascade")
+    parser.add_argument("--config", default="small", help="TOML file or preset whose [sampling] table sets the defaults")
+    parser.add_argument("--codec", default="default", help="acoustic codec: default (shipped), encodec, or a path")
+    parser.add_argument("--semantic", default="default", help="semantic tokenizer: default (shipped), mfcc, or a fitted file")
+    parser.add_argument("--threads", type=int, default=argparse.SUPPRESS, help="torch threads (default: $HAFM_THREADS or 1)")
     parser.set_defaults(func=run)
 
 
@@ -35,10 +41,9 @@ def sampling_from_args(args: argparse.Namespace):
 
     from hafm.config import load_config
 
-    base = load_config(args.config or "small").sampling
-    overrides = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
-                 "cfg_scale": args.cfg_scale}
-    return dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    base = load_config(args.config).sampling
+    overrides = {key: getattr(args, key) for key in ("temperature", "top_k", "top_p", "cfg_scale") if hasattr(args, key)}
+    return dataclasses.replace(base, **overrides)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from hafm.tokenizers.codec import load_codec
     from hafm.tokenizers.semantic import load_semantic
 
-    configure_threads(args.threads)
+    configure_threads(getattr(args, "threads", None))
     vocals, sr = audio.load(args.vocals, mono=False)
     cascade = load_cascade(args.checkpoints, stages=args.stages)
     started = time.perf_counter()
@@ -61,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                                     semantic=load_semantic(args.semantic), progress=True)
     seconds = time.perf_counter() - started
     audio.save(args.output, accomp, ACOUSTIC_SR)
-    if args.mix:
+    if hasattr(args, "mix"):
         audio.save(args.mix, mix_with_vocals(vocals, sr, accomp), ACOUSTIC_SR)
     duration = vocals.shape[1] / sr
     print(f"wrote {args.output} ({duration:.1f} s of audio in {seconds:.1f} s, "
