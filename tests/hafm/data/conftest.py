@@ -37,6 +37,12 @@ def hq_tree(tmp_path) -> Path:
 
 
 @pytest.fixture
+def hq_writer():
+    """``write_hq_track(folder, seconds, sr=8000, base_freq=220.0)``, to change a track in a test."""
+    return write_hq_track
+
+
+@pytest.fixture
 def stems_tree(tmp_path) -> Path:
     """A MUSDB18 tree with one ``.stem.mp4`` per subset (AAC via ffmpeg, 44.1 kHz stereo)."""
     stempeg = pytest.importorskip("stempeg")
@@ -62,3 +68,12 @@ def short_chorales() -> dict[str, Path]:
     found = {p.name.rsplit(".", 1)[0]: p for p in chorale_paths() if p.name.rsplit(".", 1)[0] in wanted}
     assert set(found) == wanted, f"music21 corpus lacks {wanted - set(found)}"
     return found
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    """The fake tokenizer module, importable by name (also from spawned worker processes)."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    return importlib.import_module("fake_tokenizers")

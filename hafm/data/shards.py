@@ -1,0 +1,109 @@
+"""Token shards: one ``.npz`` per track, the training data of the three stages.
+
+Layout: ``OUT/<split>/<track>.npz`` and ``OUT/index.json``. A shard holds
+
+- ``semantic_vocals [T_s]`` and ``semantic_accomp [T_s]`` int16 (50 Hz cluster ids),
+- ``acoustic_accomp [8, T_a]`` int16 (75 Hz codec codes), with ``T_a == T_s * 3 // 2``,
+- ``meta``: a JSON string with the source audio's sha256, both tokenizers' ``identity()``, the
+  track, split, sample count and shard format version.
+
+Each waveform is zero-padded to whole 40 ms blocks (``hafm.tokenizers.alignment``) before either
+tokenizer sees it, so the two token streams cover exactly the same time span.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hafm.errors import HafmError, StaleCacheError
+from hafm.fileio import atomic_path
+
+SHARD_VERSION = 1
+ARRAYS = ("semantic_vocals", "semantic_accomp", "acoustic_accomp")
+
+
+def shard_path(out: str | os.PathLike, split: str, track: str) -> Path:
+    """Where the shard of ``track`` in ``split`` lives."""
+    return Path(out) / split / f"{track}.npz"
+
+
+def save_shard(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write a shard atomically; ``arrays`` must hold every name in ``ARRAYS``."""
+    missing = [k for k in ARRAYS if k not in arrays]
+    if missing:
+        raise HafmError(f"{path}: shard lacks {missing}")
+    check_alignment(arrays, str(path))
+    payload = {k: np.asarray(arrays[k], dtype=np.int16) for k in ARRAYS}
+    payload["meta"] = np.array(json.dumps({**meta, "version": SHARD_VERSION}, sort_keys=True))
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **payload)
+
+
+def check_alignment(arrays: dict[str, np.ndarray], name: str) -> None:
+    """Refuse token streams that break the 40 ms rule (``T_a == T_s * 3 // 2``, 8 codebooks)."""
+    sv, sa, aa = (np.asarray(arrays[k]) for k in ARRAYS)
+    if sv.ndim != 1 or sa.shape != sv.shape or aa.ndim != 2 or aa.shape[0] != 8:
+        raise HafmError(
+            f"{name}: expected semantic_vocals [T_s], semantic_accomp [T_s], acoustic_accomp [8, T_a]; "
+            f"got {sv.shape}, {sa.shape}, {aa.shape}"
+        )
+    if aa.shape[1] != sv.shape[0] * 3 // 2:
+        raise HafmError(f"{name}: T_a = {aa.shape[1]} but T_s = {sv.shape[0]} needs T_a = {sv.shape[0] * 3 // 2}")
+
+
+def load_shard(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The three token arrays of a shard (int16), keyed as in ``ARRAYS``."""
+    with np.load(path, allow_pickle=False) as data:
+        missing = [k for k in ARRAYS if k not in data.files]
+        if missing:
+            raise HafmError(f"{path}: not a token shard (lacks {missing})")
+        return {k: data[k] for k in ARRAYS}
+
+
+def read_meta(path: str | os.PathLike) -> dict:
+    """The JSON metadata of a shard (source sha256, tokenizer ids, track, split, version)."""
+    with np.load(path, allow_pickle=False) as data:
+        if "meta" not in data.files:
+            raise HafmError(f"{path}: not a token shard (no meta)")
+        return json.loads(str(data["meta"]))
+
+
+def list_shards(
+    out: str | os.PathLike,
+    split: str,
+    codec_id: str | None = None,
+    semantic_id: str | None = None,
+) -> list[Path]:
+    """Sorted shard paths of ``split``; with ids given, raise StaleCacheError on any mismatch."""
+    paths = sorted((Path(out) / split).glob("*.npz"))
+    if codec_id is None and semantic_id is None:
+        return paths
+    for path in paths:
+        meta = read_meta(path)
+        for key, want in (("codec_id", codec_id), ("semantic_id", semantic_id)):
+            if want is not None and meta.get(key) != want:
+                raise StaleCacheError(
+                    f"{path}: made with {key} {meta.get(key)!r}, expected {want!r}; re-run `hafm tokenize`"
+                )
+    return paths
+
+
+def is_fresh(path: Path, source_sha256: str, codec_id: str, semantic_id: str) -> bool:
+    """True when ``path`` is a readable shard of this source made by these tokenizers."""
+    if not path.exists():
+        return False
+    try:
+        meta = read_meta(path)
+    except (HafmError, OSError, ValueError, KeyError):
+        return False  # unreadable or truncated: rebuild
+    return (
+        meta.get("version") == SHARD_VERSION
+        and meta.get("source_sha256") == source_sha256
+        and meta.get("codec_id") == codec_id
+        and meta.get("semantic_id") == semantic_id
+    )

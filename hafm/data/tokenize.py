@@ -1,0 +1,183 @@
+"""Turn a MUSDB18(-HQ) tree into token shards: semantic tokens of vocals and accompaniment, codec
+codes of the accompaniment, resumably and in parallel (one tokenizer pair per worker process).
+
+A shard is rebuilt when it is missing, unreadable, from another shard version, from other source
+audio (sha256 of the stem files) or from other tokenizers (their ``identity()``); otherwise it is
+kept. Throughput is reported in seconds of song per wall-clock second.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from hafm.data.shards import SHARD_VERSION, is_fresh, save_shard, shard_path
+from hafm.errors import HafmError
+from hafm.fileio import atomic_write_json, sha256_file, sha256_json
+from hafm.tokenizers.alignment import ACOUSTIC_SR, SEMANTIC_SR, block_samples, padded_length
+
+CodecFactory = Callable[[], object]  # () -> AcousticCodec
+SemanticFactory = Callable[[], object]  # () -> SemanticTokenizer
+
+
+def _to_rate(wav: np.ndarray, sr: int, target_sr: int, n_out: int):
+    """``[n]`` at ``sr`` -> ``torch [1, 1, n_out]`` at ``target_sr`` (n_out fixed by the 40 ms rule)."""
+    import torch
+
+    from hafm.audio import resample
+
+    x = resample(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))[None], sr, target_sr)[0]
+    if x.shape[0] < n_out:  # sinc resampling may round the length down by a sample
+        x = torch.nn.functional.pad(x, (0, n_out - x.shape[0]))
+    return x[:n_out].reshape(1, 1, n_out)
+
+
+def tokenize_pair(vocals: np.ndarray, accompaniment: np.ndarray, sr: int, codec, semantic) -> dict[str, np.ndarray]:
+    """Tokens of one song: vocals/accompaniment ``[n]`` at ``sr`` Hz -> the three shard arrays.
+
+    Both waveforms are zero-padded to whole 40 ms blocks first, so ``T_s = 2 k`` and
+    ``T_a = 3 k`` for ``k`` blocks; a tokenizer that returns another length is refused.
+    """
+    import torch
+
+    n = len(vocals)
+    if len(accompaniment) != n:
+        raise HafmError(f"vocals ({n}) and accompaniment ({len(accompaniment)}) differ in length")
+    n_blocks = padded_length(n, sr) // block_samples(sr)
+    pad = n_blocks * block_samples(sr) - n
+    vocals, accompaniment = (np.pad(w, (0, pad)) for w in (vocals, accompaniment))
+    n16, n24 = n_blocks * block_samples(SEMANTIC_SR), n_blocks * block_samples(ACOUSTIC_SR)
+    with torch.inference_mode():
+        sem_v = semantic.encode(_to_rate(vocals, sr, SEMANTIC_SR, n16))[0]
+        sem_a = semantic.encode(_to_rate(accompaniment, sr, SEMANTIC_SR, n16))[0]
+        codes = codec.encode(_to_rate(accompaniment, sr, ACOUSTIC_SR, n24))[0]
+    if sem_v.shape[-1] != 2 * n_blocks or sem_a.shape[-1] != 2 * n_blocks:
+        raise HafmError(
+            f"semantic tokenizer {semantic.identity()} returned {sem_v.shape[-1]} frames for {n_blocks} "
+            f"40 ms blocks; expected {2 * n_blocks}"
+        )
+    if tuple(codes.shape) != (8, 3 * n_blocks):
+        raise HafmError(
+            f"codec {codec.identity()} returned codes {tuple(codes.shape)} for {n_blocks} 40 ms blocks; "
+            f"expected (8, {3 * n_blocks})"
+        )
+    return {
+        "semantic_vocals": sem_v.cpu().numpy().astype(np.int16),
+        "semantic_accomp": sem_a.cpu().numpy().astype(np.int16),
+        "acoustic_accomp": codes.cpu().numpy().astype(np.int16),
+    }
+
+
+def source_sha256(track) -> str:
+    """Hash of the files a musdb track is read from (4 wav stems, or the one .stem.mp4)."""
+    if not track.is_wav:
+        return sha256_file(track.path)
+    return sha256_json({name: sha256_file(src.path) for name, src in sorted(track.sources.items())})
+
+
+# one tokenizer pair per worker process, built once by the pool initializer
+_WORKER: dict = {}
+
+
+def _init_worker(make_codec: CodecFactory, make_semantic: SemanticFactory) -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    from hafm.runtime import configure_threads
+
+    configure_threads(1)
+    _WORKER["codec"] = make_codec()
+    _WORKER["semantic"] = make_semantic()
+
+
+def _tokenize_track(args: tuple[object, str]) -> dict:
+    """Build (or keep) one track's shard; return its index entry and what was done."""
+    from hafm.data.musdb_io import read_track
+
+    track, out = args
+    codec, semantic = _WORKER["codec"], _WORKER["semantic"]
+    ids = {"codec_id": codec.identity(), "semantic_id": semantic.identity()}
+    sha = source_sha256(track)
+    path = shard_path(out, track.subset, track.name)
+    entry = {"path": str(path.relative_to(out)), "source_sha256": sha, "split": track.subset, **ids}
+    if is_fresh(path, sha, **ids):
+        return {**entry, "status": "fresh", "seconds": float(track.duration), "tokenize_s": 0.0}
+    status = "stale" if path.exists() else "built"
+    start = time.perf_counter()
+    audio = read_track(track)
+    arrays = tokenize_pair(audio.vocals, audio.accompaniment, audio.sr, codec, semantic)
+    meta = {**ids, "source_sha256": sha, "track": track.name, "split": track.subset,
+            "sample_rate": audio.sr, "n_samples": len(audio.vocals)}
+    save_shard(path, arrays, meta)
+    return {**entry, "status": status, "seconds": len(audio.vocals) / audio.sr,
+            "tokenize_s": time.perf_counter() - start,
+            "T_s": int(arrays["semantic_vocals"].shape[0]), "T_a": int(arrays["acoustic_accomp"].shape[1])}
+
+
+def build_shards(
+    root: str | os.PathLike,
+    out: str | os.PathLike,
+    make_codec: CodecFactory,
+    make_semantic: SemanticFactory,
+    subsets: tuple[str, ...] = ("train", "test"),
+    workers: int = 2,
+    is_wav: bool | None = None,
+    progress: bool = True,
+) -> dict:
+    """Tokenize every track of ``subsets`` under ``root`` into ``out``; write ``out/index.json``.
+
+    ``make_codec``/``make_semantic`` build the tokenizers inside each worker (they must pickle:
+    module-level functions or ``functools.partial`` of them). Returns the index.
+    """
+    import multiprocessing
+
+    from tqdm import tqdm
+
+    from hafm.data.musdb_io import open_db
+
+    out = Path(out)
+    tracks = [t for subset in subsets for t in open_db(root, subset, is_wav)]
+    if not tracks:
+        raise HafmError(f"{root}: no tracks in subsets {list(subsets)}")
+    jobs = [(t, str(out)) for t in tracks]
+    results = []
+    start = time.perf_counter()
+    pool = None
+    if workers > 1:
+        pool = multiprocessing.get_context("spawn").Pool(workers, _init_worker, (make_codec, make_semantic))
+        stream = pool.imap_unordered(_tokenize_track, jobs)
+    else:
+        _init_worker(make_codec, make_semantic)
+        stream = map(_tokenize_track, jobs)
+    try:
+        for result in tqdm(stream, total=len(jobs), unit="track", disable=not progress):
+            results.append(result)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    index = _index(results, time.perf_counter() - start)
+    atomic_write_json(out / "index.json", index)
+    return index
+
+
+def _index(results: list[dict], wall_s: float) -> dict:
+    built = [r for r in results if r["status"] != "fresh"]
+    audio_s = sum(r["seconds"] for r in built)
+    ids = {key: sorted({r[key] for r in results}) for key in ("codec_id", "semantic_id")}
+    if any(len(v) != 1 for v in ids.values()):
+        raise HafmError(f"workers disagree on tokenizer ids {ids}; tokenizers are not deterministic")
+    ids = {key: v[0] for key, v in ids.items()}
+    counts = {s: sum(r["status"] == s for r in results) for s in ("built", "stale", "fresh")}
+    return {
+        **ids,
+        "version": SHARD_VERSION,
+        "counts": counts,
+        "tokenized_seconds": audio_s,
+        "wall_seconds": wall_s,
+        # song seconds per wall second, over the tracks tokenized in this run (all workers together)
+        "throughput": audio_s / wall_s if built and wall_s > 0 else None,
+        "tracks": {f"{r['split']}/{Path(r['path']).stem}": r for r in sorted(results, key=lambda r: r["path"])},
+    }

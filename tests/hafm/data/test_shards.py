@@ -1,0 +1,101 @@
+"""Tests of hafm.data.shards (shard format) and hafm.data.tokenize (building shards)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hafm.data import shards
+from hafm.data.tokenize import build_shards, tokenize_pair
+from hafm.errors import HafmError, StaleCacheError
+
+
+def _arrays(t_s=4):
+    return {
+        "semantic_vocals": np.arange(t_s),
+        "semantic_accomp": np.arange(t_s),
+        "acoustic_accomp": np.zeros((8, t_s * 3 // 2)),
+    }
+
+
+def test_shard_round_trip(tmp_path):
+    path = tmp_path / "train" / "a.npz"
+    shards.save_shard(path, _arrays(), {"codec_id": "c", "semantic_id": "s", "source_sha256": "x"})
+    loaded = shards.load_shard(path)
+    assert loaded["acoustic_accomp"].shape == (8, 6) and loaded["semantic_vocals"].dtype == np.int16
+    assert shards.read_meta(path)["version"] == shards.SHARD_VERSION
+
+
+def test_misaligned_shard_is_refused(tmp_path):
+    bad = {**_arrays(4), "acoustic_accomp": np.zeros((8, 5))}
+    with pytest.raises(HafmError, match="T_a = 5 but T_s = 4"):
+        shards.save_shard(tmp_path / "a.npz", bad, {})
+
+
+def test_list_shards_detects_stale_ids(tmp_path):
+    shards.save_shard(tmp_path / "train" / "a.npz", _arrays(), {"codec_id": "old", "semantic_id": "s"})
+    assert len(shards.list_shards(tmp_path, "train")) == 1
+    with pytest.raises(StaleCacheError, match="codec_id 'old'"):
+        shards.list_shards(tmp_path, "train", codec_id="new")
+
+
+def test_not_a_shard_is_refused(tmp_path):
+    np.savez(tmp_path / "x.npz", foo=np.zeros(3))
+    with pytest.raises(HafmError, match="not a token shard"):
+        shards.load_shard(tmp_path / "x.npz")
+
+
+@pytest.mark.parametrize("n", [1, 959, 960, 24_001])
+def test_tokenize_pair_follows_the_40ms_rule(fakes, n):
+    rng = np.random.default_rng(0)
+    v, a = rng.standard_normal((2, n)).astype(np.float32) * 0.1
+    out = tokenize_pair(v, a, 24_000, fakes.make_codec(), fakes.make_semantic())
+    t_s = out["semantic_vocals"].shape[0]
+    assert t_s == 2 * -(-n // 960) and out["acoustic_accomp"].shape == (8, t_s * 3 // 2)
+
+
+def test_tokenize_pair_refuses_wrong_codec_length(fakes):
+    class ShortCodec(fakes.FakeCodec):
+        def encode(self, wav):
+            return super().encode(wav)[..., :-1]
+
+    with pytest.raises(HafmError, match="codec fake-codec-v1 returned codes"):
+        tokenize_pair(np.ones(960, np.float32), np.ones(960, np.float32), 24_000, ShortCodec(), fakes.make_semantic())
+
+
+def test_build_shards_writes_one_shard_per_track(hq_tree, tmp_path, fakes):
+    out = tmp_path / "shards"
+    index = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    assert index["counts"] == {"built": 3, "stale": 0, "fresh": 0}
+    assert [p.name for p in shards.list_shards(out, "train")] == ["A - one.npz", "B - two.npz"]
+    shard = shards.load_shard(out / "test" / "C - three.npz")
+    assert shard["semantic_vocals"].shape == (100,) and shard["acoustic_accomp"].shape == (8, 150)
+    assert json.loads((out / "index.json").read_text())["codec_id"] == "fake-codec-v1"
+
+
+def test_build_shards_resumes_and_rebuilds_stale(hq_tree, tmp_path, fakes):
+    out = tmp_path / "shards"
+    build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    again = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    assert again["counts"] == {"built": 0, "stale": 0, "fresh": 3} and again["throughput"] is None
+    new = build_shards(hq_tree, out, fakes.make_codec_v2, fakes.make_semantic, workers=1, progress=False)
+    assert new["counts"]["stale"] == 3
+    assert shards.read_meta(out / "train" / "A - one.npz")["codec_id"] == "fake-codec-v2"
+
+
+def test_changed_source_audio_rebuilds_that_shard(hq_tree, hq_writer, tmp_path, fakes):
+    out = tmp_path / "shards"
+    build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    hq_writer(hq_tree / "train" / "A - one", 1.0, base_freq=500.0)
+    again = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    assert again["counts"] == {"built": 0, "stale": 1, "fresh": 2}
+
+
+@pytest.mark.slow
+def test_build_shards_in_two_worker_processes(hq_tree, tmp_path, fakes):
+    out = tmp_path / "shards"
+    index = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=2, progress=False)
+    single = build_shards(hq_tree, tmp_path / "one", fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    assert index["counts"]["built"] == 3
+    a, b = shards.load_shard(out / "train" / "B - two.npz"), shards.load_shard(tmp_path / "one" / "train" / "B - two.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in shards.ARRAYS) and single["counts"]["built"] == 3
