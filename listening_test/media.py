@@ -2,7 +2,8 @@
 
 ``/audio/<token>`` is the only audio URL a page ever sees. The token is random, belongs to one
 session (any other session gets 404), and the response carries nothing that identifies the
-stimulus: no file name, no ETag or Last-Modified (Werkzeug's ETag would hash the file name), and
+stimulus: no file name, no ETag or Last-Modified (Werkzeug derives them from the file name and
+mtime), and
 A and B of a trial have identical lengths and formats.
 """
 
@@ -67,4 +68,6 @@ def audio(token: str) -> Response:
             return Response("not found", 404)
         resp = send_file(path, mimetype="audio/wav", etag=False, last_modified=None, max_age=0, conditional=True)
     resp.headers["Cache-Control"] = "no-store"
+    for name in ("Content-Disposition", "Last-Modified", "ETag"):  # file name and mtime identify the stimulus
+        resp.headers.pop(name, None)
     return resp
