@@ -82,3 +82,23 @@ def test_rerun_skips_and_repairs_tampered_track(built, short_chorales):
     again = corpus.build_corpus(root, config, progress=False, chorales=short_chorales)
     assert untouched.stat().st_mtime_ns == mtime
     assert again["tracks"]["bwv139.6"]["sha256"]["vocals"] == entry["sha256"]["vocals"]
+
+
+@pytest.mark.slow
+def test_notes_match_the_pitch_of_the_vocal_stem(built):
+    """Each long soprano note's spectral peak is the notated pitch class (labels align with audio)."""
+    root, _, manifest = built
+    folder = root / manifest["tracks"]["bwv101.7"]["split"] / "bwv101.7"
+    vocals, sr = sf.read(folder / "vocals.wav")
+    notes = [n for n in json.loads((folder / "notes.json").read_text())["notes"]
+             if n["part"] == "soprano" and n["offset_s"] - n["onset_s"] >= 0.3]
+    window = np.hanning(int(0.2 * sr))
+    freqs = np.fft.rfftfreq(8 * len(window), 1 / sr)
+    band = (freqs > 80) & (freqs < 1500)
+    hits = 0
+    for n in notes:
+        start = int((n["onset_s"] + 0.1) * sr)
+        spectrum = np.abs(np.fft.rfft(vocals[start:start + len(window)] * window, 8 * len(window)))
+        midi = 69 + 12 * np.log2(freqs[band][np.argmax(spectrum[band])] / 440)
+        hits += min((midi - n["pitch"]) % 12, (n["pitch"] - midi) % 12) < 0.5
+    assert len(notes) > 20 and hits >= 0.9 * len(notes)
