@@ -1,0 +1,127 @@
+"""End to end in a real browser: Debian's headless Chromium driven by Playwright completes a
+whole session (1 s clips, played to the end for real), reloads mid-way and resumes, and the
+stored rows match what was clicked. Saves a screenshot of each page type."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from listening_test import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = Path(__file__).resolve().parents[2] / "results" / "listening_screenshots"
+PLAY_TIMEOUT_MS = 20_000
+# What the browser answers on trial k: preference and the six ratings (A then B).
+def choice(k: int) -> tuple[str, list[int]]:
+    return ("A" if k % 2 == 0 else "B"), [1 + (k + j) % 5 for j in range(6)]
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} not found (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"browser test cannot run in CI: {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def server(make_app):
+    app = make_app()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1000, "height": 900})
+        yield context.new_page()
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def play(page, player) -> None:
+    """Play with the keyboard (focus + Enter) and wait until the server confirmed the end."""
+    button = player.locator("button.play")
+    button.wait_for(state="visible")
+    page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=PLAY_TIMEOUT_MS)
+    button.focus()
+    page.keyboard.press("Enter")
+    player.locator(".status", has_text="Played to the end").wait_for(timeout=PLAY_TIMEOUT_MS)
+
+
+def do_setup(page) -> None:
+    players = page.locator(".player")
+    play(page, players.nth(0))
+    for k, fs in enumerate(page.locator("fieldset.screen").all()):
+        play(page, fs.locator(".player"))
+        fs.locator("input[type=radio]").nth(k % 3).check()
+        page.wait_for_function("fs => fs.dataset.answer", arg=fs.element_handle())
+    shot(page, "setup")
+    page.click("#start")
+
+
+def do_trial(page, k: int) -> None:
+    page.locator(f'form#answer[data-trial="{k}"]').wait_for()
+    for player in page.locator(".player").all():
+        play(page, player)
+    pref, scores = choice(k)
+    page.check(f'input[name="preference"][value="{pref}"]')
+    names = [f"{a}_{s}" for s in ("A", "B") for a in ("rhythm", "harmony", "coherence")]
+    for name, score in zip(names, scores):
+        page.check(f'input[name="{name}"][value="{score}"]')
+    if k == 0:
+        shot(page, "trial")
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        shot(page, "trial_phone")
+        page.set_viewport_size({"width": 1000, "height": 900})
+    with page.expect_navigation():
+        page.click("form#answer button[type=submit]")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_completes_a_session_with_a_reload(server, page, rows):
+    app, base = server
+    page.goto(f"{base}/?PROLIFIC_PID=BROWSER_1")
+    shot(page, "consent")
+    page.check("input[name=agree]")
+    page.click("button[type=submit]")
+    do_setup(page)
+    n = rows("SELECT n_trials FROM sessions")[0][0]
+    for k in range(n):
+        do_trial(page, k)
+        if k == 1:  # reload mid-way: the page comes back at the next unanswered trial
+            page.reload()
+            assert page.locator("label[for=progress]").inner_text() == f"Trial 3 of {n}"
+    page.locator("#completion-code").wait_for()
+    shot(page, "done")
+    code = page.locator("#completion-code").inner_text().strip()
+    stored = rows("SELECT j.position, j.preference, j.rhythm_a, j.harmony_a, j.coherence_a, j.rhythm_b,"
+                  " j.harmony_b, j.coherence_b, j.plays_a, j.plays_b FROM judgments j ORDER BY j.position")
+    assert [(r[0], r[1], list(r[2:8])) for r in stored] == [(k, *choice(k)) for k in range(n)]
+    assert all(r[8] >= 1 and r[9] >= 1 for r in stored)
+    assert rows("SELECT completion_code FROM sessions")[0][0] == code
+    assert re.fullmatch(r"[0-9A-F]{10}", code)
