@@ -88,8 +88,12 @@ def _init_worker(make_codec: CodecFactory, make_semantic: SemanticFactory) -> No
     from hafm.runtime import configure_threads
 
     configure_threads(1)
-    _WORKER["codec"] = make_codec()
-    _WORKER["semantic"] = make_semantic()
+    # a pool re-spawns workers whose initializer raises, forever: keep the error for the first job
+    try:
+        _WORKER["codec"] = make_codec()
+        _WORKER["semantic"] = make_semantic()
+    except Exception as err:
+        _WORKER["error"] = err
 
 
 def _tokenize_track(args: tuple[object, str]) -> dict:
@@ -97,6 +101,8 @@ def _tokenize_track(args: tuple[object, str]) -> dict:
     from hafm.data.musdb_io import read_track
 
     track, out = args
+    if "error" in _WORKER:
+        raise _WORKER["error"]
     codec, semantic = _WORKER["codec"], _WORKER["semantic"]
     ids = {"codec_id": codec.identity(), "semantic_id": semantic.identity()}
     sha = source_sha256(track)
@@ -138,6 +144,7 @@ def build_shards(
     from hafm.data.musdb_io import open_db
 
     out = Path(out)
+    make_codec(), make_semantic()  # fail here, with the loader's message, if weights are missing
     tracks = [t for subset in subsets for t in open_db(root, subset, is_wav)]
     if not tracks:
         raise HafmError(f"{root}: no tracks in subsets {list(subsets)}")

@@ -99,3 +99,29 @@ def test_build_shards_in_two_worker_processes(hq_tree, tmp_path, fakes):
     assert index["counts"]["built"] == 3
     a, b = shards.load_shard(out / "train" / "B - two.npz"), shards.load_shard(tmp_path / "one" / "train" / "B - two.npz")
     assert all(np.array_equal(a[k], b[k]) for k in shards.ARRAYS) and single["counts"]["built"] == 3
+
+
+def _missing_weights():
+    from hafm.errors import MissingWeightsError
+
+    raise MissingWeightsError("codec weights not found: expected /nowhere/codec.safetensors")
+
+
+def test_missing_tokenizer_weights_fail_fast(hq_tree, tmp_path, fakes):
+    from hafm.errors import MissingWeightsError
+
+    with pytest.raises(MissingWeightsError, match="/nowhere/codec.safetensors"):
+        build_shards(hq_tree, tmp_path / "s", _missing_weights, fakes.make_semantic, workers=2, progress=False)
+    assert not (tmp_path / "s").exists()
+
+
+def test_tokenize_command_reports_counts(hq_tree, tmp_path, fakes, monkeypatch, capsys):
+    from hafm.cli import main
+    from hafm.tokenizers import codec, semantic
+
+    monkeypatch.setattr(codec, "load_codec", lambda name=None: fakes.make_codec())
+    monkeypatch.setattr(semantic, "load_semantic", lambda name=None: fakes.make_semantic())
+    args = ["tokenize", "--root", str(hq_tree), "--out", str(tmp_path / "s"), "--workers", "1"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "3 shards" in out and "3 built" in out and "s of audio per second" in out
