@@ -81,7 +81,7 @@ def _expanded(score):
         return score, True
     try:
         return score.expandRepeats(), True
-    except Exception:  # music21 raises several types for malformed repeat structures
+    except Exception:  # noqa: BLE001 -- music21 raises many types here; the flag records the fallback
         return score, False
 
 

@@ -36,7 +36,7 @@ class RenderJob:
     tempo_factor: float = 1.0
     patch_set: str | None = None
 
-    def settings(self, config: "CorpusConfig") -> dict:
+    def settings(self, config: CorpusConfig) -> dict:
         """Everything that determines the files' content (compared on resume)."""
         return {
             "version": RENDER_VERSION,

@@ -9,8 +9,9 @@ accompaniment is the sum of the non-vocal stems (drums + bass + other), as musdb
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 

@@ -91,8 +91,8 @@ def synthesize(
         else:
             synth.program_select(chan, sfid, 0, program)
         for n in notes:
-            events.append((int(round(n.onset * sr)), 1, chan, n.pitch, velocity))
-            events.append((int(round(n.offset * sr)), 0, chan, n.pitch, 0))
+            events.append((round(n.onset * sr), 1, chan, n.pitch, velocity))
+            events.append((round(n.offset * sr), 0, chan, n.pitch, 0))
     events.sort()
     out = np.zeros(n_samples, dtype=np.float32)
     pos = 0
@@ -117,7 +117,7 @@ def _generate(synth, n: int) -> np.ndarray:
 
 def drum_pattern(perf: Performance) -> list[NoteEvent]:
     """Hi-hat on every beat, kick on the downbeat, snare on the 2nd and 4th beats of a bar."""
-    downbeats = set(round(t, 6) for t in perf.downbeats)
+    downbeats = {round(t, 6) for t in perf.downbeats}
     hits = []
     beat_in_bar = 0
     for t in perf.beats:

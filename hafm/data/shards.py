@@ -39,9 +39,8 @@ def save_shard(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dic
     check_alignment(arrays, str(path))
     payload = {k: np.asarray(arrays[k], dtype=np.int16) for k in ARRAYS}
     payload["meta"] = np.array(json.dumps({**meta, "version": SHARD_VERSION}, sort_keys=True))
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **payload)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **payload)
 
 
 def check_alignment(arrays: dict[str, np.ndarray], name: str) -> None:

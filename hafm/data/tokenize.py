@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -92,7 +92,7 @@ def _init_worker(make_codec: CodecFactory, make_semantic: SemanticFactory) -> No
     try:
         _WORKER["codec"] = make_codec()
         _WORKER["semantic"] = make_semantic()
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 -- re-raised by the worker's first job
         _WORKER["error"] = err
 
 
@@ -149,7 +149,6 @@ def build_shards(
     if not tracks:
         raise HafmError(f"{root}: no tracks in subsets {list(subsets)}")
     jobs = [(t, str(out)) for t in tracks]
-    results = []
     start = time.perf_counter()
     pool = None
     if workers > 1:
@@ -159,8 +158,7 @@ def build_shards(
         _init_worker(make_codec, make_semantic)
         stream = map(_tokenize_track, jobs)
     try:
-        for result in tqdm(stream, total=len(jobs), unit="track", disable=not progress):
-            results.append(result)
+        results = list(tqdm(stream, total=len(jobs), unit="track", disable=not progress))
     finally:
         if pool is not None:
             pool.close()

@@ -1,5 +1,7 @@
 """Tests of hafm.data.chorales: part selection, timing, tempo, fermatas, repeats, ties."""
 
+import itertools
+
 import pytest
 
 from hafm.data import chorales
@@ -86,7 +88,7 @@ def test_parts_stay_aligned_at_the_end(short_chorales):
 def test_beats_start_at_zero_and_increase(short_chorales):
     perf = chorales.perform(short_chorales["bwv139.6"], seed=0)
     beats = [b for b in perf.beats if b >= 0]
-    assert beats[0] == 0.0 and all(b2 > b1 for b1, b2 in zip(beats, beats[1:]))
+    assert beats[0] == 0.0 and all(b2 > b1 for b1, b2 in itertools.pairwise(beats))
 
 
 def test_non_satb_score_is_refused():
