@@ -303,31 +303,29 @@ def train_stage(
     an error). Stops at ``cfg.train.max_steps`` (the LR schedule's length), at ``stop_at_step``, after
     ``cfg.train.max_minutes`` of wall time in this invocation, or on SIGTERM; always checkpoints then.
     """
-    tcfg, stage_cfg = cfg.train, cfg.stage(stage)
     out_dir = Path(out_dir)
     d = _init_distributed()
     try:
-        return _train(cfg, stage, stage_cfg, tcfg, out_dir, d, shard_dir, tracks, model_factory,
-                      stop_at_step, require_checkpoint, progress)
+        if tracks is None:
+            if shard_dir is None:
+                raise ValueError("give shard_dir or tracks")
+            tracks = load_stage_tracks(shard_dir, "train", stage)
+        run, val_batches = _setup(cfg, stage, out_dir, d, tracks, model_factory, require_checkpoint)
+        return _loop(run, val_batches, cfg, stage, out_dir, d, stop_at_step, progress)
     finally:
         if d.owns_group:
             dist.destroy_process_group()
 
 
-def _train(cfg, stage, stage_cfg, tcfg, out_dir, d, shard_dir, tracks, model_factory,
-           stop_at_step, require_checkpoint, progress) -> TrainResult:
-    from tqdm import tqdm
-
-    if tracks is None:
-        if shard_dir is None:
-            raise ValueError("give shard_dir or tracks")
-        tracks = load_stage_tracks(shard_dir, "train", stage)
+def _setup(cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist, tracks: Sequence[StageTrack],
+           model_factory: ModelFactory | None, require_checkpoint: bool) -> tuple[_Run, list[StageBatch]]:
+    """Model, optimiser, scheduler and sampler, restored from ``out_dir``'s checkpoint when there is one."""
+    tcfg, stage_cfg = cfg.train, cfg.stage(stage)
     check_vocab(tracks, stage_cfg.prefix_vocab, stage_cfg.target_vocab)
     train_tracks, val_tracks = _split_tracks(tracks, tcfg)
     n_blocks = window_blocks(tcfg.window_seconds)
     val_windows = fixed_windows(val_tracks, n_blocks, tcfg.eval_batches * tcfg.batch_size)
     val_batches = fixed_batches(val_tracks, val_windows, n_blocks, tcfg.batch_size)
-
     torch.manual_seed(tcfg.seed)  # identical initial weights on every rank
     model = (model_factory or _default_factory)(stage_cfg).to(d.device)
     optimizer = build_optimizer(model, tcfg)
@@ -340,7 +338,15 @@ def _train(cfg, stage, stage_cfg, tcfg, out_dir, d, shard_dir, tracks, model_fac
         raise HafmError(f"--resume given but {checkpoint_path} does not exist")
     else:
         torch.manual_seed(tcfg.seed + 1 + d.rank)  # distinct dropout streams per rank
-    wrapped: nn.Module = _LossModule(model)
+    return run, val_batches
+
+
+def _loop(run: _Run, val_batches: list[StageBatch], cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist,
+          stop_at_step: int | None, progress: bool) -> TrainResult:
+    from tqdm import tqdm
+
+    tcfg = cfg.train
+    wrapped: nn.Module = _LossModule(run.model)
     if d.world > 1:
         wrapped = nn.parallel.DistributedDataParallel(wrapped, device_ids=[d.device.index] if d.device.type == "cuda" else None)
     autocast = _autocast(tcfg, d.device)
@@ -354,19 +360,17 @@ def _train(cfg, stage, stage_cfg, tcfg, out_dir, d, shard_dir, tracks, model_fac
         while (stopped := _should_stop(run, tcfg, stop_at_step, deadline, first_step, flag, d)) is None:
             tick = time.perf_counter()
             names, vector, positions = _train_step(run, wrapped, tcfg, d, autocast)
-            seconds = time.perf_counter() - tick
-            row = _as_row(names, vector)
+            row = {"step": run.step, "split": "train", **_as_row(names, vector), "lr": run.scheduler.get_last_lr()[0],
+                   "tokens_per_s": positions / (time.perf_counter() - tick),
+                   "elapsed_s": run.elapsed_s + time.monotonic() - started}
             result.train_losses.append((run.step, row["loss"]))
-            lr = run.scheduler.get_last_lr()[0]
-            elapsed = run.elapsed_s + time.monotonic() - started
             if log:
-                log.write({"step": run.step, "split": "train", **row, "lr": lr,
-                           "tokens_per_s": positions / seconds, "elapsed_s": elapsed})
+                log.write(row)
             bar.update(1)
-            bar.set_postfix(loss=f"{row['loss']:.3f}", lr=f"{lr:.2e}")
+            bar.set_postfix(loss=f"{row['loss']:.3f}", lr=f"{row['lr']:.2e}")
             last = run.step >= tcfg.max_steps
             if run.step % tcfg.eval_every == 0 or last:
-                _validate(run, val_batches, autocast, d, log, lr, elapsed, result)
+                _validate(run, val_batches, autocast, d, log, row, result)
             if run.step % tcfg.checkpoint_every == 0 or last:
                 _save(run, cfg, stage, out_dir, d, started)
                 saved_step = run.step
@@ -379,13 +383,12 @@ def _train(cfg, stage, stage_cfg, tcfg, out_dir, d, shard_dir, tracks, model_fac
     return result
 
 
-def _validate(run: _Run, batches, autocast, d: _Dist, log: MetricsLog | None, lr: float, elapsed: float,
-              result: TrainResult) -> None:
+def _validate(run: _Run, batches: list[StageBatch], autocast, d: _Dist, log: MetricsLog | None,
+              train_row: dict, result: TrainResult) -> None:
     row = evaluate_batches(run.model, batches, d.device, autocast, d.rank, d.world)
     result.val_losses.append((run.step, row["loss"]))
     if log:
-        log.write({"step": run.step, "split": "val", **row, "lr": lr, "tokens_per_s": float("nan"),
-                   "elapsed_s": elapsed})
+        log.write({**train_row, "split": "val", **row, "tokens_per_s": float("nan")})
 
 
 def _save(run: _Run, cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist, started: float) -> None:

@@ -68,3 +68,17 @@ def test_resume_flag_without_checkpoint_fails_with_a_clear_message(tmp_path, sha
         _hafm("train", "--stage", "fine", "--config", str(config_file), "--shards", str(shard_dir),
               "--out", str(tmp_path / "none"), "--resume"), capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_the_last_step_and_exits_cleanly(tmp_path, shard_dir, config_file):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(_hafm("train", "--stage", "semantic", "--config", str(config_file), "--shards",
+                                  str(shard_dir), "--out", str(out), "--max-steps", "100000", "--no-progress"),
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    while len(_train_losses(out)) < 7 and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    checkpoint = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert checkpoint["step"] == len(_train_losses(out)) >= 7
