@@ -1,0 +1,144 @@
+"""``listening_test analyze`` and ``listening_test simulate``.
+
+``register(subparsers)`` adds both subcommands to the ``listening_test`` CLI; ``main`` runs them
+standalone (``python -m listening_test.analysis``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+from hafm.errors import HafmError
+
+FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``analyze`` and ``simulate`` to a subparsers object."""
+    analyze = sub.add_parser(
+        "analyze", formatter_class=FORMATTER,
+        help="statistics of an export CSV: tables (md, csv, tex), figures (png), power note",
+        description="Screen raters on catch trials, then test preference (rater-clustered), ratings "
+                    "(Wilcoxon, Friedman), position bias, agreement; Holm over all tests.")
+    analyze.add_argument("exports", nargs="+", type=Path, help="export CSV(s) of the server, one row per judgment")
+    analyze.add_argument("--out", type=Path, default=Path("results"), help="output folder")
+    analyze.add_argument("--config", type=Path, default=None,
+                         help="TOML file whose [analysis] table overrides AnalysisConfig fields")
+    analyze.add_argument("--preference-pairs", nargs="+", default=None, metavar="X:Y",
+                         help="preference comparisons (default: every pair compared in the trials)")
+    analyze.add_argument("--rating-pairs", nargs="+", default=None, metavar="X:Y",
+                         help="paired rating comparisons (default: every pair of rated systems)")
+    analyze.add_argument("--n-boot", type=int, default=None, help="rater-bootstrap resamples (config default: 2000)")
+    analyze.add_argument("--seed", dest="boot_seed", type=int, default=None, help="bootstrap seed (config default: 0)")
+    analyze.set_defaults(func=run_analyze)
+
+    simulate = sub.add_parser(
+        "simulate", formatter_class=FORMATTER,
+        help="calibrate the analysis on simulated studies (type I error, power); write a simulated export",
+        description="Run N simulated studies per scenario (null with/without rater taste, planted effect) "
+                    "through the analysis and write the calibration report. Everything it writes is "
+                    "labelled SIMULATED.")
+    simulate.add_argument("--studies", type=int, default=1000, help="simulated studies per scenario (0: none)")
+    simulate.add_argument("--seed", type=int, default=0, help="master seed")
+    simulate.add_argument("--out", type=Path, default=Path("results/listening_calibration.md"),
+                          help="calibration report (Markdown)")
+    simulate.add_argument("--export", type=Path, default=None,
+                          help="also write one simulated study as an export CSV here (seed --seed)")
+    simulate.add_argument("--config", type=Path, default=None,
+                          help="TOML file with [simulation] (base SimulationConfig) and [analysis] tables")
+    simulate.set_defaults(func=run_simulate)
+
+
+def _analysis_config(args: argparse.Namespace):
+    from listening_test.analysis.config import AnalysisConfig, load_config
+
+    config = load_config(AnalysisConfig, args.config, "analysis")
+    overrides = {
+        "preference_pairs": tuple(args.preference_pairs) if getattr(args, "preference_pairs", None) else None,
+        "rating_pairs": tuple(args.rating_pairs) if getattr(args, "rating_pairs", None) else None,
+        "n_boot": getattr(args, "n_boot", None),
+        "seed": getattr(args, "boot_seed", None),
+    }
+    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _versions() -> dict[str, str]:
+    import krippendorff
+    import numpy
+    import pandas
+    import scipy
+    import statsmodels
+
+    return {"numpy": numpy.__version__, "scipy": scipy.__version__, "pandas": pandas.__version__,
+            "statsmodels": statsmodels.__version__, "krippendorff": getattr(krippendorff, "__version__", "unknown"),
+            "python": sys.version.split()[0]}
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from hafm.fileio import sha256_file
+    from listening_test.analysis.report import write_results
+    from listening_test.analysis.schema import is_simulated, load_exports
+    from listening_test.analysis.study import analyze_study
+
+    config = _analysis_config(args)
+    df = load_exports(args.exports)
+    simulated = is_simulated(df)
+    result = analyze_study(df, config)
+    provenance = {
+        "arguments": {k: v if isinstance(v, (int, float, type(None))) else str(v)
+                      for k, v in vars(args).items() if k != "func"},
+        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "inputs": [{"path": os.fspath(p), "sha256": sha256_file(p)} for p in args.exports],
+        "config": dataclasses.asdict(config),
+        "versions": _versions(),
+    }
+    written = write_results(result, args.out, simulated, provenance, config.alpha, config.power)
+    label = "SIMULATED data" if simulated else "data"
+    print(f"analysed {label}: {result.screening.raters_after}/{result.screening.raters_before} raters kept, "
+          f"{result.screening.judgments_after} judgments; wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from hafm.fileio import atomic_write_text
+    from listening_test.analysis import calibration
+    from listening_test.analysis.config import load_config
+    from listening_test.analysis.simulate import SimulationConfig, simulate_study
+
+    config = _analysis_config(args)
+    base = load_config(SimulationConfig, args.config, "simulation")
+    if args.export is not None:
+        export = simulate_study(base, np.random.default_rng(args.seed))
+        atomic_write_text(args.export, export.to_csv(index=False))
+        print(f"wrote a SIMULATED export ({len(export)} trials, {base.n_raters} raters) to {args.export}")
+    if args.studies > 0:
+        started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        scenarios = calibration.default_scenarios(base)
+        results = calibration.calibrate(scenarios, args.studies, args.seed, config)
+        atomic_write_text(args.out, calibration.calibration_markdown(results, args.seed, config, started))
+        print(f"wrote the calibration ({args.studies} studies x {len(scenarios)} scenarios, "
+              f"{sum(r['wall_s'] for r in results):.0f} s) to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m listening_test.analysis", formatter_class=FORMATTER,
+                                     description="Listening-test statistics (the analysis part of `listening_test`).")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except HafmError as err:
+        print(f"listening_test: error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,84 @@
+"""Rater screening from catch trials, with counts before and after.
+
+Rules (each catch trial passes or fails):
+
+- ``identical``: A and B are the same stimulus, so the preference is arbitrary and is not
+  judged; the trial fails when the two sides' ratings differ by more than
+  ``identical_max_difference`` points on any attribute.
+- ``offbeat``: the manipulated side (accompaniment shifted off the beat) must be rated strictly
+  lower on rhythm than the intact side.
+- ``transposed``: the manipulated side must be rated strictly lower on harmony.
+
+A rater is excluded when the fraction of failed catch trials exceeds ``max_fail_fraction``.
+Raters without any catch trial are kept and counted as unscreened (or excluded with
+``require_catch``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from listening_test.analysis.schema import ATTRIBUTES, CATCH_ATTRIBUTE
+
+
+@dataclass
+class ScreeningConfig:
+    identical_max_difference: int = 1  # rating points, per attribute
+    max_fail_fraction: float = 0.25  # exclude a rater failing more than this share of catches
+    require_catch: bool = False  # exclude raters who answered no catch trial
+
+
+@dataclass(frozen=True)
+class ScreeningReport:
+    raters_before: int
+    raters_after: int
+    judgments_before: int  # non-catch trials
+    judgments_after: int
+    catch_trials: int
+    catch_failed: int
+    excluded: tuple[str, ...]  # rater ids
+    unscreened: int  # raters kept without any catch trial
+    failures_by_kind: dict[str, int]
+
+
+def catch_failures(df: pd.DataFrame, config: ScreeningConfig) -> pd.Series:
+    """Boolean per catch trial (index of ``df``): True when the trial fails its rule."""
+    catch = df[df["is_catch"] == 1]
+    failed = pd.Series(False, index=catch.index)
+    identical = catch["catch_kind"] == "identical"
+    worst = np.max([np.abs(catch[f"{a}_a"] - catch[f"{a}_b"]) for a in ATTRIBUTES], axis=0) if len(catch) else 0
+    failed |= identical & (worst > config.identical_max_difference)
+    for kind, attr in CATCH_ATTRIBUTE.items():
+        rows = catch["catch_kind"] == kind
+        manipulated = np.where(catch["catch_side"] == "A", catch[f"{attr}_a"], catch[f"{attr}_b"])
+        intact = np.where(catch["catch_side"] == "A", catch[f"{attr}_b"], catch[f"{attr}_a"])
+        failed |= rows & (manipulated >= intact)
+    return failed
+
+
+def screen(df: pd.DataFrame, config: ScreeningConfig) -> tuple[pd.DataFrame, ScreeningReport]:
+    """Drop the rows of excluded raters; return the kept rows and the counts."""
+    failed = catch_failures(df, config)
+    catch = df.loc[failed.index, ["rater", "catch_kind"]].assign(failed=failed)
+    fail_fraction = catch.groupby("rater")["failed"].mean()
+    excluded = set(fail_fraction[fail_fraction > config.max_fail_fraction].index)
+    no_catch = set(df["rater"]) - set(fail_fraction.index)
+    if config.require_catch:
+        excluded |= no_catch
+    kept = df[~df["rater"].isin(excluded)]
+    judgments = df["is_catch"] == 0
+    report = ScreeningReport(
+        raters_before=df["rater"].nunique(),
+        raters_after=kept["rater"].nunique(),
+        judgments_before=int(judgments.sum()),
+        judgments_after=int((kept["is_catch"] == 0).sum()),
+        catch_trials=len(catch),
+        catch_failed=int(failed.sum()),
+        excluded=tuple(sorted(excluded)),
+        unscreened=0 if config.require_catch else len(no_catch),
+        failures_by_kind={k: int(v) for k, v in catch.groupby("catch_kind")["failed"].sum().items()},
+    )
+    return kept, report

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from listening_test.analysis.calibration import holm_reject
+from listening_test.analysis.config import AnalysisConfig
+from listening_test.analysis.screening import ScreeningConfig, screen
+from listening_test.analysis.study import analyze_study, run_tests
+
+
+def test_holm_on_a_small_vector_by_hand():
+    # sorted 0.005, 0.01, 0.03, 0.04 against 0.05/4, /3, /2, /1: the first two pass, 0.03 > 0.025 stops.
+    p = np.array([0.01, 0.04, 0.03, 0.005])
+    reject, adjusted, _, _ = multipletests(p, alpha=0.05, method="holm")
+    assert reject.tolist() == [True, False, False, True]
+    assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm_reject(p[None, :], 0.05)[0].tolist() == reject.tolist()
+
+
+def test_vectorised_holm_matches_statsmodels_row_by_row():
+    p = np.random.default_rng(0).uniform(0, 0.05, (10, 7))
+    expected = np.array([multipletests(row, alpha=0.05, method="holm")[0] for row in p])
+    assert (holm_reject(p, 0.05) == expected).all()
+
+
+def test_run_tests_reports_every_family_with_holm_over_all(sim_valid):
+    kept, _ = screen(sim_valid, ScreeningConfig())
+    tests = run_tests(kept, AnalysisConfig(n_boot=200))
+    # 3 preference pairs + 3 attributes x 3 rating pairs + 3 Friedman + position bias
+    assert tests["family"].value_counts().to_dict() == {"ratings": 9, "preference": 3, "friedman": 3, "position": 1}
+    assert tests["p_holm"].to_numpy() == pytest.approx(multipletests(tests["p_value"], method="holm")[1])
+
+
+def test_the_paper_rows_carry_the_paper_values(sim_valid):
+    tests = run_tests(sim_valid, AnalysisConfig(n_boot=100, gee=False))
+    paper = tests[tests["paper_value"] != ""]
+    assert set(zip(paper["family"], paper["system_x"], paper["system_y"])) == {
+        ("preference", "three_stage", "ground_truth"), ("ratings", "three_stage", "random")}
+
+
+def test_explicit_pairs_restrict_the_comparisons(sim_valid):
+    config = AnalysisConfig(n_boot=100, gee=False, preference_pairs=("three_stage:ground_truth",),
+                            rating_pairs=("three_stage:random",))
+    tests = run_tests(sim_valid, config)
+    assert (tests["family"] == "preference").sum() == 1 and (tests["family"] == "ratings").sum() == 3
+
+
+def test_analyze_study_gives_a_power_table(sim_valid):
+    result = analyze_study(sim_valid, AnalysisConfig(n_boot=100, gee=False))
+    assert (result.power["raters_needed"] >= 2).all() and 0 <= result.icc_preference <= 1
