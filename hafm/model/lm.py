@@ -195,7 +195,7 @@ class StageLM(nn.Module):
         drop = torch.arange(rows.shape[0], device=prefix.device) >= b
         frames = self._prefix_frames(rows)
         aligned = self._aligned(frames, drop, steps)
-        decoder = _Decoder(self, self.rel_bias.table(total, prefix.device), rows.shape[0], total, use_cache)
+        decoder = IncrementalDecoder(self, self.rel_bias.table(total, prefix.device), rows.shape[0], total, use_cache)
         # prefill: prefix + the fully known steps (start token and prompt frames)
         known = torch.cat([torch.full_like(forced[:, :, :1], self.pad_id), forced[:, :, :n_prompt]], dim=2)
         logits = decoder(torch.cat([self._prefix_input(frames, drop), self._target_input(
@@ -240,7 +240,7 @@ class StageLM(nn.Module):
         return sample(logits, sampling.temperature, sampling.top_k, sampling.top_p, generator)
 
 
-class _Decoder:
+class IncrementalDecoder:
     """Feeds new positions to a ``StageLM`` and returns the logits ``[rows, K, V]`` of the last one.
 
     With the KV cache each call computes only the new positions; without it, every call reruns
