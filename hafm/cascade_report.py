@@ -14,14 +14,20 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
-from hafm.data.stage_data import StageBatch, StageTrack, fixed_batches, fixed_windows, window_blocks
+from hafm.data.stage_data import (
+    StageBatch,
+    StageTrack,
+    fixed_batches,
+    fixed_windows,
+    window_blocks,
+)
 from hafm.fileio import atomic_save, atomic_write_text
 from hafm.train import evaluate_batches
 
@@ -113,9 +119,9 @@ def markdown_text(evidence: Sequence[StageEvidence], plots: dict[str, str], samp
                   provenance: dict) -> str:
     lines = [
         "# Cascade: did each stage learn?", "",
-        "Held-out cross-entropy (nats per target token) on non-overlapping windows of the test shards. "
-        "`swapped_condition` feeds the trained model another song's prefix; `unigram` is the per-codebook "
-        "token frequency of the training shards. A stage that learned has trained < swapped < unigram.", "",
+        ("Held-out cross-entropy (nats per target token) on non-overlapping windows of the test shards. "
+         "`swapped_condition` feeds the trained model another song's prefix; `unigram` is the per-codebook "
+         "token frequency of the training shards. A stage that learned has trained < swapped < unigram."), "",
         "| stage | step | windows x s | trained | swapped_condition | unigram | trained < swapped < unigram |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -139,7 +145,7 @@ def plot_loss_curves(rows: Sequence[dict], stage: str, path: str | Path) -> None
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    for split, style in (("train", dict(alpha=0.5, lw=0.8)), ("val", dict(marker="o", lw=1.5))):
+    for split, style in (("train", {"alpha": 0.5, "lw": 0.8}), ("val", {"marker": "o", "lw": 1.5})):
         points = [(int(r["step"]), float(r["loss"])) for r in rows if r["split"] == split]
         if points:
             ax.plot(*zip(*points), label=split, **style)

@@ -9,6 +9,7 @@ with fp16 weights: what ships in ``hafm/assets/cascade/{stage}.pt``.
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ def load_stage_weights(path: str | Path) -> tuple[StageConfig, dict[str, torch.T
         raise MissingWeightsError(f"no stage weights at {path}; train them with `hafm train` or `hafm train-all`")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # training checkpoints hold RNG states that weights_only refuses
+    except pickle.UnpicklingError:  # training checkpoints hold RNG states that weights_only refuses
         blob = load_checkpoint(path)
     if "stage" in blob:  # a training checkpoint
         stage_cfg = config_of(blob).stage(blob["stage"])

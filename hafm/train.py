@@ -15,19 +15,32 @@ import math
 import os
 import signal
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from hafm.checkpoints import CHECKPOINT_NAME, load_checkpoint, restore_rng_states, rng_states, save_checkpoint
+from hafm.checkpoints import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    restore_rng_states,
+    rng_states,
+    save_checkpoint,
+)
 from hafm.config import CascadeConfig, StageConfig, TrainConfig
 from hafm.data.stage_data import (
-    StageBatch, StageTrack, WindowSampler, check_vocab, fixed_batches, fixed_windows, load_stage_tracks,
-    split_train_val, window_blocks,
+    StageBatch,
+    StageTrack,
+    WindowSampler,
+    check_vocab,
+    fixed_batches,
+    fixed_windows,
+    load_stage_tracks,
+    split_train_val,
+    window_blocks,
 )
 from hafm.errors import HafmError
 from hafm.metrics_log import METRICS_NAME, MetricsLog
@@ -50,7 +63,7 @@ class TrainResult:
 class _Dist:
     rank: int = 0
     world: int = 1
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     owns_group: bool = False
 
     @property

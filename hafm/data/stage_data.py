@@ -16,9 +16,10 @@ uninterrupted run would, and every distributed rank takes a disjoint slice of th
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -105,7 +106,7 @@ def check_vocab(tracks: Sequence[StageTrack], prefix_vocab: int, target_vocab: i
 
 
 def _unit_hash(name: str, seed: int) -> float:
-    digest = hashlib.sha256(f"{seed}:{name}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64
 
 

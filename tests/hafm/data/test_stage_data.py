@@ -5,7 +5,13 @@ import pytest
 import torch
 
 from hafm.data.stage_data import (
-    WindowSampler, check_vocab, fixed_batches, fixed_windows, split_train_val, stage_track, window_blocks,
+    WindowSampler,
+    check_vocab,
+    fixed_batches,
+    fixed_windows,
+    split_train_val,
+    stage_track,
+    window_blocks,
 )
 from hafm.errors import HafmError
 

@@ -21,8 +21,9 @@ def tiny_stage(stage: StageConfig, dropout: float = 0.1) -> StageConfig:
 
 def make_tiny_config(dropout: float = 0.1, **train) -> CascadeConfig:
     base = small()
-    defaults = dict(window_seconds=0.4, batch_size=4, grad_accum=1, lr=3e-3, warmup_steps=2, max_steps=12,
-                    eval_every=4, eval_batches=2, checkpoint_every=4, val_fraction=0.25, seed=0)
+    defaults = {"window_seconds": 0.4, "batch_size": 4, "grad_accum": 1, "lr": 3e-3, "warmup_steps": 2,
+                "max_steps": 12, "eval_every": 4, "eval_batches": 2, "checkpoint_every": 4, "val_fraction": 0.25,
+                "seed": 0}
     return dataclasses.replace(
         base,
         semantic=tiny_stage(base.semantic, dropout), coarse=tiny_stage(base.coarse, dropout),

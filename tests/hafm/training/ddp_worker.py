@@ -7,7 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from conftest import learnable_shard, make_tiny_config  # the script's folder is on sys.path
+from conftest import (  # the script's folder is on sys.path
+    learnable_shard,
+    make_tiny_config,
+)
+
 from hafm.data.stage_data import stage_track
 from hafm.runtime import configure_threads
 from hafm.train import train_stage

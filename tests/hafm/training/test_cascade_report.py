@@ -53,7 +53,7 @@ def test_report_csv_has_exactly_the_agreed_columns(tmp_path):
     evidence = [cascade_report.StageEvidence(s, {"trained": 1.0, "swapped_condition": 2.0, "unigram": 3.0}, 4, 6.0, 10)
                 for s in ("semantic", "coarse", "fine")]
     csv_path, md_path = cascade_report.write_report(evidence, tmp_path, {}, [], {"commit": "x"})
-    rows = list(csv.DictReader(open(csv_path)))
+    rows = list(csv.DictReader(csv_path.read_text().splitlines()))
     assert list(rows[0]) == ["stage", "model", "val_ce"] and len(rows) == 9
     assert "| fine | 10 |" in md_path.read_text()
 
@@ -70,7 +70,7 @@ def test_evaluate_cascade_command_writes_table_and_curves(tmp_path, shards, tiny
                     "--export", str(tmp_path / "release"), "--no-progress"], env=env, check=True, timeout=300)
     subprocess.run([sys.executable, "-m", "hafm", "evaluate-cascade", *common, "--checkpoints", str(tmp_path / "runs"),
                     "--out", str(tmp_path / "results"), "--samples", "0"], env=env, check=True, timeout=300)
-    rows = list(csv.DictReader(open(tmp_path / "results" / "cascade.csv")))
+    rows = list(csv.DictReader((tmp_path / "results" / "cascade.csv").read_text().splitlines()))
     assert [(r["stage"], r["model"]) for r in rows][:3] == [("semantic", m) for m in cascade_report.MODELS]
     assert sorted(p.name for p in (tmp_path / "results").glob("*.png")) == [
         "cascade_loss_coarse.png", "cascade_loss_fine.png", "cascade_loss_semantic.png"]
