@@ -57,9 +57,9 @@ class TrainConfig:
     max_steps: int = 2000
     min_lr_ratio: float = 0.1  # cosine decay ends at min_lr_ratio * lr
     grad_clip: float = 1.0
-    eval_every: int = 100
-    eval_batches: int = 20
-    checkpoint_every: int = 100
+    eval_every: int = 50
+    eval_batches: int = 10  # validation windows = eval_batches * batch_size
+    checkpoint_every: int = 25  # a CPU step takes 5-15 s: lose at most a few minutes to a kill
     seed: int = 0
     val_fraction: float = 0.1  # training tracks held out for validation (seeded hash of the track name)
     precision: str = "fp32"  # "fp32" on CPU (bf16 measured 4x slower on AVX2); "bf16" on GPUs

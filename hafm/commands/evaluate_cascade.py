@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from hafm.checkpoints import load_stage_model
     from hafm.config import load_config
     from hafm.data.stage_data import load_stage_tracks
+    from hafm.errors import MissingWeightsError
     from hafm.metrics_log import read_metrics
     from hafm.provenance import provenance
     from hafm.runtime import configure_threads
@@ -69,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
         if rows:
             cascade_report.plot_loss_curves(rows, stage, out / f"cascade_loss_{stage}.png")
             plots[stage] = f"cascade_loss_{stage}.png"
-    samples = _samples(args, models, out / "cascade_samples") if args.samples > 0 else []
+    samples = []
+    if args.samples > 0:
+        try:
+            samples = _samples(args, models, out / "cascade_samples")
+        except MissingWeightsError as err:  # the table stands without audio; say why there is none
+            print(f"no samples: {err}")
     record = provenance(shards=str(args.shards), checkpoints=str(checkpoints), window_seconds=window_seconds,
                         max_windows=args.max_windows)
     csv_path, md_path = cascade_report.write_report(evidence, out, plots, [str(Path(s).relative_to(out)) for s in samples],
