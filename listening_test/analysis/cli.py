@@ -92,7 +92,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     provenance = {
         "arguments": {k: v if isinstance(v, (int, float, type(None))) else str(v)
                       for k, v in vars(args).items() if k != "func"},
-        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "inputs": [{"path": os.fspath(p), "sha256": sha256_file(p)} for p in args.exports],
         "config": dataclasses.asdict(config),
         "versions": _versions(),
@@ -119,7 +119,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         atomic_write_text(args.export, export.to_csv(index=False))
         print(f"wrote a SIMULATED export ({len(export)} trials, {base.n_raters} raters) to {args.export}")
     if args.studies > 0:
-        started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
         scenarios = calibration.default_scenarios(base)
         results = calibration.calibrate(scenarios, args.studies, args.seed, config)
         atomic_write_text(args.out, calibration.calibration_markdown(results, args.seed, config, started))

@@ -127,18 +127,18 @@ def power_note(result: StudyResult, alpha: float, power_target: float) -> str:
     lines = [
         "## Power note",
         "",
-        "Method: normal approximation with a design effect (not simulation), Student t with G-1 "
-        "degrees of freedom (G raters). Preference: variance of the pooled rate "
-        "p(1-p)(1+(m-1)rho)/(G m), m = judgments per rater and pair, rho = within-rater correlation "
-        "of the choice. Ratings: paired Wilcoxon as a t test on G*3/pi raters (asymptotic relative "
-        "efficiency), d = mean/sd of the per-rater differences. "
-        "`results/listening_calibration.md` compares these predictions with simulated studies.",
+        ("Method: normal approximation with a design effect (not simulation), Student t with G-1 "
+         "degrees of freedom (G raters). Preference: variance of the pooled rate "
+         "p(1-p)(1+(m-1)rho)/(G m), m = judgments per rater and pair, rho = within-rater correlation "
+         "of the choice. Ratings: paired Wilcoxon as a t test on G*3/pi raters (asymptotic relative "
+         "efficiency), d = mean/sd of the per-rater differences. "
+         "`results/listening_calibration.md` compares these predictions with simulated studies."),
         "",
-        f"This study: m = {fmt_num(result.judgments_per_rater, 1)} judgments per rater and pair, "
-        f"estimated rho = {fmt_num(result.icc_preference, 3)} (one-way ANOVA estimator, clipped at 0), "
-        f"so DEFF = {fmt_num(1 + (result.judgments_per_rater - 1) * max(result.icc_preference, 0.0), 2)}.",
-        f"Raters needed for power {power_target:.2f} (two-sided), at alpha = {alpha} and at Holm's worst case "
-        f"alpha/k (k = number of tests in the family):",
+        (f"This study: m = {fmt_num(result.judgments_per_rater, 1)} judgments per rater and pair, "
+         f"estimated rho = {fmt_num(result.icc_preference, 3)} (one-way ANOVA estimator, clipped at 0), "
+         f"so DEFF = {fmt_num(1 + (result.judgments_per_rater - 1) * max(result.icc_preference, 0.0), 2)}."),
+        (f"Raters needed for power {power_target:.2f} (two-sided), at alpha = {alpha} and at Holm's worst case "
+         "alpha/k (k = number of tests in the family):"),
         "",
         "",
     ]
@@ -232,11 +232,13 @@ def summary_markdown(result: StudyResult, table: pd.DataFrame, simulated: bool, 
     agree["alpha"] = agree["alpha"].map(lambda a: fmt_num(a, 3))
     parts = [f"> **{BANNER}**\n" if simulated else "",
              "# Listening test results\n",
-             "Headline preference p-values are rater-clustered (pooled rate, CR1 sandwich SE, t with G-1 df) "
-             "and CIs are rater-bootstrap (expanded percentile); the exact binomial test and the Wilson CI "
-             "treat judgments as independent and are shown for comparison only. Ratings are averaged per rater "
-             "first; paired tests are Wilcoxon signed-rank with Pratt's treatment of zero differences. "
-             f"Holm's correction runs over every p in the table together (alpha = {alpha}).\n",
+             ("Headline preference p-values are rater-clustered (pooled rate, CR1 sandwich SE, t with G-1 df) "
+              "and CIs are rater-bootstrap (expanded percentile); the exact binomial test and the Wilson CI "
+              "treat judgments as independent and are shown for comparison only. The GEE column is a "
+              "position-adjusted sensitivity analysis (exchangeable within rater, bias-reduced SE, t). "
+              "Ratings are averaged per rater first; paired tests are Wilcoxon signed-rank with Pratt's "
+              "treatment of zero differences; for rating rows 'judgments' counts the individual ratings. "
+              f"Holm's correction runs over every p in the table together (alpha = {alpha}).\n"),
              screening_markdown(result),
              "## Tests\n", to_markdown(table),
              "\n## Mean ratings (1-5)\n", to_markdown(means[["system", "attribute", "mean", "95% CI", "raters", "ratings"]]),

@@ -26,7 +26,11 @@ import numpy as np
 import pandas as pd
 
 from listening_test.analysis.config import ConfigError
-from listening_test.analysis.schema import ATTRIBUTES, SIMULATED_COLUMN, SIMULATED_RATER_PREFIX
+from listening_test.analysis.schema import (
+    ATTRIBUTES,
+    SIMULATED_COLUMN,
+    SIMULATED_RATER_PREFIX,
+)
 
 START_TIME = pd.Timestamp("2026-01-01T00:00:00Z")
 SECONDS_PER_TRIAL = 45

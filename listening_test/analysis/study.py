@@ -13,7 +13,13 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from listening_test.analysis import agreement, power, preference, ratings
-from listening_test.analysis.config import PAPER_PREFERENCE, PAPER_RATINGS, AnalysisConfig, order_systems, parse_pair
+from listening_test.analysis.config import (
+    PAPER_PREFERENCE,
+    PAPER_RATINGS,
+    AnalysisConfig,
+    order_systems,
+    parse_pair,
+)
 from listening_test.analysis.schema import ATTRIBUTES, AnalysisError
 from listening_test.analysis.screening import ScreeningReport, screen
 

@@ -1,7 +1,13 @@
 import pandas as pd
 import pytest
 
-from listening_test.analysis.schema import REQUIRED_COLUMNS, ExportError, is_simulated, load_exports, validate_export
+from listening_test.analysis.schema import (
+    REQUIRED_COLUMNS,
+    ExportError,
+    is_simulated,
+    load_exports,
+    validate_export,
+)
 
 
 def test_simulated_export_satisfies_the_contract(sim_export):
