@@ -2,8 +2,8 @@
 
 SQLite-specific settings live here and only here (the PRAGMAs and ``BEGIN IMMEDIATE``); the SQL
 elsewhere is portable to PostgreSQL. WAL lets readers run beside the single writer;
-``synchronous=FULL`` syncs the WAL at every commit, so an acknowledged answer survives a killed
-server (and a power loss where the disk honours fsync). Connections are opened lazily per request,
+answers commit with ``synchronous=FULL`` (the WAL is synced before the acknowledgement), so an
+acknowledged answer survives a killed server and a power loss where the disk honours fsync. Connections are opened lazily per request,
 never before gunicorn forks.
 """
 
@@ -33,9 +33,16 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 
 @contextlib.contextmanager
-def write_transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def write_transaction(db: sqlite3.Connection, durable: bool = True) -> Iterator[sqlite3.Connection]:
     """All-or-nothing write. ``BEGIN IMMEDIATE`` takes the write lock up front, so the checks
-    made inside cannot be invalidated by another writer (PostgreSQL: BEGIN + SELECT FOR UPDATE)."""
+    made inside cannot be invalidated by another writer (PostgreSQL: BEGIN + SELECT FOR UPDATE).
+
+    ``durable=True`` (answers, consent) commits with ``synchronous=FULL``: the WAL is fsynced
+    before the commit returns. ``durable=False`` (playback events, fetch/shown stamps) commits
+    with ``synchronous=NORMAL``: no fsync of its own; it still survives a killed server and is
+    synced by the next durable commit, and only a power loss before then could drop it (the
+    participant would then be asked to play the clip again)."""
+    db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db

@@ -128,7 +128,7 @@ def owned_token(db: sqlite3.Connection, session_id: str, token: str) -> sqlite3.
 
 
 def mark_fetched(db: sqlite3.Connection, token: str, when: int) -> None:
-    with write_transaction(db):
+    with write_transaction(db, durable=False):
         db.execute("UPDATE audio_tokens SET fetched_ms = ? WHERE token = ? AND fetched_ms IS NULL", (when, token))
 
 
@@ -136,7 +136,7 @@ def record_playback(db: sqlite3.Connection, session_id: str, ev: PlaybackEvent, 
                     when: int) -> dict[str, Any]:
     """Log a play/pause/ended event; an accepted "ended" counts one complete play. A rejected
     "ended" (too early, not fetched, low coverage) raises 409 after being logged."""
-    with write_transaction(db):
+    with write_transaction(db, durable=False):
         tok = owned_token(db, session_id, ev.token)
         accepted, reason = 1, ""
         if ev.event == "play" and (ev.position_ms == 0 or tok["play_started_ms"] is None):
@@ -226,6 +226,6 @@ def finish_setup(db: sqlite3.Connection, session_id: str, when: int) -> None:
 
 
 def mark_shown(db: sqlite3.Connection, session_id: str, position: int, when: int) -> None:
-    with write_transaction(db):
+    with write_transaction(db, durable=False):
         db.execute("UPDATE trials SET shown_ms = ? WHERE session_id = ? AND position = ? AND shown_ms IS NULL",
                    (when, session_id, position))
