@@ -29,13 +29,14 @@ def _study_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_build_stimuli(args: argparse.Namespace) -> int:
+    from .config import load_study
     from .stimuli import BuildOptions, build_stimuli
 
     opts = BuildOptions(sample_rate=args.sample_rate, target_lufs=args.target_lufs,
                         accomp_offset_db=args.accomp_offset_db, max_seconds=args.max_seconds,
                         catch_base=args.catch_base, offbeat_shift_s=args.offbeat_shift,
                         transpose_semitones=args.transpose_semitones)
-    manifest = build_stimuli(args.source, args.out, opts)
+    manifest = build_stimuli(args.source, args.out, opts, load_study(args.template))
     print(f"wrote {manifest} and {args.out / 'study.toml'}")
     return 0
 
@@ -101,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catch-base", default="", help="system the catch stimuli are made from ('' = ground_truth or first)")
     p.add_argument("--offbeat-shift", type=float, default=0.0, help="off-beat shift in s (0 = half a beat)")
     p.add_argument("--transpose-semitones", type=float, default=1.0, help="pitch shift of the transposed catch")
+    p.add_argument("--template", type=Path, default=Path(__file__).parent / "configs" / "demo.toml",
+                   help="study file copied to OUT/study.toml (when OUT has none)")
     p.set_defaults(func=cmd_build_stimuli)
 
     p = sub.add_parser("init-db", help="create the database tables (keeps existing data)", formatter_class=FMT)

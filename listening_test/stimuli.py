@@ -171,7 +171,8 @@ def default_pairs(systems: list[str]) -> list[tuple[str, str]]:
 
 def build_stimuli(source: Path, out: Path, opts: BuildOptions, study: StudyConfig | None = None) -> Path:
     """Write ``out/mixes/...``, ``out/calibration.wav``, ``out/manifest.json`` and, unless one
-    exists, ``out/study.toml``. Returns the manifest path. The manifest is written last, so an
+    exists, ``out/study.toml`` (from ``study``, keeping its pairs when every named system was
+    built, else the paper's pairs these systems allow). Returns the manifest path. The manifest is written last, so an
     interrupted build never leaves a manifest pointing at missing or half-made files."""
     from tqdm import tqdm
 
@@ -232,7 +233,8 @@ def build_stimuli(source: Path, out: Path, opts: BuildOptions, study: StudyConfi
     atomic_write_json(out / "manifest.json", manifest)
     if not (out / "study.toml").exists():
         study = study or StudyConfig()
-        study.pairs = default_pairs(systems)
+        if not all(set(p) <= set(systems) for p in study.pairs):
+            study.pairs = default_pairs(systems)
         study.manifest = "manifest.json"
         atomic_write_text(out / "study.toml", study_to_toml(study))
     return out / "manifest.json"
