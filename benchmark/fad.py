@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.frechet import (FrechetInputError, Reference, distance_from_parts, frechet_distance,
-                               gaussian_stats, prepare_reference, validate_frames, warn_if_few_frames)
+from benchmark.frechet import (FrechetInputError, Reference, frechet_distance, gaussian_stats,
+                               prepare_reference, validate_frames, warn_if_few_frames)
 
 Groups = Mapping[str, np.ndarray] | Sequence[np.ndarray]
 RngLike = np.random.Generator | int
@@ -78,7 +78,8 @@ class SongStats:
     """Per-song sufficient statistics of frames centred at ``origin``.
 
     counts [G]; sums [G, d] of (x - origin); sq_norms [G] of |x - origin|^2;
-    scatters [G, d, d] of y y^T with y = reference.project(x - origin).
+    scatters [G, d, d] of y y^T with y = reference.project(x - origin);
+    centred [N, d] all frames minus origin and song_of_frame [N] (for the exact fallback).
     """
 
     names: tuple[str, ...]
@@ -87,6 +88,8 @@ class SongStats:
     sq_norms: np.ndarray
     scatters: np.ndarray
     origin: np.ndarray
+    centred: np.ndarray
+    song_of_frame: np.ndarray
 
     def fad(self, reference: Reference, weights: np.ndarray) -> float:
         """FAD of the songs taken ``weights[g]`` times each (bootstrap counts; all ones = the set)."""
@@ -99,7 +102,16 @@ class SongStats:
         inner = (scatter - n * np.outer(my, my)) / (n - 1)
         trace_eval = (float(weights @ self.sq_norms) - n * float(mean_c @ mean_c)) / (n - 1)
         mean_sq = float(np.sum((self.origin + mean_c - reference.mu) ** 2))
-        return distance_from_parts(mean_sq, reference.trace, trace_eval, inner)
+        return reference.distance_from_parts(mean_sq, trace_eval, inner,
+                                             sigma=lambda: self.covariance(weights))
+
+    def covariance(self, weights: np.ndarray) -> np.ndarray:
+        """Covariance [d, d] (ddof=1) of the songs taken ``weights[g]`` times each, in the original basis."""
+        w = weights[self.song_of_frame]
+        n = float(w.sum())
+        mean_c = (w @ self.centred) / n
+        scatter = self.centred.T @ (w[:, None] * self.centred)
+        return (scatter - n * np.outer(mean_c, mean_c)) / (n - 1)
 
 
 def as_reference(reference: Reference | np.ndarray | Groups) -> Reference:
@@ -125,6 +137,8 @@ def song_stats(reference: Reference, songs: Groups, what: str = "eval") -> SongS
         sq_norms=np.array([float(np.sum(c * c)) for c in centred]),
         scatters=np.stack([p.T @ p for p in projected]),
         origin=origin,
+        centred=np.concatenate(centred),
+        song_of_frame=np.repeat(np.arange(len(centred)), [len(c) for c in centred]),
     )
 
 

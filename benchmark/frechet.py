@@ -7,7 +7,11 @@
 the sum of the square roots of that matrix's eigenvalues. ``eigh``/``eigvalsh`` never return
 complex values, and eigenvalues that round-off pushes below zero are clamped, so singular
 covariances (frames < dimensions) give a finite, non-negative distance instead of the
-"imaginary component" errors or negative FADs the sqrtm route is known for.
+"imaginary component" errors or negative FADs the sqrtm route is known for. Eigenvalues below
+``d * eps * (largest)`` (numpy's ``matrix_rank`` tolerance) in a covariance whose square root is
+taken are round-off of exact zeros and count as 0: otherwise their square roots (~sqrt(eps)) add
+a ~1e-8 relative error on singular covariances, which is what the sqrtm route carries there
+(measured against an exact nuclear-norm value in ``benchmark.parity``).
 
 The reference side (S1) is usually fixed while many systems and bootstrap resamples are compared
 against it, so its square root is computed once: ``prepare_reference(mu, sigma) -> Reference``.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -28,6 +33,9 @@ from hafm.errors import HafmError
 SYMMETRY_RTOL = 1e-8
 # An eigenvalue below -PSD_RTOL * (largest eigenvalue) is not round-off: the matrix is not a covariance.
 PSD_RTOL = 1e-8
+EPS = float(np.finfo(np.float64).eps)
+# The fast eigvalsh route is used when its error bound is below this share of tr sqrt(...).
+FAST_RTOL = 1e-10
 
 
 class FrechetInputError(HafmError, ValueError):
@@ -77,13 +85,46 @@ class Reference:
         mu, sigma = _validated(mu, sigma, "eval")
         _check_same_dim(self.mu, mu)
         t = self.eigvecs * self.sqrt_eigvals  # V diag(sqrt w) = T^T
-        inner = t.T @ sigma @ t
-        return distance_from_parts(
+        return self.distance_from_parts(
             mean_sq=float(np.sum((self.mu - mu) ** 2)),
-            trace_ref=self.trace,
             trace_eval=float(np.trace(sigma)),
-            inner=inner,
+            inner=t.T @ sigma @ t,
+            sigma=lambda: sigma,
         )
+
+    def distance_from_parts(self, mean_sq: float, trace_eval: float, inner: np.ndarray,
+                            sigma: Callable[[], np.ndarray]) -> float:
+        """FD from |mu1-mu2|^2, tr S2 and ``inner = T S2 T^T`` [d, d]; ``sigma()`` gives S2 [d, d]
+        and is only called when the fast route cannot guarantee FAST_RTOL (see ``trace_sqrt``)."""
+        value = mean_sq + self.trace + trace_eval - 2.0 * self.trace_sqrt(inner, sigma)
+        if not np.isfinite(value):
+            raise FrechetInputError(f"Fréchet distance is not finite ({value}); statistics overflow float64")
+        return max(value, 0.0)
+
+    def trace_sqrt(self, inner: np.ndarray, sigma: Callable[[], np.ndarray]) -> float:
+        """tr sqrt(S1^1/2 S2 S1^1/2) given ``inner = T S2 T^T``.
+
+        Fast route: the eigenvalues of ``inner`` (one ``eigvalsh``), which carry an absolute error
+        of about ``delta = eps * max(eig)``; eigenvalues at or below ``delta`` count as 0. The
+        square root turns that into an error of up to ~sqrt(delta) on tiny eigenvalues, which
+        matters when the product S1 S2 is near-singular (condition ~1/eps, or n < d). When the
+        estimate ``sum(min(sqrt(delta), delta / (2 sqrt(eig))))`` exceeds FAST_RTOL of the trace,
+        the singular values of ``T S2^1/2`` (whose squares are those eigenvalues) are used instead:
+        nothing is squared there, so their error stays ~eps relative. ``benchmark.parity`` checks
+        both routes against an exact QR + nuclear-norm value.
+        """
+        eig = np.linalg.eigvalsh(0.5 * (inner + inner.T))
+        _check_psd(eig, "eval")
+        delta = EPS * max(float(eig[-1]), 0.0)
+        fast = float(np.sum(np.sqrt(np.where(eig > delta, eig, 0.0))))
+        lam = np.maximum(eig, delta)
+        error_estimate = float(np.sum(np.minimum(np.sqrt(delta), delta / (2.0 * np.sqrt(lam)))))
+        if error_estimate <= FAST_RTOL * fast:
+            return fast
+        s2 = sigma()
+        w2, v2 = np.linalg.eigh(0.5 * (s2 + s2.T))
+        factor = (self.sqrt_eigvals[:, None] * (self.eigvecs.T @ v2)) * np.sqrt(_zero_round_off(w2))
+        return float(np.sum(np.linalg.svd(factor, compute_uv=False)))
 
 
 def prepare_reference(mu: np.ndarray, sigma: np.ndarray, n_frames: int = 0) -> Reference:
@@ -91,28 +132,17 @@ def prepare_reference(mu: np.ndarray, sigma: np.ndarray, n_frames: int = 0) -> R
     mu, sigma = _validated(mu, sigma, "reference")
     w, v = np.linalg.eigh(sigma)
     _check_psd(w, "reference")
-    return Reference(mu=mu, sigma=sigma, eigvecs=v, sqrt_eigvals=np.sqrt(np.clip(w, 0.0, None)),
+    return Reference(mu=mu, sigma=sigma, eigvecs=v, sqrt_eigvals=np.sqrt(_zero_round_off(w)),
                      n_frames=int(n_frames))
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2); mu [d], sigma [d, d].
 
-    Float64, exact up to eigen-solver round-off, clamped at 0. Raises FrechetInputError on
-    NaN/inf, shape mismatch, non-symmetric or non-PSD covariances.
+    Float64, relative error ~1e-10 or better (see ``Reference.trace_sqrt``), clamped at 0. Raises
+    FrechetInputError on NaN/inf, shape mismatch, non-symmetric or non-PSD covariances.
     """
     return prepare_reference(mu1, sigma1).distance(mu2, sigma2)
-
-
-def distance_from_parts(mean_sq: float, trace_ref: float, trace_eval: float, inner: np.ndarray) -> float:
-    """Assemble FD from |mu1-mu2|^2, tr S1, tr S2 and a symmetric matrix similar to S1^1/2 S2 S1^1/2."""
-    eig = np.linalg.eigvalsh(0.5 * (inner + inner.T))
-    _check_psd(eig, "eval")
-    tr_covmean = float(np.sum(np.sqrt(np.clip(eig, 0.0, None))))
-    value = mean_sq + trace_ref + trace_eval - 2.0 * tr_covmean
-    if not np.isfinite(value):
-        raise FrechetInputError(f"Fréchet distance is not finite ({value}); statistics overflow float64")
-    return max(value, 0.0)
 
 
 def gaussian_stats(embeddings: np.ndarray, what: str = "embeddings") -> tuple[np.ndarray, np.ndarray]:
@@ -169,6 +199,14 @@ def _check_psd(eigvals: np.ndarray, what: str) -> None:
     if low < -PSD_RTOL * top:
         raise FrechetInputError(f"{what}: covariance is not positive semi-definite "
                                 f"(smallest eigenvalue {low:.3g}, largest {top:.3g})")
+
+
+def _zero_round_off(eigvals: np.ndarray) -> np.ndarray:
+    """Eigenvalues of a PSD matrix with round-off around exact zeros (|w| <= d eps max w) set to 0."""
+    if eigvals.size == 0:
+        return eigvals
+    tol = eigvals.size * EPS * max(float(np.max(eigvals)), 0.0)
+    return np.where(eigvals > tol, eigvals, 0.0)
 
 
 def _check_same_dim(mu_ref: np.ndarray, mu: np.ndarray) -> None:

@@ -1,0 +1,210 @@
+"""FAD embedding backends and their on-disk cache.
+
+Every backend takes a mono waveform ``[n]`` (float, any sample rate: resampled here) and returns
+frame/patch embeddings ``[n_frames, d]`` float32. Its ``name`` is what tables print.
+
+| name          | network (weights)                                   | layer              | d   | frames                         |
+|---------------|-----------------------------------------------------|--------------------|-----|--------------------------------|
+| ``musicnn``   | MTT_musicnn (musicnn 0.1.0 wheel; offline default)  | penultimate        | 200 | 3 s patches every 0.5 s        |
+| ``musicnn_vgg`` | MSD_vgg (musicnn 0.1.0 wheel)                     | pool5              | 256 | 3 s patches every 0.5 s        |
+| ``vggish``    | VGGish (``vggish-10086976.pth``, local file only)   | last layer, no ReLU, no PCA | 128 | 0.96 s examples, no overlap |
+
+Why these: the semantic tokenizer clusters MSD_musicnn mid-end frame features, so FAD uses other
+networks (MTT_musicnn, a different training set; MSD_vgg, a different architecture). Patches
+overlap (0.5 s hop instead of musicnn's 3 s) because a 10 s clip gives only 3 disjoint patches,
+far too few frames for a 200-d covariance; with the hop a 10 s clip gives 15. Audio shorter than
+3 s is repeat-padded to one patch, as musicnn's training did. VGGish keeps the FAD standard
+framing (0.96 s, no overlap) so its numbers stay comparable with ``frechet-audio-distance``.
+
+Cache: ``EmbeddingCache(root)`` stores one ``.npz`` per (backend fingerprint, audio sha256),
+written atomically; the fingerprint covers the backend's name, settings and a hash of its
+weights, so new weights or settings never reuse old embeddings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from hafm.audio import resample, validate
+from hafm.errors import HafmError, StaleCacheError
+from hafm.fileio import atomic_save, sha256_json
+
+MUSICNN_SAMPLE_RATE = 16_000  # Hz
+MUSICNN_FRAME_RATE = 62.5  # log-mel frames per second (hop 256 at 16 kHz)
+
+
+def mono_at(wav: np.ndarray | torch.Tensor, sr: int, target_sr: int, name: str = "audio") -> np.ndarray:
+    """Validate a mono waveform ``[n]`` (or ``[1, n]``) and resample it to ``target_sr`` Hz: ``[n']`` float32.
+
+    Silence is allowed: a system that outputs silence must get a (bad) FAD, not an exception.
+    """
+    checked = validate(wav, name, sr=sr, max_seconds=None, allow_silent=True)
+    if checked.shape[0] != 1:
+        raise HafmError(f"{name}: embedding backends take mono audio [n], got {checked.shape[0]} channels")
+    return resample(checked, int(sr), target_sr)[0].numpy()
+
+
+def weights_hash(model: torch.nn.Module) -> str:
+    """sha256 over a model's state dict (names, shapes, float32 values): part of the cache key."""
+    h = hashlib.sha256()
+    for key, tensor in sorted(model.state_dict().items()):
+        h.update(key.encode())
+        h.update(str(tuple(tensor.shape)).encode())
+        h.update(tensor.detach().to(torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class MusicnnBackend:
+    """Patch embeddings of a musicnn model. ``model``: injected (tests) or loaded from the wheel."""
+
+    name: str = "musicnn"
+    model_name: str = "MTT_musicnn"
+    layer: str = "penultimate"
+    hop_s: float = 0.5
+    model: torch.nn.Module | None = None
+    sample_rate: int = MUSICNN_SAMPLE_RATE
+    _fingerprint: str | None = field(default=None, init=False, repr=False)
+
+    @property
+    def hop_frames(self) -> int:
+        return max(1, int(round(self.hop_s * MUSICNN_FRAME_RATE)))  # 0.5 s -> 31 frames (0.496 s)
+
+    def network(self) -> torch.nn.Module:
+        if self.model is None:
+            from hafm.musicnn import load_musicnn
+
+            self.model = load_musicnn(self.model_name)
+        return self.model
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = sha256_json({"name": self.name, "model": self.model_name, "layer": self.layer,
+                                             "hop_frames": self.hop_frames, "weights": weights_hash(self.network())})
+        return self._fingerprint
+
+    def embed(self, wav: np.ndarray | torch.Tensor, sr: int) -> np.ndarray:
+        """Mono audio ``[n]`` at ``sr`` Hz -> ``[n_patches, d]`` float32 (3 s patches every ``hop_s``)."""
+        from hafm.musicnn import patch_embeddings
+
+        wav_16k = mono_at(wav, sr, self.sample_rate, f"{self.name} input")
+        return patch_embeddings(self.network(), wav_16k, self.layer, hop=self.hop_frames)
+
+
+@dataclass
+class VGGishBackend:
+    """VGGish embeddings (FAD standard). ``model``: injected (tests) or loaded from ``weights``."""
+
+    name: str = "vggish"
+    weights: str | None = None
+    model: torch.nn.Module | None = None
+    batch_size: int = 32
+    sample_rate: int = 16_000
+    _fingerprint: str | None = field(default=None, init=False, repr=False)
+
+    def network(self) -> torch.nn.Module:
+        if self.model is None:
+            from benchmark.vggish import load_vggish
+
+            self.model = load_vggish(self.weights)
+        return self.model
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = sha256_json({"name": self.name, "weights": weights_hash(self.network())})
+        return self._fingerprint
+
+    @torch.no_grad()
+    def embed(self, wav: np.ndarray | torch.Tensor, sr: int) -> np.ndarray:
+        """Mono audio ``[n]`` at ``sr`` Hz -> ``[n_examples, 128]`` float32 (0.96 s examples)."""
+        from benchmark.vggish import log_mel_examples
+
+        examples = torch.from_numpy(log_mel_examples(mono_at(wav, sr, self.sample_rate, f"{self.name} input")))
+        model = self.network()
+        out = [model(examples[i:i + self.batch_size]) for i in range(0, len(examples), self.batch_size)]
+        return torch.cat(out).numpy().astype(np.float32, copy=False)
+
+
+Backend = MusicnnBackend | VGGishBackend
+
+BACKENDS: dict[str, Callable[..., Backend]] = {
+    "musicnn": lambda **kw: MusicnnBackend(**kw),
+    "musicnn_vgg": lambda **kw: MusicnnBackend(**{"name": "musicnn_vgg", "model_name": "MSD_vgg",
+                                                 "layer": "pool5", **kw}),
+    "vggish": lambda **kw: VGGishBackend(**kw),
+}
+DEFAULT_BACKEND = "musicnn"
+
+
+def get_backend(name: str, **overrides) -> Backend:
+    """A backend by table name (``musicnn``, ``musicnn_vgg``, ``vggish``); overrides set its fields."""
+    if name not in BACKENDS:
+        raise HafmError(f"unknown embedding backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return BACKENDS[name](**overrides)
+
+
+def audio_sha256(wav: np.ndarray | torch.Tensor, sr: int) -> str:
+    """sha256 of the samples as little-endian float32 plus the sample rate."""
+    samples = wav.detach().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
+    h = hashlib.sha256(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+    h.update(f"|sr={int(sr)}".encode())
+    return h.hexdigest()
+
+
+class EmbeddingCache:
+    """Embeddings on disk: ``<root>/<backend name>/<fingerprint[:16]>/<audio sha256>.npz`` (atomic writes)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def path(self, backend: Backend, audio_sha: str) -> Path:
+        return self.root / backend.name / backend.fingerprint[:16] / f"{audio_sha}.npz"
+
+    def embed(self, backend: Backend, wav: np.ndarray | torch.Tensor, sr: int) -> np.ndarray:
+        """``backend.embed(wav, sr)``, read from the cache when present, else computed and stored."""
+        sha = audio_sha256(wav, sr)
+        path = self.path(backend, sha)
+        cached = self._read(path, backend, sha)
+        if cached is not None:
+            return cached
+        frames = backend.embed(wav, sr)
+        atomic_save(path, lambda p: np.savez(p, embeddings=frames, fingerprint=backend.fingerprint, audio_sha256=sha))
+        return frames
+
+    @staticmethod
+    def _read(path: Path, backend: Backend, sha: str) -> np.ndarray | None:
+        if not path.exists():
+            return None
+        try:
+            with np.load(path) as data:
+                frames, fingerprint, stored_sha = data["embeddings"], str(data["fingerprint"]), str(data["audio_sha256"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            warnings.warn(f"{path}: unreadable cache entry ({err}); recomputing it", stacklevel=3)
+            return None
+        if fingerprint != backend.fingerprint or stored_sha != sha:
+            raise StaleCacheError(f"{path}: made by another backend/audio (fingerprint {fingerprint[:16]}, "
+                                  f"audio {stored_sha[:16]}) than asked for; delete it")
+        return frames
+
+
+def embed_songs(backend: Backend, songs: Mapping[str, tuple[np.ndarray | torch.Tensor, int]],
+                cache: EmbeddingCache | None = None, progress: bool = True) -> dict[str, np.ndarray]:
+    """Embed ``{song: (mono wav [n], sr)}`` -> ``{song: [n_frames, d]}``, through ``cache`` when given.
+
+    The result is the grouped input that ``benchmark.fad.fad`` expects.
+    """
+    out = {}
+    for name, (wav, sr) in tqdm(songs.items(), desc=f"embed ({backend.name})", disable=not progress):
+        out[name] = cache.embed(backend, wav, sr) if cache is not None else backend.embed(wav, sr)
+    return out
