@@ -11,8 +11,9 @@ Sequence layout (one row)::
   (step 0 sees the empty token), plus segment embedding 1, and predicts delayed step ``s`` with one
   output head per codebook (``hafm.model.patterns``).
 * Aligned condition (our addition, ``StageConfig.aligned_condition``): target step ``s`` also
-  adds a projection of the prefix frame that is time-aligned with frame ``s``
-  (``s * prefix_hz // target_hz``: 2 semantic frames per 3 acoustic frames). A small model trained
+  adds, for each codebook ``k``, a projection of the prefix frame time-aligned with the frame that
+  step predicts for ``k`` (frame ``s - k``; prefix frame ``(s - k) * prefix_hz // target_hz``:
+  2 semantic frames per 3 acoustic frames). A small model trained
   for an hour on CPU does not learn the 50/75 Hz alignment through attention alone; the prefix
   stays in the sequence as the paper's conditioning.
 * Classifier-free guidance: a dropped condition replaces every prefix token by the stream's
@@ -50,7 +51,7 @@ class StageLM(nn.Module):
         self.register_buffer("prefix_offsets", torch.arange(p).view(1, p, 1) * (cfg.prefix_vocab + 1), persistent=False)
         self.register_buffer("target_offsets", torch.arange(k).view(1, k, 1) * (cfg.target_vocab + 1), persistent=False)
         self.segment = nn.Embedding(2, d)
-        self.cond_proj = nn.Linear(d, d, bias=False) if cfg.aligned_condition else None
+        self.cond_proj = nn.Linear(d, k * d, bias=False) if cfg.aligned_condition else None  # one per codebook
         self.rel_bias = RelativePositionBias(cfg.n_heads, cfg.rel_pos_buckets, cfg.rel_pos_max_distance)
         hidden = geglu_hidden(d, cfg.ff_mult)
         self.blocks = nn.ModuleList(
@@ -88,12 +89,23 @@ class StageLM(nn.Module):
         return x + self.segment.weight[0]
 
     def _aligned(self, frames: torch.Tensor, drop: torch.Tensor, n_steps: int) -> torch.Tensor | None:
-        """Aligned condition for target steps ``0 .. n_steps-1``: ``[B, n_steps, d]`` (None if off)."""
+        """Aligned condition for target steps ``0 .. n_steps-1``: ``[B, n_steps, d]`` (None if off).
+
+        Step ``s`` predicts codebook ``k`` of frame ``s - k`` (delay pattern), so it receives, for
+        each ``k``, codebook ``k``'s own projection of the prefix frame aligned with frame ``s - k``.
+        """
         if self.cond_proj is None:
             return None
+        b, n_prefix, d = frames.shape
+        k = self.cfg.target_codebooks
+        projected = self.cond_proj(frames).view(b, n_prefix, k, d)
         steps = torch.arange(n_steps, device=frames.device)
-        index = (steps * self.cfg.prefix_hz // self.cfg.target_hz).clamp(max=frames.shape[1] - 1)
-        return self.cond_proj(frames[:, index]) * (~drop).view(-1, 1, 1).to(frames.dtype)
+        aligned = frames.new_zeros(b, n_steps, d)
+        for i in range(k):
+            frame = steps - i
+            index = (frame.clamp(min=0) * self.cfg.prefix_hz // self.cfg.target_hz).clamp(max=n_prefix - 1)
+            aligned = aligned + projected[:, index, i] * (frame >= 0).to(frames.dtype)[None, :, None]
+        return aligned * (~drop).view(-1, 1, 1).to(frames.dtype)
 
     def _target_input(self, tokens: torch.Tensor, aligned: torch.Tensor | None) -> torch.Tensor:
         """``tokens [B, K, L]`` (delayed, ``pad_id`` allowed) -> target inputs ``[B, L, d]``."""

@@ -72,11 +72,23 @@ def test_condition_is_dropped_at_the_configured_rate_in_training_only():
 
 def test_aligned_condition_maps_acoustic_frames_to_semantic_frames():
     lm = StageLM(tiny_stage("coarse")).eval()
-    frames = torch.arange(4.0).view(1, 4, 1).expand(1, 4, 32)
-    lm.cond_proj.weight.data = torch.eye(32)
+    frames = (torch.arange(4.0) + 1).view(1, 4, 1).expand(1, 4, 32)
+    weight = torch.zeros(4 * 32, 32)
+    weight[:32] = torch.eye(32)  # codebook 0 reads the aligned frame, the others nothing
+    lm.cond_proj.weight.data = weight
     aligned = lm._aligned(frames, torch.tensor([False]), 6)
-    assert aligned[0, :, 0].tolist() == [0, 0, 1, 2, 2, 3]  # 2 semantic frames per 3 acoustic
+    assert aligned[0, :, 0].tolist() == [1, 1, 2, 3, 3, 4]  # 2 semantic frames per 3 acoustic
     assert torch.equal(lm._aligned(frames, torch.tensor([True]), 6), torch.zeros(1, 6, 32))
+
+
+def test_aligned_condition_follows_the_delay_of_each_codebook():
+    lm = StageLM(tiny_stage("fine")).eval()
+    frames = (torch.arange(5.0) + 1).view(1, 5, 1).expand(1, 5, 32)
+    weight = torch.zeros(4 * 32, 32)
+    weight[2 * 32:3 * 32] = torch.eye(32)  # codebook 2 only: delayed by two steps
+    lm.cond_proj.weight.data = weight
+    aligned = lm._aligned(frames, torch.tensor([False]), 7)
+    assert aligned[0, :, 0].tolist() == [0, 0, 1, 2, 3, 4, 5]
 
 
 def test_kv_cache_generation_equals_recomputation(tiny_lm, coarse_batch):
@@ -137,3 +149,20 @@ def test_tiny_model_overfits_a_tiny_batch():
         loss.backward()
         opt.step()
     assert loss.item() < 0.2 * math.log(13)
+
+
+@pytest.mark.slow
+def test_aligned_condition_lets_a_tiny_model_learn_a_frame_aligned_mapping():
+    # without it, this model stays at log V after the same steps (measured: 3.47 nats)
+    torch.manual_seed(0)
+    lm = StageLM(tiny_stage("fine", d_model=64, prefix_vocab=32, target_vocab=32, cond_dropout=0.0))
+    opt = torch.optim.AdamW(lm.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(150):
+        prefix = torch.randint(0, 32, (8, 4, 30), generator=g)
+        target = (prefix * 7 + torch.arange(4).view(1, 4, 1)) % 32
+        loss, _ = lm.loss(prefix, target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.1 * math.log(32)
