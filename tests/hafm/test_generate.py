@@ -154,3 +154,18 @@ def test_cli_writes_accompaniment_and_mix(vocal_file, tmp_path, monkeypatch):
         data, sr = sf.read(path)
         assert sr == 24_000 and data.shape == (72_000,)
     assert np.abs(sf.read(out)[0]).max() > 0
+
+
+def test_a_vocal_shorter_than_one_frame_still_gets_its_length(cascade):
+    sr = 48_000
+    vocals = 0.1 * torch.randn(1, 240)  # 5 ms
+    out = generate_accompaniment(vocals, sr, sampling=FAST, cascade=cascade, codec=FakeCodec(), semantic=FakeSemantic())
+    assert out.shape == (1, 120)
+
+
+def test_silent_or_broken_vocals_are_refused(cascade):
+    from hafm.errors import AudioError
+
+    for bad in (torch.zeros(1, 16_000), torch.full((1, 16_000), float("nan"))):
+        with pytest.raises(AudioError):
+            generate_accompaniment(bad, 16_000, cascade=cascade, codec=FakeCodec(), semantic=FakeSemantic())
