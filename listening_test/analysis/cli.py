@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="paired rating comparisons (default: every pair of rated systems)")
     analyze.add_argument("--n-boot", type=int, default=None, help="rater-bootstrap resamples (config default: 2000)")
     analyze.add_argument("--seed", dest="boot_seed", type=int, default=None, help="bootstrap seed (config default: 0)")
+    analyze.add_argument("--require-headphones", action="store_true",
+                         help="also exclude raters who failed the headphone check (export column headphone_passed)")
     analyze.set_defaults(func=run_analyze)
 
     simulate = sub.add_parser(
@@ -64,7 +66,10 @@ def _analysis_config(args: argparse.Namespace):
         "n_boot": getattr(args, "n_boot", None),
         "seed": getattr(args, "boot_seed", None),
     }
-    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if getattr(args, "require_headphones", False):
+        config.screening = dataclasses.replace(config.screening, require_headphones=True)
+    return config
 
 
 def _versions() -> dict[str, str]:

@@ -221,7 +221,8 @@ def screening_markdown(result: StudyResult) -> str:
     kinds = ", ".join(f"{k}: {v}" for k, v in sorted(s.failures_by_kind.items())) or "none"
     return ("## Rater screening (catch trials)\n\n" + to_markdown(rows) +
             f"\nCatch trials: {s.catch_trials}, failed: {s.catch_failed} ({kinds}). "
-            f"Excluded raters: {len(s.excluded)}. Raters kept without any catch trial: {s.unscreened}.\n")
+            f"Excluded raters: {len(s.excluded)} (of whom {s.excluded_headphones} for a failed headphone check). "
+            f"Raters kept without any catch trial: {s.unscreened}.\n")
 
 
 def summary_markdown(result: StudyResult, table: pd.DataFrame, simulated: bool, alpha: float, power_target: float) -> str:

@@ -25,7 +25,12 @@ simulated      optional: 1 when the rows come from ``listening_test simulate``; 
                export has no such column (or all 0). Real and simulated rows never mix.
 ============== ======================================================================
 
-Extra columns (user agent, response times, coverage) are kept and ignored.
+Extra columns (user agent, response times, coverage) are kept and ignored. The server's export
+(``listening_test/export.py``) names some columns differently; ``SERVER_ALIASES`` maps them:
+``rater_id`` -> rater, ``session_id`` -> session, ``preference`` (A/B) -> preferred_side,
+``preferred_system`` -> preferred, and ``catch_expected`` (the side holding the *intact*
+accompaniment) -> catch_side (the *other* side). An optional ``study_id`` must be constant, and an
+optional ``headphone_passed`` (0/1) feeds the headphone screening rule.
 """
 
 from __future__ import annotations
@@ -60,6 +65,9 @@ REQUIRED_COLUMNS = (
     "answered_at",
 )
 SIMULATED_COLUMN = "simulated"
+HEADPHONE_COLUMN = "headphone_passed"
+SERVER_ALIASES = {"rater_id": "rater", "session_id": "session", "preference": "preferred_side",
+                  "preferred_system": "preferred"}
 SIMULATED_RATER_PREFIX = "sim-"
 
 
@@ -145,6 +153,25 @@ def _validate_simulated_flag(df: pd.DataFrame) -> bool:
     return bool(flag.iloc[0])
 
 
+def apply_server_aliases(df: pd.DataFrame) -> pd.DataFrame:
+    """Rename the server export's columns to the contract's names (where the contract's are absent)."""
+    renames = {alias: name for alias, name in SERVER_ALIASES.items() if alias in df.columns and name not in df.columns}
+    df = df.rename(columns=renames)
+    if "catch_side" not in df.columns and "catch_expected" in df.columns:
+        intact = df["catch_expected"].fillna("").astype(str).str.strip().str.upper()
+        df["catch_side"] = intact.map({"A": "B", "B": "A"}).fillna("")
+    return df
+
+
+def _validate_optional(df: pd.DataFrame) -> None:
+    if "study_id" in df.columns and df["study_id"].astype(str).nunique() > 1:
+        raise ExportError(f"the export mixes studies {sorted(df['study_id'].astype(str).unique())}: "
+                          "analyse one study at a time")
+    if HEADPHONE_COLUMN in df.columns:
+        df[HEADPHONE_COLUMN] = _integer_column(df, HEADPHONE_COLUMN)
+        _fail_if(~df[HEADPHONE_COLUMN].isin([0, 1]), df, f"column {HEADPHONE_COLUMN!r} must be 0 or 1")
+
+
 def validate_export(df: pd.DataFrame) -> pd.DataFrame:
     """Check ``df`` against the contract and return a normalised copy.
 
@@ -152,6 +179,7 @@ def validate_export(df: pd.DataFrame) -> pd.DataFrame:
     ``catch_side`` exists, ``answered_at`` is a UTC timestamp, ints are ints,
     ``simulated`` exists (0/1, constant). Raises ``ExportError`` naming the fault.
     """
+    df = apply_server_aliases(df)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise ExportError(f"export is missing required column(s): {', '.join(missing)}; "
@@ -174,6 +202,7 @@ def validate_export(df: pd.DataFrame) -> pd.DataFrame:
     df["answered_at"] = times
     _fail_if(df.duplicated(["rater", "session", "trial_index"], keep="first"), df,
              "duplicate (rater, session, trial_index)")
+    _validate_optional(df)
     _validate_simulated_flag(df)
     return df
 

@@ -9,7 +9,9 @@ Rules (each catch trial passes or fails):
   lower on rhythm than the intact side.
 - ``transposed``: the manipulated side must be rated strictly lower on harmony.
 
-A rater is excluded when the fraction of failed catch trials exceeds ``max_fail_fraction``.
+A rater is excluded when the fraction of failed catch trials exceeds ``max_fail_fraction``, and,
+with ``require_headphones``, when any of their sessions failed the headphone check (export
+column ``headphone_passed``), so the analysis can be run with and without those raters.
 Raters without any catch trial are kept and counted as unscreened (or excluded with
 ``require_catch``).
 """
@@ -21,7 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from listening_test.analysis.schema import ATTRIBUTES, CATCH_ATTRIBUTE
+from listening_test.analysis.schema import (
+    ATTRIBUTES,
+    CATCH_ATTRIBUTE,
+    HEADPHONE_COLUMN,
+    AnalysisError,
+)
 
 
 @dataclass
@@ -29,6 +36,7 @@ class ScreeningConfig:
     identical_max_difference: int = 1  # rating points, per attribute
     max_fail_fraction: float = 0.25  # exclude a rater failing more than this share of catches
     require_catch: bool = False  # exclude raters who answered no catch trial
+    require_headphones: bool = False  # exclude raters with a failed headphone check (needs headphone_passed)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class ScreeningReport:
     catch_trials: int
     catch_failed: int
     excluded: tuple[str, ...]  # rater ids
+    excluded_headphones: int  # raters excluded for a failed headphone check (counted in ``excluded``)
     unscreened: int  # raters kept without any catch trial
     failures_by_kind: dict[str, int]
 
@@ -68,6 +77,12 @@ def screen(df: pd.DataFrame, config: ScreeningConfig) -> tuple[pd.DataFrame, Scr
     no_catch = set(df["rater"]) - set(fail_fraction.index)
     if config.require_catch:
         excluded |= no_catch
+    headphone_failures: set[str] = set()
+    if config.require_headphones:
+        if HEADPHONE_COLUMN not in df.columns:
+            raise AnalysisError(f"require_headphones needs the export column {HEADPHONE_COLUMN!r}")
+        headphone_failures = set(df.loc[df[HEADPHONE_COLUMN] == 0, "rater"])
+        excluded |= headphone_failures
     kept = df[~df["rater"].isin(excluded)]
     judgments = df["is_catch"] == 0
     report = ScreeningReport(
@@ -78,6 +93,7 @@ def screen(df: pd.DataFrame, config: ScreeningConfig) -> tuple[pd.DataFrame, Scr
         catch_trials=len(catch),
         catch_failed=int(failed.sum()),
         excluded=tuple(sorted(excluded)),
+        excluded_headphones=len(headphone_failures),
         unscreened=0 if config.require_catch else len(no_catch),
         failures_by_kind={k: int(v) for k, v in catch.groupby("catch_kind")["failed"].sum().items()},
     )

@@ -48,3 +48,14 @@ def trial(rater: str, index: int, a: str, b: str, side: str, ra=(3, 3, 3), rb=(3
 @pytest.fixture
 def make_trial():
     return trial
+
+
+@pytest.fixture
+def server_export(real_export) -> pd.DataFrame:
+    """The same trials under the column names of the server's ``listening_test/export.py``."""
+    df = real_export.rename(columns={"rater": "rater_id", "session": "session_id", "preferred_side": "preference",
+                                     "preferred": "preferred_system"})
+    df["catch_expected"] = df.pop("catch_side").map({"A": "B", "B": "A", "": ""})
+    df["study_id"] = "demo"
+    df["headphone_passed"] = (df["rater_id"] != "r-0003").astype(int)
+    return df

@@ -78,3 +78,31 @@ def test_unreadable_file_gives_an_export_error(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(ExportError, match="cannot read"):
         load_exports([tmp_path / "empty.csv"])
+
+
+def test_server_column_names_are_mapped_to_the_contract(server_export, real_export):
+    df = validate_export(server_export)
+    expected = validate_export(real_export)
+    assert df["rater"].equals(expected["rater"]) and df["catch_side"].equals(expected["catch_side"])
+    assert df["preferred"].equals(expected["preferred"])
+
+
+def test_an_export_of_two_studies_is_refused(server_export):
+    server_export.loc[0, "study_id"] = "other"
+    with pytest.raises(ExportError, match="mixes studies"):
+        validate_export(server_export)
+
+
+def test_the_server_export_columns_cover_the_contract():
+    # Read the server's COLUMNS without importing it (the analysis never imports the web server).
+    import ast
+    from pathlib import Path
+
+    import listening_test.analysis as analysis_pkg
+    from listening_test.analysis.schema import SERVER_ALIASES
+
+    source = (Path(analysis_pkg.__file__).parent.parent / "export.py").read_text()
+    columns = next(ast.literal_eval(node.value) for node in ast.walk(ast.parse(source))
+                   if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "COLUMNS")
+    mapped = {SERVER_ALIASES.get(c, c) for c in columns}
+    assert set(REQUIRED_COLUMNS) <= mapped and "catch_expected" in columns

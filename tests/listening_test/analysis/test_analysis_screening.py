@@ -38,3 +38,11 @@ def test_require_catch_also_excludes_unscreened_raters(make_trial):
 def test_screening_of_a_simulated_study_removes_most_careless_raters(sim_valid):
     _, report = screen(sim_valid, ScreeningConfig())
     assert report.raters_after < report.raters_before and report.catch_trials == 12 * 4
+
+
+def test_headphone_failures_are_excluded_on_request(server_export):
+    df = validate_export(server_export)
+    _, without = screen(df, ScreeningConfig())
+    _, with_rule = screen(df, ScreeningConfig(require_headphones=True))
+    assert without.excluded_headphones == 0
+    assert "r-0003" in with_rule.excluded and with_rule.excluded_headphones == 1
