@@ -55,13 +55,14 @@ def generate_stage(lm: StageLM, prefix: torch.Tensor, n_frames: int, grid: list[
     def at(frame: int, hz: int) -> int:
         return frame * hz // SEMANTIC_HZ
 
+    device = lm.head.weight.device
     out = torch.empty(lm.cfg.target_codebooks, n_frames, dtype=torch.long)
     filled = 0
     for start, end in tqdm(grid, desc=lm.cfg.name, unit="window", disable=not progress):
         t0, t1 = at(start, lm.cfg.target_hz), min(at(end, lm.cfg.target_hz), n_frames)
-        window_prefix = prefix[None, :, at(start, lm.cfg.prefix_hz):at(end, lm.cfg.prefix_hz)]
-        prompt = out[None, :, t0:filled] if filled > t0 else None
-        out[:, t0:t1] = lm.generate(window_prefix, t1 - t0, sampling, generator, prompt)[0]
+        window_prefix = prefix[None, :, at(start, lm.cfg.prefix_hz):at(end, lm.cfg.prefix_hz)].to(device)
+        prompt = out[None, :, t0:filled].to(device) if filled > t0 else None
+        out[:, t0:t1] = lm.generate(window_prefix, t1 - t0, sampling, generator, prompt)[0].cpu()
         filled = t1
     return out
 

@@ -193,6 +193,8 @@ class StageLM(nn.Module):
         rows run as one batch of ``2B``. ``use_cache=False`` recomputes the whole sequence at
         every step instead of reading the KV cache (same result; for tests and benchmarks).
         """
+        if self.training:
+            raise RuntimeError("StageLM.generate needs eval mode (dropout would corrupt sampling); call .eval()")
         sampling = sampling or SamplingConfig()
         scale = sampling.cfg_scale if self.cfg.name in sampling.cfg_stages else 1.0
         b, k = prefix.shape[0], self.cfg.target_codebooks

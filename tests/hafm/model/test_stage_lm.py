@@ -166,3 +166,9 @@ def test_aligned_condition_lets_a_tiny_model_learn_a_frame_aligned_mapping():
         loss.backward()
         opt.step()
     assert loss.item() < 0.1 * math.log(32)
+
+
+def test_generation_refuses_training_mode(coarse_batch):
+    lm = StageLM(tiny_stage())
+    with pytest.raises(RuntimeError, match="eval"):
+        lm.generate(coarse_batch[0], 4, GREEDY)
