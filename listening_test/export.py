@@ -39,7 +39,8 @@ import csv
 import datetime as dt
 import io
 import sqlite3
-from typing import IO, Any, Iterator
+from collections.abc import Iterator
+from typing import IO, Any
 
 from .security import keyed_hash
 
@@ -69,7 +70,7 @@ ORDER BY s.plan_index, t.position
 def iso_ms(ms: int | None) -> str:
     if ms is None:
         return ""
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _row(r: sqlite3.Row, secret: str, pass_threshold: int) -> dict[str, Any]:

@@ -45,7 +45,13 @@ import numpy as np
 
 from hafm.fileio import atomic_write_json, atomic_write_text
 
-from .config import CatchConfig, ScreeningConfig, SecurityConfig, StudyConfig, study_to_toml
+from .config import (
+    CatchConfig,
+    ScreeningConfig,
+    SecurityConfig,
+    StudyConfig,
+    study_to_toml,
+)
 from .db import connect, init_db
 from .demo import write_synthetic_source
 from .security import keyed_hash
@@ -261,7 +267,7 @@ def percentiles(lat: list[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(lat, 50)), 2), "p99_ms": round(float(np.percentile(lat, 99)), 2)}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--participants", type=int, default=200, help="concurrent simulated participants")
@@ -274,13 +280,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kill-at", type=float, default=20.0, help="SIGKILL gunicorn this many s into the load (<0: never)")
     ap.add_argument("--limit-seconds", type=float, default=150.0, help="hard bound on the load phase")
     ap.add_argument("--out", type=Path, default=Path("results/perf/server.json"), help="result JSON")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def inject_fault(server: subprocess.Popen, restart, metrics: Metrics, db_path: Path, kill_at: float):
+    """SIGKILL the gunicorn process group at ``kill_at`` s, check the acknowledged answers on
+    disk while it is down, restart it. Returns the new server and what happened."""
+    time.sleep(max(0.0, kill_at - (time.perf_counter() - metrics.t0)))
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait()
+    kill_t = time.perf_counter() - metrics.t0
+    with metrics.lock:
+        acked_before = dict(metrics.acked)
+    lost = lost_answers(db_path, acked_before, kill_t)
+    server = restart()
+    return server, {"kill_at_s": round(kill_t, 2), "acknowledged_before_kill": len(acked_before),
+                    "lost_at_kill": len(lost), "downtime_s": round(time.perf_counter() - metrics.t0 - kill_t, 2)}
+
+
+def check_database(db_path: Path, acked: dict) -> tuple[list, str, int]:
+    """Lost acknowledged answers, ``PRAGMA integrity_check``, and the number of stored judgments."""
+    lost = lost_answers(db_path, acked, float("inf"))
+    db = connect(db_path)
+    try:
+        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+        stored = db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0]
+    finally:
+        db.close()
+    return lost, integrity, stored
+
+
+def run_load(args: argparse.Namespace) -> dict:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="lt-load-") as tmp:
         study, clip_ms = make_study(Path(tmp), args.clip_seconds, args.items)
         db_path = study.parent / StudyConfig().database
         port, log = free_port(), Path(tmp) / "gunicorn.log"
-        server = start_gunicorn(study, port, args.workers, args.threads, log)
+
+        def restart() -> subprocess.Popen:
+            return start_gunicorn(study, port, args.workers, args.threads, log)
+
+        server = restart()
         metrics = Metrics()
         deadline = time.time() + args.limit_seconds
         rng = random.Random(0)
@@ -292,35 +332,20 @@ def main(argv: list[str] | None = None) -> int:
             t.start()
         fault: dict = {}
         if args.kill_at >= 0:
-            time.sleep(max(0.0, args.kill_at - (time.perf_counter() - metrics.t0)))
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-            kill_t = time.perf_counter() - metrics.t0
-            with metrics.lock:
-                acked_before = dict(metrics.acked)
-            lost_at_kill = lost_answers(db_path, acked_before, kill_t)
-            server = start_gunicorn(study, port, args.workers, args.threads, log)
-            fault = {"kill_at_s": round(kill_t, 2), "acknowledged_before_kill": len(acked_before),
-                     "lost_at_kill": len(lost_at_kill),
-                     "downtime_s": round(time.perf_counter() - metrics.t0 - kill_t, 2)}
+            server, fault = inject_fault(server, restart, metrics, db_path, args.kill_at)
         for t in threads:
             t.join(timeout=max(1.0, deadline - time.time()))
         wall = time.perf_counter() - metrics.t0
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-        lost = lost_answers(db_path, metrics.acked, float("inf"))
-        db = connect(db_path)
-        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
-        stored = db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0]
-        db.close()
+        lost, integrity, stored = check_database(db_path, metrics.acked)
         server_log = log.read_text(errors="replace").splitlines()[-20:]
     kill_t = fault.get("kill_at_s", float("inf"))
     ok = [(t, lat) for t, lat, status in metrics.samples if status < 500]
-    steady = [lat for t, lat in ok if t < kill_t]
-    result = {
+    return {
         "concurrency": args.participants,
         "requests_per_s": round(len(ok) / wall, 1),
-        **percentiles(steady),
+        **percentiles([lat for t, lat in ok if t < kill_t]),  # steady phase, before the kill
         "whole_run": percentiles([lat for _, lat in ok]),
         "requests": len(metrics.samples),
         "server_errors_5xx": sum(1 for _, _, s in metrics.samples if s >= 500),
@@ -335,17 +360,23 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": round(wall, 1),
         "settings": {"workers": args.workers, "threads": args.threads, "worker_class": "gthread",
                      "clip_seconds": args.clip_seconds, "think_seconds": args.think_seconds,
-                     "sqlite": "WAL, synchronous=FULL", "client": "same machine, one thread per participant"},
+                     "sqlite": "WAL; answers synchronous=FULL, playback logs NORMAL",
+                     "client": "same machine, one thread per participant"},
         "machine": {"node": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "loadavg_before": [round(x, 2) for x in load_before],
                     "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    result = run_load(args)
     atomic_write_json(args.out, result)
     print(json.dumps({k: result[k] for k in ("concurrency", "requests_per_s", "p50_ms", "p99_ms", "acknowledged",
                                              "lost_acknowledged", "integrity_check")}))
     print(f"wrote {args.out}")
-    return 0 if not lost and not fault.get("lost_at_kill") and integrity == "ok" else 1
+    return 0 if result["lost_acknowledged"] == 0 and result["integrity_check"] == "ok" else 1
 
 
 if __name__ == "__main__":

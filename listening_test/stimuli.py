@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import gcd
 from pathlib import Path
 
@@ -33,7 +33,13 @@ from hafm.errors import AudioError
 from hafm.fileio import atomic_path, atomic_write_json, atomic_write_text, sha256_file
 
 from .config import PAPER_PAIRS, StudyConfig, study_to_toml
-from .manifest import CATCH_OFFBEAT, CATCH_STIMULI, CATCH_TRANSPOSED, FORMAT, SYSTEM_NAME
+from .manifest import (
+    CATCH_OFFBEAT,
+    CATCH_STIMULI,
+    CATCH_TRANSPOSED,
+    FORMAT,
+    SYSTEM_NAME,
+)
 
 PEAK_LIMIT = 0.98
 SILENT_LUFS = -70.0
@@ -158,7 +164,7 @@ def item_mixes(
     mixes = {s: vocal + a for s, a in accs.items()}
     base = accs[opts.catch_base]
     shift = opts.offbeat_shift_s or half_beat_seconds(base, sr)
-    mixes[CATCH_OFFBEAT] = vocal + np.roll(base, int(round(shift * sr)))
+    mixes[CATCH_OFFBEAT] = vocal + np.roll(base, round(shift * sr))
     mixes[CATCH_TRANSPOSED] = vocal + _match(transpose(base, sr, opts.transpose_semitones), v_lufs, opts, sr)
     return mixes, shift
 
@@ -169,66 +175,83 @@ def default_pairs(systems: list[str]) -> list[tuple[str, str]]:
     return pairs or [(a, b) for i, a in enumerate(systems) for b in systems[i + 1 :]]
 
 
-def build_stimuli(source: Path, out: Path, opts: BuildOptions, study: StudyConfig | None = None) -> Path:
-    """Write ``out/mixes/...``, ``out/calibration.wav``, ``out/manifest.json`` and, unless one
-    exists, ``out/study.toml`` (from ``study``, keeping its pairs when every named system was
-    built, else the paper's pairs these systems allow). Returns the manifest path. The manifest is written last, so an
-    interrupted build never leaves a manifest pointing at missing or half-made files."""
+Stats = dict[tuple[int, str], tuple[float, float]]  # (item index, stimulus) -> (LUFS, peak)
+
+
+def _mix_pass(table: dict, items: list[str], systems: list[str], opts: BuildOptions, out: Path) -> tuple[Stats, list]:
+    """Write every un-normalised mix as float WAV; return loudness/peak stats and per-item
+    (duration s, off-beat shift s)."""
     from tqdm import tqdm
 
-    source, out = Path(source).resolve(), Path(out).resolve()
-    table = discover(source)
-    systems = common_systems(table)
-    opts.catch_base = opts.catch_base or ("ground_truth" if "ground_truth" in systems else systems[0])
-    if opts.catch_base not in systems:
-        raise AudioError(f"catch base system {opts.catch_base!r} is not among {systems}")
-    stats: dict[tuple[int, str], tuple[float, float]] = {}
-    durations: dict[int, float] = {}
-    shifts: dict[int, float] = {}
-    items = sorted(table)
+    stats: Stats = {}
+    per_item = []
     for k, item in enumerate(tqdm(items, desc="mixing", unit="item")):
-        mixes, shifts[k] = item_mixes(table[item], systems, opts)
+        mixes, shift = item_mixes(table[item], systems, opts)
         for name, mix in mixes.items():
             write_wav(out / "mixes" / f"{k:03d}" / f"{name}.wav", mix, opts.sample_rate, subtype="FLOAT")
             stats[(k, name)] = (loudness_lufs(mix, opts.sample_rate), float(np.abs(mix).max()))
-            durations[k] = len(mix) / opts.sample_rate
+        per_item.append((len(mixes[systems[0]]) / opts.sample_rate, shift))
+    return stats, per_item
+
+
+def _normalise_pass(table: dict, items: list[str], stats: Stats, per_item: list, target: float, sr: int,
+                    out: Path) -> list[dict]:
+    """Rescale every mix to ``target`` LUFS as 16-bit WAV; return the manifest's item entries."""
+    entries = []
+    for k, item in enumerate(items):
+        stimuli = {}
+        for (kk, name), (lufs, peak) in stats.items():
+            if kk != k:
+                continue
+            path = out / "mixes" / f"{k:03d}" / f"{name}.wav"
+            gain = _gain(target - lufs)
+            write_wav(path, sf.read(path, dtype="float32")[0] * gain, sr)
+            stimuli[name] = {"path": str(path.relative_to(out)), "sha256": sha256_file(path),
+                             "duration_s": per_item[k][0], "loudness_lufs": round(target, 2),
+                             "peak": round(peak * gain, 4)}
+        entries.append({"id": item, "duration_s": per_item[k][0], "vocals_sha256": sha256_file(table[item]["vocals"]),
+                        "offbeat_shift_s": round(per_item[k][1], 4), "stimuli": stimuli})
+    return entries
+
+
+def _write_calibration(vocal: Path, target: float, opts: BuildOptions, out: Path) -> dict:
+    """The volume-check clip: the first vocal alone (at most 5 s) at the study's loudness."""
+    sr = opts.sample_rate
+    calib = read_mono(vocal, sr)[: int(min(opts.max_seconds, 5.0) * sr)]
+    gain = min(_gain(target - loudness_lufs(calib, sr)), PEAK_LIMIT / float(np.abs(calib).max()))
+    write_wav(out / "calibration.wav", calib * gain, sr)
+    return {"path": "calibration.wav", "sha256": sha256_file(out / "calibration.wav"), "duration_s": len(calib) / sr}
+
+
+def build_stimuli(source: Path, out: Path, opts: BuildOptions, study: StudyConfig | None = None) -> Path:
+    """Write ``out/mixes/...``, ``out/calibration.wav``, ``out/manifest.json`` and, unless one
+    exists, ``out/study.toml`` (from ``study``, keeping its pairs when every named system was
+    built, else the paper's pairs these systems allow). Returns the manifest path. The manifest
+    is written last, so an interrupted build never leaves a manifest pointing at missing or
+    half-made files."""
+    source, out = Path(source).resolve(), Path(out).resolve()
+    table = discover(source)
+    systems = common_systems(table)
+    opts = replace(opts, catch_base=opts.catch_base or ("ground_truth" if "ground_truth" in systems else systems[0]))
+    if opts.catch_base not in systems:
+        raise AudioError(f"catch base system {opts.catch_base!r} is not among {systems}")
+    items = sorted(table)
+    stats, per_item = _mix_pass(table, items, systems, opts, out)
     # One study-wide level: the target, or lower if any mix would peak over the limit.
     headroom = min(20 * np.log10(PEAK_LIMIT / peak) + lufs for lufs, peak in stats.values())
     target = float(min(opts.target_lufs, headroom))
     if target < opts.target_lufs:
         print(f"build-stimuli: target lowered to {target:.1f} LUFS to keep peaks under {PEAK_LIMIT}", file=sys.stderr)
-    entries: list[dict] = []
-    for k, item in enumerate(items):
-        stimuli = {}
-        for name in [*systems, *CATCH_STIMULI]:
-            path = out / "mixes" / f"{k:03d}" / f"{name}.wav"
-            lufs, peak = stats[(k, name)]
-            gain = _gain(target - lufs)
-            x, _ = sf.read(path, dtype="float32")
-            write_wav(path, x * gain, opts.sample_rate)
-            stimuli[name] = {
-                "path": str(path.relative_to(out)),
-                "sha256": sha256_file(path),
-                "duration_s": durations[k],
-                "loudness_lufs": round(target, 2),
-                "peak": round(peak * gain, 4),
-            }
-        entries.append({"id": item, "duration_s": durations[k], "vocals_sha256": sha256_file(table[item]["vocals"]),
-                        "offbeat_shift_s": round(shifts[k], 4), "stimuli": stimuli})
-    calib = read_mono(table[items[0]]["vocals"], opts.sample_rate)[: int(min(opts.max_seconds, 5.0) * opts.sample_rate)]
-    calib_gain = min(_gain(target - loudness_lufs(calib, opts.sample_rate)), PEAK_LIMIT / float(np.abs(calib).max()))
-    write_wav(out / "calibration.wav", calib * calib_gain, opts.sample_rate)
     manifest = {
         "format": FORMAT,
-        "created_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "source": str(source),
         "sample_rate": opts.sample_rate,
         "target_lufs": round(target, 2),
         "systems": systems,
         "catch": {"base_system": opts.catch_base, "transpose_semitones": opts.transpose_semitones},
-        "calibration": {"path": "calibration.wav", "sha256": sha256_file(out / "calibration.wav"),
-                        "duration_s": len(calib) / opts.sample_rate},
-        "items": entries,
+        "calibration": _write_calibration(table[items[0]]["vocals"], target, opts, out),
+        "items": _normalise_pass(table, items, stats, per_item, target, opts.sample_rate, out),
     }
     atomic_write_json(out / "manifest.json", manifest)
     if not (out / "study.toml").exists():

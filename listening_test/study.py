@@ -12,8 +12,17 @@ import secrets
 import sqlite3
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.exceptions import Conflict
 from werkzeug.wrappers import Response
 
@@ -21,7 +30,13 @@ from . import store
 from .config import ANCHORS, ATTRIBUTES, QUESTIONS
 from .db import get_db
 from .security import check_csrf, too_many
-from .validation import json_object, parse_answer, parse_headphone, parse_platform_id, parse_playback
+from .validation import (
+    json_object,
+    parse_answer,
+    parse_headphone,
+    parse_platform_id,
+    parse_playback,
+)
 
 bp = Blueprint("study", __name__)
 STEP_ENDPOINTS = {"consent": "study.consent", "setup": "study.setup", "trial": "study.trial", "done": "study.done"}

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from listening_test import create_app
-
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = Path(__file__).resolve().parents[2] / "results" / "listening_screenshots"
 PLAY_TIMEOUT_MS = 20_000
+
+
 # What the browser answers on trial k: preference and the six ratings (A then B).
 def choice(k: int) -> tuple[str, list[int]]:
     return ("A" if k % 2 == 0 else "B"), [1 + (k + j) % 5 for j in range(6)]
@@ -104,7 +104,7 @@ def do_trial(page, k: int) -> None:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_completes_a_session_with_a_reload(server, page, rows):
-    app, base = server
+    _, base = server
     page.goto(f"{base}/?PROLIFIC_PID=BROWSER_1")
     shot(page, "consent")
     page.check("input[name=agree]")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 
-
 def test_start_redirects_to_consent_and_hides_platform_id(participant):
     r = participant.client.get("/?PROLIFIC_PID=PID_alpha_01")
     assert r.status_code == 302 and r.headers["Location"] == "/consent"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 
@@ -10,7 +11,12 @@ import pytest
 import soundfile as sf
 
 from hafm.errors import AudioError
-from listening_test.config import CatchConfig, StudyConfigError, load_study, study_to_toml
+from listening_test.config import (
+    CatchConfig,
+    StudyConfigError,
+    load_study,
+    study_to_toml,
+)
 from listening_test.manifest import load_manifest
 from listening_test.media import antiphase_triplet
 from listening_test.plan import session_plan, williams_row
@@ -29,7 +35,7 @@ def plan(k: int, catch: CatchConfig = NO_CATCH, items=ITEMS, per_session: int = 
 @pytest.mark.parametrize("n", [4, 5])
 def test_williams_rows_balance_first_order_carryover(n):
     rows = [williams_row(n, r) for r in range(n if n % 2 == 0 else 2 * n)]
-    pairs = Counter((a, b) for row in rows for a, b in zip(row, row[1:]))
+    pairs = Counter((a, b) for row in rows for a, b in itertools.pairwise(row))
     assert all(sorted(r) == list(range(n)) for r in rows) and len(set(pairs.values())) == 1
 
 

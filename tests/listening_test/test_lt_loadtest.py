@@ -1,0 +1,30 @@
+"""The load/fault benchmark's machinery on a tiny run (numbers are measured by the benchmark
+itself, never asserted here): gunicorn is killed with SIGKILL and restarted mid-run, and every
+acknowledged answer must be found in the database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from listening_test import loadtest
+
+
+@pytest.mark.slow
+def test_tiny_load_run_with_a_kill_loses_no_acknowledged_answer(tmp_path):
+    out = tmp_path / "server.json"
+    code = loadtest.main(["--participants", "3", "--kill-at", "3", "--clip-seconds", "0.5", "--think-seconds", "0.1",
+                          "--items", "2", "--ramp-seconds", "0.5", "--limit-seconds", "90", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert code == 0 and result["lost_acknowledged"] == 0 and result["integrity_check"] == "ok"
+    assert result["acknowledged"] == result["judgments_stored"] == 3 * 5  # 2 items + 3 catch trials each
+    assert result["fault"]["kill_at_s"] >= 3
+
+
+def test_lost_answers_notices_a_missing_answer(tmp_path):
+    from listening_test.db import init_db
+
+    init_db(tmp_path / "x.sqlite")
+    acked = {("P1", 0): (1.0, {"preference": "A", "ratings": {"A": {"rhythm": 1}, "B": {"rhythm": 2}}})}
+    assert loadtest.lost_answers(tmp_path / "x.sqlite", acked, before=5.0) == [("P1", 0)]
