@@ -26,7 +26,13 @@ from werkzeug.exceptions import HTTPException
 
 from . import db, security
 from .config import StudyConfig, load_study
-from .manifest import CATCH_OFFBEAT, CATCH_TRANSPOSED, Manifest, check_study_against_manifest, load_manifest
+from .manifest import (
+    CATCH_OFFBEAT,
+    CATCH_TRANSPOSED,
+    Manifest,
+    check_study_against_manifest,
+    load_manifest,
+)
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["study"] = _study_context(study) if study else None
     app.register_error_handler(HTTPException, _handle_http_error)
 
-    from . import admin, media, study as study_bp
+    from . import admin, media
+    from . import study as study_bp
 
     app.register_blueprint(study_bp.bp)
     app.register_blueprint(media.bp)
