@@ -161,3 +161,15 @@ def test_nan_embeddings_are_refused(reference, evaluated):
     bad["song01"][0, 0] = np.nan
     with pytest.raises(FrechetInputError, match="NaN"):
         fad(reference, bad)
+
+
+def test_fewer_frames_than_dimensions_still_match_the_exact_value():
+    """n < d: the resampling statistics take the singular-value fallback and stay exact."""
+    from benchmark.parity import exact_distance
+
+    rng = np.random.default_rng(600)
+    ref_frames = rng.standard_normal((200, 16))
+    few = {f"s{i}": rng.standard_normal((3, 16)) + 0.2 for i in range(4)}  # 12 frames in 16 dimensions
+    with pytest.warns(UserWarning, match="12 frames < 16 dimensions"):
+        value = fad(ref_frames, few, n_resamples=5).value
+    assert value == pytest.approx(exact_distance(ref_frames, np.concatenate(list(few.values()))), rel=1e-9)
