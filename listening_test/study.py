@@ -29,7 +29,7 @@ from werkzeug.wrappers import Response
 from . import store
 from .config import ANCHORS, ATTRIBUTES, QUESTIONS
 from .db import get_db
-from .security import check_csrf, too_many
+from .security import check_csrf, keyed_hash, too_many
 from .validation import (
     json_object,
     parse_answer,
@@ -64,6 +64,11 @@ def require_session(page: str | None) -> sqlite3.Row:
     return row
 
 
+def _hashed(value: str) -> str:
+    """Platform attempt ids are pseudonymous data too: keep only a keyed hash."""
+    return keyed_hash(current_app.config["SECRET_KEY"], f"attempt:{value}")[:32] if value else ""
+
+
 @bp.get("/")
 def start() -> Response:
     ctx = study_ctx()
@@ -74,7 +79,7 @@ def start() -> Response:
             too_many()
         sid = store.create_session(
             get_db(), ctx, current_app.config["SECRET_KEY"], pid,
-            request.args.get("STUDY_ID", "")[:64], request.args.get("SESSION_ID", "")[:64],
+            request.args.get("STUDY_ID", "")[:64], _hashed(request.args.get("SESSION_ID", "")[:64]),
             request.headers.get("User-Agent", "")[:256], random.Random(secrets.randbits(64)),
         )
         session.clear()

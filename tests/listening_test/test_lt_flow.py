@@ -10,11 +10,20 @@ def test_start_redirects_to_consent_and_hides_platform_id(participant):
     assert r.status_code == 302 and r.headers["Location"] == "/consent"
 
 
-def test_platform_id_is_stored_only_hashed(rows, participant):
-    participant.start()
+def test_platform_ids_are_stored_only_hashed(app, rows):
+    app.test_client().get("/?PROLIFIC_PID=PID_alpha_01&STUDY_ID=study42&SESSION_ID=attempt_secret_9")
     row = rows("SELECT * FROM sessions")[0]
-    assert "PID_alpha_01" not in " ".join(str(v) for v in tuple(row))
-    assert len(row["platform_id_hash"]) == 64
+    stored = " ".join(str(v) for v in tuple(row))
+    assert "PID_alpha_01" not in stored and "attempt_secret_9" not in stored
+    assert len(row["platform_id_hash"]) == 64 and row["platform_study"] == "study42"
+
+
+def test_no_configured_study_is_503(tmp_path, monkeypatch):
+    from listening_test import create_app
+
+    monkeypatch.delenv("LISTENING_TEST_STUDY", raising=False)
+    app = create_app({"DATABASE": str(tmp_path / "none.sqlite"), "SECRET_KEY": "k"})
+    assert app.test_client().get("/").status_code == 503
 
 
 def test_complete_session_stores_every_answer(rows, participant):
