@@ -15,6 +15,8 @@ window length however long the song is.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from tqdm import tqdm
 
@@ -111,15 +113,9 @@ def generate_accompaniment(vocals: torch.Tensor, sr: int, *, stages: int = 3,
     """
     vocals = audio.validate(vocals, "vocals", sr=sr)
     sampling = sampling or SamplingConfig()
-    if cascade is None:
-        from hafm.model.cascade import load_cascade
-        cascade = load_cascade(stages=stages)
-    if semantic is None:
-        from hafm.tokenizers.semantic import load_semantic
-        semantic = load_semantic()
-    if codec is None:
-        from hafm.tokenizers.codec import load_codec
-        codec = load_codec()
+    cascade = _shipped("cascade", stages) if cascade is None else cascade
+    semantic = _shipped("semantic") if semantic is None else semantic
+    codec = _shipped("codec") if codec is None else codec
     generator = torch.Generator().manual_seed(seed)
     tokens = vocal_semantic_tokens(vocals, sr, semantic, sampling.vocal_noise_std, generator)
     codes = generate_tokens(cascade, tokens, stages=stages, sampling=sampling, generator=generator,
@@ -128,6 +124,20 @@ def generate_accompaniment(vocals: torch.Tensor, sr: int, *, stages: int = 3,
         wav = codec.decode(codes[None])[0]
     n_out = round(vocals.shape[1] * ACOUSTIC_SR / sr)
     return wav[:, :n_out]
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped(what: str, stages: int = 3):
+    """The shipped cascade / semantic tokenizer / codec, loaded once per process (repeated calls,
+    e.g. one per benchmark clip, must not reload weights)."""
+    if what == "cascade":
+        from hafm.model.cascade import load_cascade
+        return load_cascade(stages=stages)
+    if what == "semantic":
+        from hafm.tokenizers.semantic import load_semantic
+        return load_semantic()
+    from hafm.tokenizers.codec import load_codec
+    return load_codec()
 
 
 def mix_with_vocals(vocals: torch.Tensor, sr: int, accompaniment: torch.Tensor, peak: float = 0.99) -> torch.Tensor:
