@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from listening_test.analysis.config import order_systems
 from listening_test.analysis.schema import ATTRIBUTES, SIDES, AnalysisError
 
 ZERO_METHOD = "pratt"
@@ -65,7 +66,7 @@ def mean_ratings(df: pd.DataFrame) -> list[MeanRating]:
     means = long.groupby(["rater", "system"])[list(ATTRIBUTES)].mean()
     counts = long.groupby("system").size()
     out = []
-    for system in sorted(long["system"].unique()):
+    for system in order_systems(long["system"].unique().tolist()):
         per_rater = means.xs(system, level="system")
         for attr in ATTRIBUTES:
             mean, low, high = mean_with_ci(per_rater[attr].to_numpy())

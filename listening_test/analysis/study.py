@@ -149,11 +149,13 @@ def preference_clustering(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> tup
 def power_table(icc: float, m: float, rater_sd_effects: list[float], config: AnalysisConfig, n_tests: int) -> pd.DataFrame:
     """Raters needed for a grid of effects, at the study's level and at Holm's worst case alpha/k."""
     rows = []
+    icc = icc if np.isfinite(icc) else 0.0  # one judgment per rater: no clustering to estimate
+    m = m if np.isfinite(m) else 1.0
     for level_name, alpha in (("alpha", config.alpha), ("alpha/k (Holm, worst case)", config.alpha / max(n_tests, 1))):
         for rate in (0.55, 0.60, 0.65, 0.70):
             rows.append({"measure": "preference", "effect": f"rate {rate:.2f}", "level": level_name, "alpha": alpha,
                          "judgments_per_rater": m, "icc": icc,
-                         "raters_needed": power.raters_for_preference(rate, m, max(icc, 0.0), config.power, alpha)})
+                         "raters_needed": power.raters_for_preference(rate, m, icc, config.power, alpha)})
         for d in rater_sd_effects:
             rows.append({"measure": "ratings", "effect": f"d = {d:.2f}", "level": level_name, "alpha": alpha,
                          "judgments_per_rater": np.nan, "icc": np.nan,

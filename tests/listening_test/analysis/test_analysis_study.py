@@ -48,3 +48,12 @@ def test_explicit_pairs_restrict_the_comparisons(sim_valid):
 def test_analyze_study_gives_a_power_table(sim_valid):
     result = analyze_study(sim_valid, AnalysisConfig(n_boot=100, gee=False))
     assert (result.power["raters_needed"] >= 2).all() and 0 <= result.icc_preference <= 1
+
+
+def test_power_table_without_estimable_clustering_assumes_none():
+    from listening_test.analysis import power
+    from listening_test.analysis.study import power_table
+
+    table = power_table(float("nan"), float("nan"), [0.5], AnalysisConfig(), n_tests=4)
+    first = table[(table["measure"] == "preference") & (table["level"] == "alpha")].iloc[1]  # rate 0.60
+    assert first["raters_needed"] == power.raters_for_preference(0.6, 1.0, 0.0)
