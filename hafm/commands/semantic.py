@@ -15,13 +15,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit = sub.add_parser("fit", help="fit k-means on the train split of a MUSDB18-layout corpus", formatter_class=fmt)
     fit.add_argument("--root", required=True, help="corpus root with train/<track>/{vocals,bass,drums,other}.wav")
     fit.add_argument("--out", required=True, help="fitted tokenizer file to write (.safetensors)")
-    fit.add_argument("--config", help="TOML file with SemanticConfig fields ([features] table for features)")
-    fit.add_argument("--features", choices=("musicnn", "musicnn_chroma", "mfcc", "hubert"), help="feature kind (default: config's, musicnn)")
-    fit.add_argument("--musicnn-model", choices=("MSD_musicnn", "MTT_musicnn"), help="musicnn model for frame features")
-    fit.add_argument("--hubert-dir", help="local HuBERT folder (HubertModel.save_pretrained) for --features hubert")
-    fit.add_argument("--n-clusters", type=int, help="k-means clusters (default 500)")
-    fit.add_argument("--max-frames", type=int, help="frames sampled for k-means (default 200000, 50 Hz frames)")
-    fit.add_argument("--seed", type=int, help="seed of the frame sampling and k-means (default 0)")
+    # left-out options stay absent (SUPPRESS) so that a --config file's values are not overridden
+    optional = dict(default=argparse.SUPPRESS)
+    fit.add_argument("--config", help="TOML file of SemanticConfig fields (a [features] table for features)",
+                     **optional)
+    fit.add_argument("--features", choices=("musicnn", "musicnn_chroma", "mfcc", "hubert"),
+                     help="feature kind (default: the config's, else musicnn)", **optional)
+    fit.add_argument("--musicnn-model", choices=("MSD_musicnn", "MTT_musicnn"),
+                     help="musicnn model for frame features (default MSD_musicnn)", **optional)
+    fit.add_argument("--hubert-dir", help="local HuBERT folder (HubertModel.save_pretrained) for --features hubert",
+                     **optional)
+    fit.add_argument("--n-clusters", type=int, help="k-means clusters (default 500)", **optional)
+    fit.add_argument("--max-frames", type=int, help="50 Hz frames sampled for k-means (default 200000)", **optional)
+    fit.add_argument("--seed", type=int, help="seed of the frame sampling and k-means (default 0)", **optional)
     fit.add_argument("--cache", default="cache/semantic", help="folder for per-source sampled frames (resume)")
     fit.add_argument("--threads", type=int, default=1, help="torch threads")
     fit.set_defaults(func=run_fit)
@@ -29,8 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report = sub.add_parser("report", help="cluster usage and musical information of the tokens (results/semantic.md)",
                             formatter_class=fmt)
     report.add_argument("--root", required=True, help="corpus root with test/<track>/... and notes.json")
-    report.add_argument("--tokenizers", nargs="+", default=["default", "mfcc"],
-                        help="tokenizers to compare: shipped names (default, mfcc) or fitted files")
+    report.add_argument("--tokenizers", nargs="+", default=["musicnn", "musicnn_chroma", "mfcc"],
+                        help="tokenizers to compare: shipped names (musicnn, musicnn_chroma, mfcc) or fitted files")
     report.add_argument("--tracks", type=int, default=12, help="test tracks analysed (first N by name)")
     report.add_argument("--out", default="results/semantic.md", help="markdown report (a .json is written beside it)")
     report.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -42,11 +48,11 @@ def _config(args: argparse.Namespace):
 
     from hafm.tokenizers.semantic import SemanticConfig
 
-    cfg = SemanticConfig.from_toml(args.config) if args.config else SemanticConfig()
-    feats = {k: v for k, v in {"kind": args.features, "musicnn_model": args.musicnn_model,
-                               "hubert_dir": args.hubert_dir}.items() if v is not None}
-    top = {k: v for k, v in {"n_clusters": args.n_clusters, "max_frames": args.max_frames,
-                             "seed": args.seed}.items() if v is not None}
+    given = vars(args)
+    cfg = SemanticConfig.from_toml(given["config"]) if "config" in given else SemanticConfig()
+    feats = {field: given[opt] for opt, field in (("features", "kind"), ("musicnn_model", "musicnn_model"),
+                                                  ("hubert_dir", "hubert_dir")) if opt in given}
+    top = {key: given[key] for key in ("n_clusters", "max_frames", "seed") if key in given}
     return dataclasses.replace(cfg, features=dataclasses.replace(cfg.features, **feats), **top)
 
 

@@ -1,10 +1,11 @@
 """The semantic tokenizer: 50 Hz frame features -> standardise -> nearest of 500 k-means centroids.
 
 The paper clusters HuBERT layer 9 into 500 tokens. Offline, the default clusters musicnn's
-mid-end frame features (``MSD_musicnn``, 753-d; see ``features``), fitted on the corpus by
-``hafm semantic fit`` and shipped in ``hafm/assets``. A fitted tokenizer is one
-``.safetensors`` file: ``centroids [K, d]``, ``mean [d]``, ``std [d]`` (float32) and a JSON
-header (config, data hashes, provenance), so it loads without pickle.
+mid-end frame features (``MSD_musicnn``, 753-d) together with 12 chroma bins (see ``features``;
+musicnn alone carries little pitch information), fitted on the corpus by ``hafm semantic fit``
+and shipped in ``hafm/assets``. A fitted tokenizer is one ``.safetensors`` file:
+``centroids [K, d]``, ``mean [d]``, ``std [d]`` (the per-dimension scale, see ``standardisation``;
+float32) and a JSON header (config, data hashes, provenance), so it loads without pickle.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from hafm.tokenizers.alignment import SEMANTIC_HZ, SEMANTIC_SR, padded_length
 from hafm.tokenizers.features import FeatureConfig, FeatureExtractor, build_extractor
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-SHIPPED = {"default": "semantic_musicnn.safetensors", "musicnn": "semantic_musicnn.safetensors",
-           "musicnn_chroma": "semantic_musicnn_chroma.safetensors", "mfcc": "semantic_mfcc.safetensors"}
+# The default adds chroma to musicnn: musicnn's own features are nearly pitch-blind (results/semantic.md)
+SHIPPED = {"default": "semantic_musicnn_chroma.safetensors", "musicnn_chroma": "semantic_musicnn_chroma.safetensors",
+           "musicnn": "semantic_musicnn.safetensors", "mfcc": "semantic_mfcc.safetensors"}
 HEADER_KEY = "hafm_semantic"
 FORMAT_VERSION = 1
 
@@ -40,8 +42,11 @@ class SemanticConfig:
     n_clusters: int = 500
     max_frames: int = 200_000  # frames sampled from the corpus for k-means (bounds fit time)
     frames_per_file: int = 400  # random frames kept per stem file (of a 16 s excerpt), so many songs are seen
-    batch_size: int = 4096  # MiniBatchKMeans batch
+    # MiniBatchKMeans settings after fairseq's HuBERT recipe (batch 10000, tol 0, patience 100
+    # batches), with fewer initialisations (3, not 20) for CPU time
+    batch_size: int = 10_000
     max_iter: int = 100  # passes over the sampled frames
+    max_no_improvement: int = 100  # batches without inertia improvement before stopping
     n_init: int = 3
     std_floor: float = 1e-2  # std below std_floor * mean(std) is raised to it (dead channels)
     seed: int = 0
@@ -95,7 +100,8 @@ class KMeansSemanticTokenizer:
     def __init__(self, features: FeatureConfig, centroids: np.ndarray, mean: np.ndarray, std: np.ndarray,
                  header: dict[str, Any] | None = None, extractor: FeatureExtractor | None = None):
         if centroids.ndim != 2 or mean.shape != (centroids.shape[1],) or std.shape != mean.shape:
-            raise HafmError(f"inconsistent k-means shapes: centroids {centroids.shape}, mean {mean.shape}, std {std.shape}")
+            raise HafmError(f"inconsistent k-means shapes: centroids {centroids.shape}, "
+                            f"mean {mean.shape}, std {std.shape}")
         self.features_config = features
         self.centroids = torch.from_numpy(np.ascontiguousarray(centroids, dtype=np.float32))
         self.mean = torch.from_numpy(np.ascontiguousarray(mean, dtype=np.float32))
@@ -148,7 +154,8 @@ class KMeansSemanticTokenizer:
         header = {**self.header, "format_version": FORMAT_VERSION, "identity": self.identity(),
                   "features": dataclasses.asdict(self.features_config), "n_clusters": self.n_clusters}
         tensors = {"centroids": self.centroids.numpy(), "mean": self.mean.numpy(), "std": self.std.numpy()}
-        atomic_save(path, lambda p: save_file(tensors, str(p), metadata={HEADER_KEY: json.dumps(header, sort_keys=True)}))
+        metadata = {HEADER_KEY: json.dumps(header, sort_keys=True)}
+        atomic_save(path, lambda p: save_file(tensors, str(p), metadata=metadata))
 
 
 def read_tokenizer_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -182,9 +189,9 @@ def load_tokenizer_file(path: str | Path, hubert_dir: str | None = None) -> KMea
 def load_semantic(name_or_path: str | None = None, hubert_dir: str | None = None) -> KMeansSemanticTokenizer:
     """The semantic tokenizer named ``name_or_path``.
 
-    ``None`` or ``"default"``: the shipped musicnn k-means; ``"mfcc"``: the shipped MFCC + chroma
-    k-means; otherwise the path of a file written by ``hafm semantic fit`` (musicnn, MFCC or
-    HuBERT features, whichever it was fitted on).
+    ``None`` or ``"default"``: the shipped musicnn + chroma k-means (``"musicnn_chroma"``);
+    ``"musicnn"``: musicnn features alone; ``"mfcc"``: MFCC + chroma; otherwise the path of a
+    file written by ``hafm semantic fit`` (whichever features it was fitted on, HuBERT included).
     """
     name = name_or_path or "default"
     if name in SHIPPED:
@@ -195,7 +202,8 @@ def load_semantic(name_or_path: str | None = None, hubert_dir: str | None = None
     else:
         path = Path(name)
         if not path.is_file():
-            raise MissingWeightsError(f"no semantic tokenizer file at {path} (and {name!r} is not one of {sorted(SHIPPED)})")
+            raise MissingWeightsError(f"no semantic tokenizer file at {path} "
+                                      f"(and {name!r} is not one of {sorted(SHIPPED)})")
     return load_tokenizer_file(path, hubert_dir)
 
 
@@ -211,7 +219,8 @@ def fit_kmeans(frames: np.ndarray, cfg: SemanticConfig, header: dict[str, Any] |
     mean, std = standardisation(frames, cfg.std_floor, blocks)
     x = (frames - mean) / std
     km = MiniBatchKMeans(n_clusters=cfg.n_clusters, batch_size=cfg.batch_size, max_iter=cfg.max_iter,
-                         n_init=cfg.n_init, random_state=cfg.seed, verbose=int(verbose))
+                         max_no_improvement=cfg.max_no_improvement, tol=0.0, n_init=cfg.n_init,
+                         random_state=cfg.seed, verbose=int(verbose))
     with threadpool_limits(limits=1):
         km.fit(x)
     fit_info = {"inertia_per_frame": float(km.inertia_ / x.shape[0]), "n_frames": int(x.shape[0]),

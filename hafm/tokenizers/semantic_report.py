@@ -8,14 +8,17 @@ labels read from each track's ``notes.json``:
 - accompaniment: pitch class of the bass note, and the pitch-class set of the sounding
   alto/tenor/bass notes ("chord").
 
-Measures: normalized mutual information (NMI, arithmetic) between tokens and labels, the same
-for randomly permuted tokens (chance level), and the held-out accuracy of a token -> majority
-label map fitted on half the tracks and tested on the other half, beside the majority-class rate.
+Measures: mutual information (bits) and normalized mutual information (NMI, arithmetic mean
+normalisation) between tokens and labels, NMI for randomly permuted tokens (chance level), and
+the held-out accuracy of a token -> majority label map fitted on half the tracks and tested on
+the other half, beside the majority-class rate. NMI favours tokenizers that use fewer clusters;
+the held-out accuracy does not.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -63,7 +66,7 @@ def information(tokens: np.ndarray, labels: list, groups: np.ndarray, seed: int 
     ``groups`` (per frame, the track index) splits train/test of the majority map: even tracks
     fit it, odd tracks test it.
     """
-    from sklearn.metrics import normalized_mutual_info_score
+    from sklearn.metrics import mutual_info_score, normalized_mutual_info_score
 
     keep = np.array([lab is not None for lab in labels])
     tok, grp = tokens[keep], groups[keep]
@@ -80,6 +83,7 @@ def information(tokens: np.ndarray, labels: list, groups: np.ndarray, seed: int 
     overall = Counter(lab[fit]).most_common(1)[0][0] if fit.any() else lab[0]
     guess = np.array([by_token[t].most_common(1)[0][0] if t in by_token else overall for t in tok[test]])
     return {"frames": int(keep.sum()), "nmi": float(nmi), "nmi_chance": float(chance),
+            "mi_bits": float(mutual_info_score(lab, tok) / np.log(2)),
             "heldout_accuracy": float((guess == lab[test]).mean()) if test.any() else float("nan"),
             "majority_rate": float((lab[test] == overall).mean()) if test.any() else float("nan")}
 
@@ -120,6 +124,12 @@ def render_markdown(results: dict[str, dict], n_tracks: int, meta: dict) -> str:
              f"Test split of `{meta['root']}`, first {n_tracks} tracks by name "
              f"({results[names[0]]['audio_seconds']:.0f} s of audio per tokenizer, vocals + accompaniment). "
              f"Generated {meta['date']} by `hafm semantic report`; numbers in `semantic.json`.", "",
+             "Features (all at 50 Hz, standardised, k-means): `musicnn` = the 753 mid-end frame features of "
+             "MSD_musicnn (62.5 Hz, linearly interpolated to 50 Hz); its filters are max-pooled over frequency, so "
+             "they are nearly pitch-shift invariant. `musicnn_chroma` = the same plus 12 STFT chroma bins, "
+             "each group "
+             "scaled to equal total variance. `mfcc` = 20 MFCC + 12 chroma (weight-free baseline). The FAD of the "
+             "benchmark uses other musicnn outputs (MTT_musicnn penultimate, vgg pool5).", "",
              "| tokenizer | features | identity |", "|---|---|---|"]
     for n in names:
         lines.append(f"| {n} | {meta['tokenizers'][n]['features']} | `{meta['tokenizers'][n]['identity']}` |")
@@ -129,16 +139,26 @@ def render_markdown(results: dict[str, dict], n_tracks: int, meta: dict) -> str:
         for stem, u in results[n]["usage"].items():
             lines.append(f"| {n} | {stem} | {100 * u['used_fraction']:.1f}% | {u['perplexity']:.1f} |")
     lines += ["", "## Musical information (frames with a sounding note)", "",
-              "NMI: normalized mutual information tokens vs label (chance: tokens permuted). "
+              "NMI: normalized mutual information tokens vs label (chance: tokens permuted); it favours "
+              "tokenizers that use fewer clusters. "
               "Held-out accuracy: token -> most frequent label, learnt on even tracks, tested on odd ones "
               "(majority: always the most frequent label).", "",
-              "| label | tokenizer | frames | NMI | NMI chance | held-out acc. | majority |", "|---|---|---|---|---|---|---|"]
+              "| label | tokenizer | frames | MI (bits) | NMI | NMI chance | held-out acc. | majority |",
+              "|---|---|---|---|---|---|---|---|"]
     for label in (lab for labs in LABELS.values() for lab in labs):
         for n in names:
             r = results[n]["information"][label]
-            lines.append(f"| {label} | {n} | {r['frames']} | {r['nmi']:.3f} | {r['nmi_chance']:.3f} | "
+            lines.append(f"| {label} | {n} | {r['frames']} | {r['mi_bits']:.2f} | {r['nmi']:.3f} | "
+                         f"{r['nmi_chance']:.3f} | "
                          f"{100 * r['heldout_accuracy']:.1f}% | {100 * r['majority_rate']:.1f}% |")
-    lines += ["", "## Throughput (features + tokens, 1 thread)", "", "| tokenizer | x real time |", "|---|---|"]
+    lines += [""]
+    for label in (lab for labs in LABELS.values() for lab in labs):
+        best = max(names, key=lambda n: results[n]["information"][label]["heldout_accuracy"])
+        lines.append(f"- {label}: highest held-out accuracy with `{best}`.")
+    lines += ["", "## Throughput (features + tokens, 1 thread)", "",
+              f"Seconds of audio tokenized per second of wall time, on {meta['cpu']} shared with other jobs "
+              f"(1-min load average {meta['load_before']:.1f} before, {meta['load_after']:.1f} after).", "",
+              "| tokenizer | x real time |", "|---|---|"]
     for n in names:
         lines.append(f"| {n} | {results[n]['throughput_x_realtime']:.1f} |")
     return "\n".join(lines) + "\n"
@@ -146,15 +166,17 @@ def render_markdown(results: dict[str, dict], n_tracks: int, meta: dict) -> str:
 
 def write_report(root: str | Path, tokenizers: list[str], n_tracks: int, out: Path) -> dict:
     """Evaluate ``tokenizers`` on the first ``n_tracks`` test tracks; write ``out`` (md) and json."""
-    from hafm.provenance import now_utc, provenance
+    from hafm.provenance import machine, now_utc, provenance
 
     tracks = track_dirs(root, "test")[:n_tracks]
-    results, meta = {}, {"root": str(root), "date": now_utc(), "tokenizers": {},
-                         "tracks": [t.name for t in tracks]}
+    results, meta = {}, {"root": str(root), "date": now_utc(), "tokenizers": {}, "cpu": machine()["cpu"],
+                         "tracks": [t.name for t in tracks], "load_before": os.getloadavg()[0]}
     for name in tokenizers:
         tok = load_semantic(name)
-        meta["tokenizers"][name] = {"features": json.dumps(tok.features_config.describe()), "identity": tok.identity()}
+        meta["tokenizers"][name] = {"features": json.dumps(tok.features_config.describe()),
+                                    "identity": tok.identity()}
         results[name] = evaluate(tok, tracks)
+    meta["load_after"] = os.getloadavg()[0]
     atomic_write_text(out, render_markdown(results, len(tracks), meta))
     atomic_write_json(out.with_suffix(".json"), {"results": results, "meta": meta, "provenance": provenance()})
     return results

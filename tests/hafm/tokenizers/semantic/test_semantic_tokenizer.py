@@ -128,3 +128,10 @@ def test_config_from_toml(tmp_path):
 def test_config_rejects_unknown_keys():
     with pytest.raises(ValueError, match="n_cluster"):
         SemanticConfig.from_dict({"n_cluster": 3})
+
+
+@pytest.mark.parametrize("name,kind,dim", [(None, "musicnn_chroma", 765), ("musicnn", "musicnn", 753),
+                                           ("mfcc", "mfcc", 32)])
+def test_shipped_tokenizers_have_500_clusters(name, kind, dim):
+    tok = load_semantic(name)
+    assert (tok.n_clusters, tok.features_config.kind, tok.centroids.shape[1]) == (500, kind, dim)
