@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from argparse import SUPPRESS
 
 FIT_EXAMPLE = "hafm codec fit --root data/chorales --out hafm/assets/codec_mdct_rvq.safetensors"
 
@@ -25,10 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--root", required=True, help="MUSDB18-HQ-layout root (with train/<track>/vocals.wav ...)")
     fit.add_argument("--out", required=True, help="output codebooks (.safetensors, float16); a .json is written next to it")
     fit.add_argument("--config", default=None, help="TOML file with CodecFitConfig fields (overridden by the flags below)")
-    fit.add_argument("--max-frames", type=int, default=None, help="training frames (75 Hz MDCT frames); default 150000")
-    fit.add_argument("--iterations", type=int, default=None, help="Lloyd iterations per stage; default 15")
-    fit.add_argument("--seed", type=int, default=None, help="random seed; default 0")
-    fit.add_argument("--threads", type=int, default=None, help="torch threads (default: $HAFM_THREADS or 1)")
+    fit.add_argument("--max-frames", type=int, default=SUPPRESS, help="training frames (75 Hz MDCT frames) (default: 150000 or --config)")
+    fit.add_argument("--iterations", type=int, default=SUPPRESS, help="Lloyd iterations per stage (default: 15 or --config)")
+    fit.add_argument("--seed", type=int, default=SUPPRESS, help="random seed (default: 0 or --config)")
+    fit.add_argument("--threads", type=int, default=SUPPRESS, help="torch threads (default: $HAFM_THREADS or 1)")
     fit.set_defaults(func=run_fit)
 
     ev = actions.add_parser(
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--out-dir", default="results", help="folder for codec.md and codec.csv")
     ev.add_argument("--name", default="codec", help="report file stem (<name>.md, <name>.csv)")
     ev.add_argument("--max-tracks", type=int, default=0, help="evaluate only the first N tracks (0 = all)")
-    ev.add_argument("--threads", type=int, default=None, help="torch threads (default: $HAFM_THREADS or 1)")
+    ev.add_argument("--threads", type=int, default=SUPPRESS, help="torch threads (default: $HAFM_THREADS or 1)")
     ev.set_defaults(func=run_eval)
 
 
@@ -52,15 +53,15 @@ def _fit_config(args: argparse.Namespace):
     from hafm.tokenizers.codec_fit import CodecFitConfig
 
     config = CodecFitConfig.from_toml(args.config) if args.config else CodecFitConfig()
-    overrides = {"max_frames": args.max_frames, "kmeans_iters": args.iterations, "seed": args.seed}
-    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    flags = {"max_frames": "max_frames", "kmeans_iters": "iterations", "seed": "seed"}
+    return dataclasses.replace(config, **{field: getattr(args, flag) for field, flag in flags.items() if hasattr(args, flag)})
 
 
 def run_fit(args: argparse.Namespace) -> int:
     from hafm.runtime import configure_threads
     from hafm.tokenizers.codec_fit import fit_from_musdb
 
-    configure_threads(args.threads)
+    configure_threads(getattr(args, "threads", None))
     metadata = fit_from_musdb(args.root, args.out, _fit_config(args))
     print(f"wrote {args.out}: {metadata['fit_frames']} frames, {metadata['fit_seconds']} s, "
           f"fit SNR per stage (dB) {metadata['fit_snr_db_per_stage']}")
@@ -72,7 +73,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from hafm.tokenizers import codec_data, codec_eval
     from hafm.tokenizers.codec import load_codec
 
-    configure_threads(args.threads)
+    configure_threads(getattr(args, "threads", None))
     codec = load_codec(args.codec)
     tracks = codec_data.list_tracks(args.root, args.split)
     if args.max_tracks > 0:

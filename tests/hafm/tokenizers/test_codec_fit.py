@@ -73,3 +73,14 @@ def test_config_loads_from_toml_and_refuses_unknown_keys(tmp_path):
     assert CodecFitConfig.from_toml(good) == CodecFitConfig(max_frames=1234, seed=7)
     with pytest.raises(ValueError, match="maxframes"):
         CodecFitConfig.from_toml(bad)
+
+
+def test_fit_command_applies_toml_then_flags(musdb_tree, tmp_path):
+    from hafm.cli import main
+
+    config = tmp_path / "fit.toml"
+    config.write_text("codebook_size = 16\ninit_frames = 300\nkmeans_iters = 5\n")
+    out = tmp_path / "out" / "cb.safetensors"
+    assert main(["codec", "fit", "--root", str(musdb_tree), "--out", str(out), "--config", str(config), "--iterations", "2"]) == 0
+    fit_config = json.loads(out.with_suffix(".json").read_text())["fit_config"]
+    assert (fit_config["codebook_size"], fit_config["kmeans_iters"], fit_config["max_frames"]) == (16, 2, 150_000)
