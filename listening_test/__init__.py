@@ -100,6 +100,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=sec.cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        SESSION_REFRESH_EACH_REQUEST=False,  # the cookie is set once; saves signing on every response
         MAX_CONTENT_LENGTH=sec.max_body_bytes,
         MAX_FORM_MEMORY_SIZE=sec.max_body_bytes,
         MAX_FORM_PARTS=20,

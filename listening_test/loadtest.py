@@ -16,8 +16,12 @@
 
 Writes ``results/perf/server.json``: ``concurrency``, ``requests_per_s``, ``p50_ms``, ``p99_ms``
 (steady phase before the kill), the same over the whole run, ``acknowledged``,
-``lost_acknowledged``, ``machine`` and ``date``. The offered load is far above a real study's
-(clips of seconds instead of tens of seconds, ~1 s think time): see ``offered_requests_per_s``.
+``lost_acknowledged``, ``machine`` and ``date``.
+
+Pacing: by default participants behave like real ones, only faster (8 s clips, 4 s to answer;
+real studies use ~10 s clips and take longer to rate). ``--clip-seconds 2 --think-seconds 1
+--items 4 --ramp-seconds 5 --kill-at 20`` is a stress setting with about five times the request
+rate and every participant arriving within 5 s.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class ServerDown(Exception):
 @dataclass
 class Metrics:
     t0: float = field(default_factory=time.perf_counter)
-    samples: list[tuple[float, float, int]] = field(default_factory=list)  # (start s, latency ms, status)
+    samples: list[tuple[float, float, int, str]] = field(default_factory=list)  # (start s, latency ms, status, route)
     acked: dict[tuple[str, int], tuple[float, dict]] = field(default_factory=dict)  # (pid, trial) -> (t, answer)
     failures: list[str] = field(default_factory=list)
     connection_errors: int = 0
@@ -116,7 +120,10 @@ class Client:
                     self.metrics.connection_errors += 1
                 raise ServerDown(str(e)) from e
         latency = (time.perf_counter() - start) * 1000
-        self.metrics.samples.append((start - self.metrics.t0, latency, resp.status))
+        route = f"{method} /{path.lstrip('/').split('/')[0].split('?')[0]}"
+        if route == "POST /api":
+            route = f"POST {path}"
+        self.metrics.samples.append((start - self.metrics.t0, latency, resp.status, route))
         cookie = resp.getheader("Set-Cookie")
         if cookie:
             self.cookie = cookie.split(";", 1)[0]
@@ -230,14 +237,17 @@ def start_gunicorn(study: Path, port: int, workers: int, threads: int, log: Path
            "--threads", str(threads), "--worker-class", "gthread", "--log-level", "warning",
            "listening_test:create_app()"]
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
-    for _ in range(300):
+    for _ in range(300):  # ready = a worker answers, not merely the port being bound
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/static/style.css")
+            if conn.getresponse().status == 200:
+                conn.close()
                 return proc
-        except OSError:
+        except (OSError, http.client.HTTPException):
             if proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log}")
-            time.sleep(0.1)
+        time.sleep(0.1)
     raise RuntimeError("gunicorn did not start within 30 s")
 
 
@@ -261,9 +271,9 @@ def lost_answers(db_path: Path, acked: dict[tuple[str, int], tuple[float, dict]]
         db.close()
 
 
-def percentiles(lat: list[float]) -> dict[str, float]:
+def percentiles(lat: list[float]) -> dict[str, float | None]:
     if not lat:
-        return {"p50_ms": float("nan"), "p99_ms": float("nan")}
+        return {"p50_ms": None, "p99_ms": None}
     return {"p50_ms": round(float(np.percentile(lat, 50)), 2), "p99_ms": round(float(np.percentile(lat, 99)), 2)}
 
 
@@ -273,12 +283,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--participants", type=int, default=200, help="concurrent simulated participants")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     ap.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (gthread)")
-    ap.add_argument("--clip-seconds", type=float, default=2.0, help="stimulus length (really waited for)")
-    ap.add_argument("--think-seconds", type=float, default=1.0, help="pause before each answer")
-    ap.add_argument("--items", type=int, default=4, help="items in the synthetic study")
-    ap.add_argument("--ramp-seconds", type=float, default=5.0, help="participants start spread over this time")
-    ap.add_argument("--kill-at", type=float, default=20.0, help="SIGKILL gunicorn this many s into the load (<0: never)")
-    ap.add_argument("--limit-seconds", type=float, default=150.0, help="hard bound on the load phase")
+    ap.add_argument("--clip-seconds", type=float, default=8.0, help="stimulus length (really waited for)")
+    ap.add_argument("--think-seconds", type=float, default=4.0, help="pause before each answer")
+    ap.add_argument("--items", type=int, default=2, help="items in the synthetic study (+3 catch trials)")
+    ap.add_argument("--ramp-seconds", type=float, default=30.0, help="participants start spread over this time")
+    ap.add_argument("--kill-at", type=float, default=60.0, help="SIGKILL gunicorn this many s into the load (<0: never)")
+    ap.add_argument("--limit-seconds", type=float, default=180.0, help="hard bound on the load phase")
     ap.add_argument("--out", type=Path, default=Path("results/perf/server.json"), help="result JSON")
     return ap.parse_args(argv)
 
@@ -341,14 +351,18 @@ def run_load(args: argparse.Namespace) -> dict:
         lost, integrity, stored = check_database(db_path, metrics.acked)
         server_log = log.read_text(errors="replace").splitlines()[-20:]
     kill_t = fault.get("kill_at_s", float("inf"))
-    ok = [(t, lat) for t, lat, status in metrics.samples if status < 500]
+    ok = [(t, lat) for t, lat, status, _ in metrics.samples if status < 500]
+    routes = sorted({r for *_, r in metrics.samples})
     return {
         "concurrency": args.participants,
         "requests_per_s": round(len(ok) / wall, 1),
         **percentiles([lat for t, lat in ok if t < kill_t]),  # steady phase, before the kill
         "whole_run": percentiles([lat for _, lat in ok]),
+        "by_route_before_kill": {r: {"n": sum(1 for s in metrics.samples if s[3] == r and s[0] < kill_t),
+                                     **percentiles([s[1] for s in metrics.samples if s[3] == r and s[0] < kill_t])}
+                                 for r in routes},
         "requests": len(metrics.samples),
-        "server_errors_5xx": sum(1 for _, _, s in metrics.samples if s >= 500),
+        "server_errors_5xx": sum(1 for _, _, s, _ in metrics.samples if s >= 500),
         "connection_errors": metrics.connection_errors,
         "acknowledged": len(metrics.acked),
         "lost_acknowledged": len(lost) + fault.get("lost_at_kill", 0),
