@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, request, session
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -103,8 +103,6 @@ def init_app(app: Flask, requests_per_minute: int, new_sessions_per_hour: int) -
 
     @app.before_request
     def _limit() -> None:
-        from flask import session
-
         key = session.get("sid") or f"ip:{request.remote_addr}"
         if not limiter.allow(key):
             too_many()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -125,3 +126,17 @@ def test_browser_completes_a_session_with_a_reload(server, page, rows):
     assert all(r[8] >= 1 and r[9] >= 1 for r in stored)
     assert rows("SELECT completion_code FROM sessions")[0][0] == code
     assert re.fullmatch(r"[0-9A-F]{10}", code)
+
+
+def test_missing_browser_fails_in_ci(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="cannot run in CI"):
+        require_chromium()
+
+
+def test_missing_browser_skips_outside_ci(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="not found"):
+        require_chromium()
