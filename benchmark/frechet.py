@@ -16,7 +16,10 @@ a ~1e-8 relative error on singular covariances, which is what the sqrtm route ca
 The reference side (S1) is usually fixed while many systems and bootstrap resamples are compared
 against it, so its square root is computed once: ``prepare_reference(mu, sigma) -> Reference``.
 ``Reference`` stores ``S1 = V diag(w) V^T`` and the map ``T = diag(sqrt w) V^T``; then
-``S1^1/2 S2 S1^1/2 = V (T S2 T^T) V^T`` has the eigenvalues of ``T S2 T^T``.
+``S1^1/2 S2 S1^1/2 = V (T S2 T^T) V^T`` has the eigenvalues of ``T S2 T^T``. One ``eigvalsh`` of
+that matrix is the fast route; when S1 S2 is near-singular (n < d, or condition ~1/eps) and its
+error estimate exceeds FAST_RTOL, the singular values of ``T S2^1/2`` are summed instead
+(``Reference.trace_sqrt``). ``benchmark.parity`` checks both against an exact frame-based value.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ SYMMETRY_RTOL = 1e-8
 # An eigenvalue below -PSD_RTOL * (largest eigenvalue) is not round-off: the matrix is not a covariance.
 PSD_RTOL = 1e-8
 EPS = float(np.finfo(np.float64).eps)
-# The fast eigvalsh route is used when its error bound is below this share of tr sqrt(...).
+# The fast eigvalsh route is used when its error estimate is below this share of tr sqrt(...).
 FAST_RTOL = 1e-10
 
 
