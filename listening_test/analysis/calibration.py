@@ -54,7 +54,7 @@ def default_scenarios(base: SimulationConfig | None = None) -> list[Scenario]:
     return [
         Scenario("null", null, planted=False),
         Scenario("null, no rater taste", dataclasses.replace(null, taste_sd=0.0), planted=False),
-        Scenario("planted effect", dataclasses.replace(null, quality={
+        Scenario("three_stage +0.3, random -0.15 points", dataclasses.replace(null, quality={
             "three_stage": [0.3, 0.3, 0.3], "random": [-0.15, -0.15, -0.15]}), planted=True),
     ]
 
@@ -257,9 +257,31 @@ def _scenario_section(k: int, r: dict) -> list[str]:
     ]
 
 
+def _verdicts(results: list[dict], alpha: float) -> list[str]:
+    """One line per scenario: how many checks pass, which fail, and how many failures chance explains."""
+    lines = ["## Summary", ""]
+    for k, r in enumerate(results):
+        table, n = r["summary"], r["n_studies"]
+        primary = table[~table["test"].str.contains("naive") & (table["check"] != "")]
+        failed = primary[~primary["check"].str.startswith("ok")]
+        if r["scenario"].planted:
+            chance = 2 * stats.norm.sf(2) * len(primary)  # |gap| > 2 SE under a correct prediction
+        else:
+            bound = alpha + 2 * np.sqrt(alpha * (1 - alpha) / n)
+            chance = stats.binom.sf(np.floor(bound * n), n, alpha) * len(primary)
+        naive = table[table["test"].str.contains("naive")]
+        naive_max = (f"; the naive tests reject up to {naive['rejection_rate'].max():.3f}"
+                     if len(naive) and not r["scenario"].planted else "")
+        names = ", ".join(f"{t} ({v:.3f})" for t, v in zip(failed["test"], failed["rejection_rate"])) or "none"
+        lines.append(f"- Scenario {k} ({r['scenario'].name}): {len(primary) - len(failed)}/{len(primary)} "
+                     f"checks of the non-naive tests pass; outside: {names}. Expected by chance alone at "
+                     f"these bounds: {chance:.1f}{naive_max}.")
+    return lines + [""]
+
+
 def calibration_markdown(results: list[dict], seed: int, config: AnalysisConfig, started: str) -> str:
     """The calibration report: settings, seeds, rejection rates with MC SEs, power checks, time taken."""
-    lines = _intro(results, seed, started)
+    lines = _intro(results, seed, started) + _verdicts(results, config.alpha)
     lines += ["## Analysis settings", "", "```json", _settings_json(config), "```", ""]
     for k, r in enumerate(results):
         lines += _scenario_section(k, r)
