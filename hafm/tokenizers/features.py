@@ -11,6 +11,7 @@ at hop 320 are centred on ``j * 20`` ms.
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,9 @@ class HubertFeatures:
             raise MissingWeightsError(f"no HuBERT checkpoint in {path} (expected config.json and weights "
                                       "saved by HubertModel.save_pretrained)")
         self.model = HubertModel.from_pretrained(str(path), local_files_only=True).eval()
+        # large HuBERTs were trained on per-utterance normalised audio; their feature extractor says so
+        preprocessor = path / "preprocessor_config.json"
+        self.normalize = preprocessor.is_file() and bool(json.loads(preprocessor.read_text()).get("do_normalize"))
         if not 0 <= layer <= self.model.config.num_hidden_layers:
             raise ValueError(f"HuBERT in {path} has {self.model.config.num_hidden_layers} layers; layer {layer} asked")
         self.layer = layer
@@ -169,6 +173,8 @@ class HubertFeatures:
 
     def _encode_chunk(self, chunk: np.ndarray) -> np.ndarray:
         torch = self._torch
+        if self.normalize:
+            chunk = (chunk - chunk.mean()) / np.sqrt(chunk.var() + 1e-7)
         x = torch.from_numpy(np.pad(chunk, self.EDGE).astype(np.float32))[None]
         with torch.no_grad():
             hidden = self.model(x, output_hidden_states=True).hidden_states[self.layer][0]

@@ -130,9 +130,12 @@ def render_markdown(results: dict[str, dict], n_tracks: int, meta: dict) -> str:
              "each group "
              "scaled to equal total variance. `mfcc` = 20 MFCC + 12 chroma (weight-free baseline). The FAD of the "
              "benchmark uses other musicnn outputs (MTT_musicnn penultimate, vgg pool5).", "",
-             "| tokenizer | features | identity |", "|---|---|---|"]
+             "| tokenizer | features | identity | fitted on (frames, train tracks) | fit time (s) |",
+             "|---|---|---|---|---|"]
     for n in names:
-        lines.append(f"| {n} | {meta['tokenizers'][n]['features']} | `{meta['tokenizers'][n]['identity']}` |")
+        t = meta["tokenizers"][n]
+        lines.append(f"| {n} | {t['features']} | `{t['identity']}` | {t['fit_frames']}, {t['fit_tracks']} | "
+                     f"{t['timing_s']} |")
     lines += ["", "## Cluster usage (K clusters; perplexity = exp(entropy of token counts))", "",
               "| tokenizer | stem | used clusters | perplexity |", "|---|---|---|---|"]
     for n in names:
@@ -173,8 +176,10 @@ def write_report(root: str | Path, tokenizers: list[str], n_tracks: int, out: Pa
                          "tracks": [t.name for t in tracks], "load_before": os.getloadavg()[0]}
     for name in tokenizers:
         tok = load_semantic(name)
+        fit, data = tok.header.get("fit", {}), tok.header.get("data", {})
         meta["tokenizers"][name] = {"features": json.dumps(tok.features_config.describe()),
-                                    "identity": tok.identity()}
+                                    "identity": tok.identity(), "fit_frames": fit.get("n_frames"),
+                                    "fit_tracks": data.get("n_tracks"), "timing_s": tok.header.get("timing_s")}
         results[name] = evaluate(tok, tracks)
     meta["load_after"] = os.getloadavg()[0]
     atomic_write_text(out, render_markdown(results, len(tracks), meta))

@@ -83,3 +83,14 @@ def test_missing_hubert_dir_raises(tmp_path):
 def test_unknown_feature_kind_raises():
     with pytest.raises(ValueError, match="mfcc"):
         FeatureConfig(kind="wav2vec")
+
+
+def test_hubert_normalises_audio_when_its_preprocessor_says_so(tiny_hubert_dir, tmp_path, block_wav):
+    import shutil
+
+    normalising = tmp_path / "hubert_norm"
+    shutil.copytree(tiny_hubert_dir, normalising)
+    (normalising / "preprocessor_config.json").write_text('{"do_normalize": true}')
+    plain = HubertFeatures(str(tiny_hubert_dir), layer=3)
+    norm = HubertFeatures(str(normalising), layer=3)
+    np.testing.assert_allclose(norm(block_wav), plain((block_wav - block_wav.mean()) / block_wav.std()), atol=1e-4)
