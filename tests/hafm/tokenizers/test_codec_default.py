@@ -65,3 +65,18 @@ def test_missing_default_codebooks_raise_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(codec_module, "DEFAULT_CODEBOOKS", tmp_path / "absent.safetensors")
     with pytest.raises(MissingWeightsError, match="absent.safetensors"):
         load_codec()
+
+
+def test_shipped_default_codec_has_8_codebooks_of_1024_and_a_fit_record():
+    codec = load_codec()
+    assert (codec.n_codebooks, codec.codebook_size) == (8, 1024)
+    assert codec.metadata["fit_config"]["codebook_size"] == 1024
+    assert codec.identity() == load_codec("default").identity()
+
+
+def test_shipped_default_codec_error_decreases_with_1_2_4_8_codebooks(codec_audio):
+    codec = load_codec()
+    codes = codec.encode(codec_audio)
+    n = codec_audio.shape[-1]
+    errors = [float((codec.decode(codes[:, :k])[..., :n] - codec_audio).pow(2).sum()) for k in (1, 2, 4, 8)]
+    assert errors[0] > errors[1] > errors[2] > errors[3]
