@@ -1,4 +1,5 @@
-"""SQLite access, flaskr style: one connection per request in ``g``, closed at teardown.
+"""SQLite access, flaskr style (``get_db``, ``init_db``, the ``init-db`` command), with one kept
+connection per server thread instead of one per request.
 
 SQLite-specific settings live here and only here (the PRAGMAs and ``BEGIN IMMEDIATE``); the SQL
 elsewhere is portable to PostgreSQL. WAL lets readers run beside the single writer;
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -66,16 +68,26 @@ def init_db(path: str | Path) -> None:
         db.close()
 
 
+_local = threading.local()
+
+
 def get_db() -> sqlite3.Connection:
-    if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"])
-    return g.db
+    """This thread's connection to the app's database, opened on first use after the fork and
+    kept for the thread's next requests (opening one costs more than most queries here)."""
+    path = current_app.config["DATABASE"]
+    cached = getattr(_local, "conn", None)
+    if cached is None or cached[0] != path:
+        if cached is not None:
+            cached[1].close()
+        _local.conn = (path, connect(path))
+    g.db_used = True
+    return _local.conn[1]
 
 
 def close_db(_exc: BaseException | None = None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
+    """End of request: make sure no transaction is left open on the kept connection."""
+    if g.pop("db_used", False) and _local.conn[1].in_transaction:
+        _local.conn[1].execute("ROLLBACK")
 
 
 @click.command("init-db")
