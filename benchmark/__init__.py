@@ -7,4 +7,5 @@ FAD core (see ``benchmark.frechet``, ``benchmark.fad``, ``benchmark.embeddings``
     fad(reference_embeddings, eval_embeddings) -> Result(value, ci_low, ci_high, n, ...)
     paired_fad_difference(reference, eval_a, eval_b) -> PairedResult
     per_song_fad, fad_inf, reference_floor
+    get_embedder(name) -> Embedder                      # embed(wav [n], sr) -> [n_frames, d]; cached
 """

@@ -19,11 +19,16 @@ framing (0.96 s, no overlap) so its numbers stay comparable with ``frechet-audio
 Cache: ``EmbeddingCache(root)`` stores one ``.npz`` per (backend fingerprint, audio sha256),
 written atomically; the fingerprint covers the backend's name, settings and a hash of its
 weights, so new weights or settings never reuse old embeddings.
+
+Use: ``embed = get_embedder("musicnn")`` (cached under ``$HAFM_EMBEDDING_CACHE`` or
+``~/.cache/hafm/embeddings``), then ``embed(wav, sr) -> [n_frames, d]``; or
+``embed_songs(backend, {song: (wav, sr)}, cache)`` for the grouped input of ``benchmark.fad.fad``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
@@ -39,6 +44,7 @@ from hafm.errors import HafmError, StaleCacheError
 from hafm.fileio import atomic_save, sha256_json
 
 MUSICNN_SAMPLE_RATE = 16_000  # Hz
+CACHE_ENV = "HAFM_EMBEDDING_CACHE"
 MUSICNN_FRAME_RATE = 62.5  # log-mel frames per second (hop 256 at 16 kHz)
 
 
@@ -196,6 +202,34 @@ class EmbeddingCache:
             raise StaleCacheError(f"{path}: made by another backend/audio (fingerprint {fingerprint[:16]}, "
                                   f"audio {stored_sha[:16]}) than asked for; delete it")
         return frames
+
+
+def default_cache_dir() -> Path:
+    """``$HAFM_EMBEDDING_CACHE``, else ``~/.cache/hafm/embeddings``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "hafm" / "embeddings")
+
+
+@dataclass
+class Embedder:
+    """``embedder(wav [n], sr) -> [n_frames, d]``: a backend behind an optional cache."""
+
+    backend: Backend
+    cache: EmbeddingCache | None = None
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def __call__(self, wav: np.ndarray | torch.Tensor, sr: int) -> np.ndarray:
+        return self.cache.embed(self.backend, wav, sr) if self.cache is not None else self.backend.embed(wav, sr)
+
+
+def get_embedder(name: str, cache_dir: str | Path | None = None, *, use_cache: bool = True,
+                 **overrides) -> Embedder:
+    """Backend ``name`` as a callable, cached under ``cache_dir`` (default ``default_cache_dir()``)
+    unless ``use_cache`` is False. Overrides set the backend's fields (e.g. ``weights=`` for vggish)."""
+    cache = EmbeddingCache(cache_dir or default_cache_dir()) if use_cache else None
+    return Embedder(get_backend(name, **overrides), cache)
 
 
 def embed_songs(backend: Backend, songs: Mapping[str, tuple[np.ndarray | torch.Tensor, int]],

@@ -4,7 +4,7 @@ import torch
 
 from benchmark import vggish
 from benchmark.embeddings import (BACKENDS, EmbeddingCache, MusicnnBackend, audio_sha256, embed_songs,
-                                  get_backend)
+                                  get_backend, get_embedder)
 from hafm.errors import AudioError, HafmError, MissingWeightsError, StaleCacheError
 from hafm.musicnn import Musicnn, MusicnnVGG
 
@@ -207,3 +207,14 @@ def test_embed_songs_returns_groups_for_fad(tmp_path):
     songs = {"a": (tone(1.0, 16_000), 16_000), "b": (tone(1.0, 16_000, freq=220.0), 16_000)}
     out = embed_songs(backend, songs, cache=EmbeddingCache(tmp_path), progress=False)
     assert list(out) == ["a", "b"] and out["a"].shape == (3, 4)
+
+
+def test_embedder_is_a_cached_callable(tmp_path, random_musicnn):
+    embedder = get_embedder("musicnn", cache_dir=tmp_path, model=random_musicnn.model)
+    frames = embedder(tone(4.0, 16_000), 16_000)
+    assert embedder.name == "musicnn" and frames.shape == (3, 200) and len(list(tmp_path.rglob("*.npz"))) == 1
+
+
+def test_embedder_cache_dir_defaults_to_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("HAFM_EMBEDDING_CACHE", str(tmp_path))
+    assert get_embedder("vggish").cache.root == tmp_path
