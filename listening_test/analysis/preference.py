@@ -12,6 +12,7 @@ position-adjusted estimate as a sensitivity analysis.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,6 +163,7 @@ class GeeResult:
 
     Standard errors: Mancl-DeRouen bias-reduced sandwich; p-values from t with G-1 degrees of
     freedom (statsmodels' default normal reference is liberal with a few dozen raters).
+    ``note`` says why the fit is missing or fragile (then the numbers are NaN or to be doubted).
     """
 
     rate_at_balanced_side: float  # inverse-logit of the intercept
@@ -169,26 +171,50 @@ class GeeResult:
     side_odds_ratio: float  # odds of choosing X when heard as A vs as B
     p_side: float
     working_correlation: float
+    note: str = ""
+
+
+GEE_MIN_RATERS = 3
+
+
+def _unavailable(reason: str) -> GeeResult:
+    nan = float("nan")
+    return GeeResult(nan, nan, nan, nan, nan, note=f"GEE not fitted: {reason}")
 
 
 def gee_preference(df: pd.DataFrame, system_x: str, system_y: str) -> GeeResult:
-    """Position-adjusted preference for X over Y with rater-clustered GEE (statsmodels)."""
+    """Position-adjusted preference for X over Y with rater-clustered GEE (statsmodels).
+
+    A sensitivity analysis: when the data cannot support it (few raters, one judgment per rater,
+    a singular bias correction) it returns NaNs and says why in ``note`` instead of stopping the
+    whole report; statsmodels' warnings (e.g. perfect separation) are kept in ``note`` too.
+    """
     from statsmodels.genmod import cov_struct, families
     from statsmodels.genmod.generalized_estimating_equations import GEE
 
     trials = pair_trials(df, system_x, system_y).sort_values("rater", kind="stable")
+    sizes = trials.groupby("rater").size()
+    if len(sizes) < GEE_MIN_RATERS or sizes.max() < 2 or trials["x_side"].nunique() < 2:
+        return _unavailable(f"needs >= {GEE_MIN_RATERS} raters, one with >= 2 judgments, X heard on both sides")
     design = np.column_stack([np.ones(len(trials)), trials["x_side"].to_numpy()])
     model = GEE(
         trials["chose_x"].to_numpy(float), design, groups=pd.factorize(trials["rater"])[0],
         family=families.Binomial(), cov_struct=cov_struct.Exchangeable(),
     )
-    fit = model.fit(cov_type="bias_reduced")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = model.fit(cov_type="bias_reduced")
+        except np.linalg.LinAlgError as err:
+            return _unavailable(f"bias-reduced covariance is singular ({err}): a rater has leverage 1")
     params = np.asarray(fit.params)
-    pvalues = 2 * stats.t.sf(np.abs(params / np.asarray(fit.bse)), df=trials["rater"].nunique() - 1)
+    pvalues = 2 * stats.t.sf(np.abs(params / np.asarray(fit.bse)), df=len(sizes) - 1)
+    messages = sorted({str(w.message).split(",")[0] for w in caught})
     return GeeResult(
         rate_at_balanced_side=float(1 / (1 + math.exp(-params[0]))),
         p_preference=float(pvalues[0]),
         side_odds_ratio=float(math.exp(params[1])),
         p_side=float(pvalues[1]),
         working_correlation=float(model.cov_struct.dep_params),
+        note="; ".join(f"GEE: {m}" for m in messages),
     )

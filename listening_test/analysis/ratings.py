@@ -20,6 +20,7 @@ from listening_test.analysis.config import order_systems
 from listening_test.analysis.schema import ATTRIBUTES, SIDES, AnalysisError
 
 ZERO_METHOD = "pratt"
+MIN_RATERS = 2  # raters who rated every compared system; below this a test is not run (p = NaN)
 
 
 def long_ratings(df: pd.DataFrame) -> pd.DataFrame:
@@ -97,7 +98,7 @@ class PairedResult:
     ci_low: float  # t interval of the mean difference across raters
     ci_high: float
     statistic: float  # Wilcoxon signed-rank statistic (scipy's, two-sided)
-    p_value: float
+    p_value: float  # NaN when fewer than MIN_RATERS raters rated both systems
     rank_biserial: float  # > 0: X rated higher
     raters: int
 
@@ -132,8 +133,11 @@ def paired_comparison(wide: pd.DataFrame, attribute: str, system_x: str, system_
     """Wilcoxon signed-rank test of rater means of X vs Y (``wide``: ``rater_table`` of ``attribute``)."""
     pair = complete_raters(wide, [system_x, system_y])
     diff = (pair[system_x] - pair[system_y]).to_numpy()
+    if len(diff) < MIN_RATERS:
+        nan = float("nan")
+        return PairedResult(attribute, system_x, system_y, nan, nan, nan, nan, nan, nan, len(diff))
     statistic, p_value = wilcoxon_p(diff)
-    mean, low, high = mean_with_ci(diff) if len(diff) else (float("nan"),) * 3
+    mean, low, high = mean_with_ci(diff)
     return PairedResult(attribute, system_x, system_y, mean, low, high, statistic, p_value,
                         rank_biserial(diff), len(diff))
 
@@ -143,7 +147,7 @@ class FriedmanResult:
     attribute: str
     systems: tuple[str, ...]
     statistic: float  # chi-square with len(systems) - 1 degrees of freedom (tie-corrected)
-    p_value: float
+    p_value: float  # NaN when fewer than MIN_RATERS raters rated every system
     kendall_w: float  # effect size: statistic / (raters * (k - 1))
     raters: int
 
@@ -156,8 +160,8 @@ def friedman(wide: pd.DataFrame, attribute: str, systems: list[str]) -> Friedman
     if len(systems) < 3:
         raise AnalysisError("Friedman's test needs at least 3 systems")
     wide = complete_raters(wide, systems)
-    if len(wide) < 2:
-        raise AnalysisError(f"Friedman's test on {attribute!r} needs >= 2 raters who rated all of {systems}")
+    if len(wide) < MIN_RATERS:
+        return FriedmanResult(attribute, tuple(systems), float("nan"), float("nan"), float("nan"), len(wide))
     values = wide.to_numpy()
     if np.all(values == values[:, :1]):
         statistic, p_value = 0.0, 1.0  # every rater gave every system the same mean

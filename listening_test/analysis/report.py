@@ -82,12 +82,14 @@ def display_table(tests: pd.DataFrame) -> pd.DataFrame:
             "p exact binomial (naive)": fmt_p(t["p_binomial"]),
             "Wilson 95% CI (naive)": fmt_ci(t["wilson_low"], t["wilson_high"], True) if percent else "",
             "p GEE (side-adjusted)": fmt_p(t["p_gee"]),
-            "effect size": f"{fmt_num(t['effect_size'])} ({t['effect_kind']})",
+            "effect size": "" if pd.isna(t["effect_size"]) else f"{fmt_num(t['effect_size'])} ({t['effect_kind']})",
             "raters": str(int(t["n_raters"])),
             "judgments": str(int(t["n_judgments"])),
             "paper": t["paper_value"],
+            "note": t["note"],
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table if (table["note"] != "").any() else table.drop(columns="note")
 
 
 def to_markdown(table: pd.DataFrame) -> str:

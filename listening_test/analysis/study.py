@@ -26,7 +26,7 @@ from listening_test.analysis.screening import ScreeningReport, screen
 TEST_COLUMNS = [
     "family", "system_x", "system_y", "attribute", "estimate", "estimate_kind", "ci_low", "ci_high", "ci_method",
     "p_value", "p_method", "p_holm", "reject_holm", "p_binomial", "wilson_low", "wilson_high", "p_gee",
-    "gee_rate", "effect_size", "effect_kind", "n_raters", "n_judgments", "paper_value",
+    "gee_rate", "effect_size", "effect_kind", "n_raters", "n_judgments", "paper_value", "note",
 ]
 
 
@@ -58,6 +58,7 @@ def _preference_row(df: pd.DataFrame, x: str, y: str, config: AnalysisConfig, rn
         "p_gee": gee.p_preference if gee else np.nan, "gee_rate": gee.rate_at_balanced_side if gee else np.nan,
         "effect_size": 2 * np.arcsin(np.sqrt(res.rate)) - 2 * np.arcsin(np.sqrt(0.5)), "effect_kind": "Cohen's h",
         "n_raters": res.raters, "n_judgments": res.n, "paper_value": PAPER_PREFERENCE.get((x, y), ""),
+        "note": gee.note if gee else "",
     }
 
 
@@ -71,6 +72,10 @@ def _position_row(df: pd.DataFrame, config: AnalysisConfig, rng: np.random.Gener
         "effect_size": 2 * np.arcsin(np.sqrt(res.rate)) - 2 * np.arcsin(np.sqrt(0.5)), "effect_kind": "Cohen's h",
         "n_raters": res.raters, "n_judgments": res.n,
     }
+
+
+def _too_few(raters: int, what: str) -> str:
+    return f"not tested: {raters} rater(s) rated {what} (needs {ratings.MIN_RATERS})" if raters < ratings.MIN_RATERS else ""
 
 
 def _rating_rows(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> list[dict]:
@@ -91,6 +96,7 @@ def _rating_rows(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> list[dict]:
                 "effect_size": res.rank_biserial, "effect_kind": "rank-biserial",
                 "n_raters": res.raters, "n_judgments": int(counts.get(x, 0) + counts.get(y, 0)),
                 "paper_value": PAPER_RATINGS.get((x, y), ""),
+                "note": _too_few(res.raters, "both systems"),
             })
     if len(systems) >= 3:
         for attr in ATTRIBUTES:
@@ -101,6 +107,7 @@ def _rating_rows(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> list[dict]:
                 "p_value": res.p_value, "p_method": "Friedman (raters as blocks)",
                 "effect_size": res.kendall_w, "effect_kind": "Kendall's W",
                 "n_raters": res.raters, "n_judgments": int(counts.sum()),
+                "note": _too_few(res.raters, "every system"),
             })
     return rows
 
@@ -113,15 +120,22 @@ def collect_tests(df: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
     rows += _rating_rows(df, rating_pairs)
     rows.append(_position_row(df, config, rng))
     tests = pd.DataFrame(rows).reindex(columns=TEST_COLUMNS)
-    tests[["attribute", "ci_method", "paper_value"]] = tests[["attribute", "ci_method", "paper_value"]].fillna("")
+    text = ["attribute", "ci_method", "paper_value", "note"]
+    tests[text] = tests[text].fillna("")
     return tests
 
 
 def run_tests(df: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
-    """``collect_tests`` with Holm's correction over all of them together (statsmodels)."""
+    """``collect_tests`` with Holm's correction over all tests run together (statsmodels).
+
+    Tests that could not run (p = NaN, see ``note``) are left out of the family.
+    """
     tests = collect_tests(df, config)
-    reject, p_holm, _, _ = multipletests(tests["p_value"].to_numpy(), alpha=config.alpha, method="holm")
-    tests["p_holm"], tests["reject_holm"] = p_holm, reject
+    tested = tests["p_value"].notna().to_numpy()
+    tests["p_holm"], tests["reject_holm"] = np.nan, False
+    if tested.any():
+        reject, p_holm, _, _ = multipletests(tests.loc[tested, "p_value"].to_numpy(), alpha=config.alpha, method="holm")
+        tests.loc[tested, "p_holm"], tests.loc[tested, "reject_holm"] = p_holm, reject
     return tests
 
 
@@ -143,7 +157,8 @@ def preference_clustering(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> tup
         trials = preference.pair_trials(df, x, y).groupby("rater")["chose_x"]
         iccs.append(power.binary_icc(trials.sum().to_numpy(), trials.count().to_numpy()))
         sizes.append(trials.count().mean())
-    return float(np.nanmean(iccs)) if iccs else float("nan"), float(np.mean(sizes)) if sizes else float("nan")
+    iccs = [i for i in iccs if np.isfinite(i)]
+    return float(np.mean(iccs)) if iccs else float("nan"), float(np.mean(sizes)) if sizes else float("nan")
 
 
 def power_table(icc: float, m: float, rater_sd_effects: list[float], config: AnalysisConfig, n_tests: int) -> pd.DataFrame:

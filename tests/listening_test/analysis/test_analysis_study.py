@@ -57,3 +57,26 @@ def test_power_table_without_estimable_clustering_assumes_none():
     table = power_table(float("nan"), float("nan"), [0.5], AnalysisConfig(), n_tests=4)
     first = table[(table["measure"] == "preference") & (table["level"] == "alpha")].iloc[1]  # rate 0.60
     assert first["raters_needed"] == power.raters_for_preference(0.6, 1.0, 0.0)
+
+
+def test_comparisons_without_enough_raters_are_reported_untested_and_left_out_of_holm(sim_valid):
+    # Only the first rater keeps the trials with ground_truth: its rating comparisons cannot be tested.
+    with_gt = (sim_valid["is_catch"] == 0) & (sim_valid[["system_a", "system_b"]] == "ground_truth").any(axis=1)
+    df = sim_valid[~with_gt | (sim_valid["rater"] == sim_valid["rater"].iloc[0])]
+    tests = run_tests(df, AnalysisConfig(n_boot=100))
+    untested = tests[tests["note"].str.startswith("not tested")]
+    assert len(untested) == 3 * 2 + 3 and untested["p_holm"].isna().all()  # 2 pairs x 3 attributes + Friedman
+    tested = tests["p_value"].notna()
+    expected = multipletests(tests.loc[tested, "p_value"], method="holm")[1]
+    assert tests.loc[tested, "p_holm"].to_numpy() == pytest.approx(expected)
+
+
+def test_gee_on_one_judgment_per_rater_is_skipped_with_a_reason(make_trial):
+    import pandas as pd
+
+    from listening_test.analysis.preference import gee_preference
+    from listening_test.analysis.schema import validate_export
+
+    rows = [make_trial(f"r{k}", k, "x", "y", "AB"[k % 2]) for k in range(4)]
+    res = gee_preference(validate_export(pd.DataFrame(rows)), "x", "y")
+    assert np.isnan(res.p_preference) and res.note.startswith("GEE not fitted")
