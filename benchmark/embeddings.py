@@ -3,11 +3,14 @@
 Every backend takes a mono waveform ``[n]`` (float, any sample rate: resampled here) and returns
 frame/patch embeddings ``[n_frames, d]`` float32. Its ``name`` is what tables print.
 
-| name          | network (weights)                                   | layer              | d   | frames                         |
-|---------------|-----------------------------------------------------|--------------------|-----|--------------------------------|
-| ``musicnn``   | MTT_musicnn (musicnn 0.1.0 wheel; offline default)  | penultimate        | 200 | 3 s patches every 0.5 s        |
-| ``musicnn_vgg`` | MSD_vgg (musicnn 0.1.0 wheel)                     | pool5              | 256 | 3 s patches every 0.5 s        |
-| ``vggish``    | VGGish (``vggish-10086976.pth``, local file only)   | last layer, no ReLU, no PCA | 128 | 0.96 s examples, no overlap |
+| name          | network (weights)                   | layer                       | d   | frames                  |
+|---------------|-------------------------------------|-----------------------------|-----|-------------------------|
+| musicnn       | MTT_musicnn (musicnn 0.1.0 wheel)   | penultimate                 | 200 | 3 s patches every 0.5 s |
+| musicnn_vgg   | MSD_vgg (musicnn 0.1.0 wheel)       | pool5                       | 256 | 3 s patches every 0.5 s |
+| vggish        | VGGish (vggish-10086976.pth, local) | last layer, no ReLU, no PCA | 128 | 0.96 s, no overlap      |
+
+``musicnn`` is the offline default. VGGish graph and front end were checked equal (max abs diff 0)
+to torchvggish 0.2 with the same random weights (the release weights are not on this machine).
 
 Why these: the semantic tokenizer clusters MSD_musicnn mid-end frame features, so FAD uses other
 networks (MTT_musicnn, a different training set; MSD_vgg, a different architecture). Patches
@@ -194,7 +197,8 @@ class EmbeddingCache:
             return None
         try:
             with np.load(path) as data:
-                frames, fingerprint, stored_sha = data["embeddings"], str(data["fingerprint"]), str(data["audio_sha256"])
+                frames = data["embeddings"]
+                fingerprint, stored_sha = str(data["fingerprint"]), str(data["audio_sha256"])
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
             warnings.warn(f"{path}: unreadable cache entry ({err}); recomputing it", stacklevel=3)
             return None

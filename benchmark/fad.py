@@ -138,7 +138,7 @@ def as_reference(reference: Reference | np.ndarray | Groups) -> Reference:
 def song_stats(reference: Reference, songs: Groups, what: str = "eval") -> SongStats:
     """Validate songs and compute their sufficient statistics in ``reference``'s basis."""
     names, arrays = _named(songs)
-    frames = [_song_frames(a, f"{what} song {name!r}", reference.dim) for name, a in zip(names, arrays)]
+    frames = [_song_frames(a, f"{what} song {name!r}", reference.dim) for name, a in zip(names, arrays, strict=True)]
     origin = np.concatenate(frames).mean(axis=0)  # centring keeps the one-pass covariance exact
     centred = [f - origin for f in frames]
     projected = [reference.project(c) for c in centred]
@@ -247,7 +247,7 @@ def reference_floor(reference_songs: Groups, *, n_splits: int = 20, confidence: 
     names, arrays = _named(reference_songs)
     if len(names) < 4:
         raise FrechetInputError(f"a split-half floor needs at least 4 reference songs, got {len(names)}")
-    songs = [validate_frames(a, f"reference song {n!r}") for n, a in zip(names, arrays)]
+    songs = [validate_frames(a, f"reference song {n!r}") for n, a in zip(names, arrays, strict=True)]
     gen = np.random.default_rng(rng)
     values = []
     for _ in range(n_splits):

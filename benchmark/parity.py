@@ -169,7 +169,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
         "# Fréchet distance parity", "",
         f"{verdict}: worst gated relative error {worst:.2e} (gate {TOLERANCE:.0e}).", "",
         f"Package: {meta['package_route']}.  ",
-        f"numpy {meta['numpy']}, scipy {meta['scipy']}, Python {meta['python']}, {meta['machine']}, {meta['date']}.", "",
+        f"numpy {meta['numpy']}, scipy {meta['scipy']}, Python {meta['python']}, {meta['machine']}, "
+        f"{meta['date']}.", "",
         "ours = `benchmark.frechet.frechet_distance`; songs = `benchmark.fad.fad(...).value` over 10 songs; "
         "sqrtm = `scipy.linalg.sqrtm(S1 @ S2)`; package = `FrechetAudioDistance.calculate_frechet_distance`; "
         "exact = QR + nuclear norm from the frames (`exact_distance`). Columns give relative errors. "
@@ -182,7 +183,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
         errs = " | ".join(f"{r[k]:.1e}" for k in (
             "rel_err_vs_sqrtm", "rel_err_vs_package", "rel_err_song_stats_vs_package", "rel_err_vs_exact",
             "rel_err_song_stats_vs_exact", "rel_err_sqrtm_vs_exact", "rel_err_package_vs_exact", "gated_error"))
-        lines.append(f"| {r['d']} | {r['case']} | {r['n_frames']} | {r['cond_sigma1']:.1e} | {r['exact']:.10g} | {errs} |")
+        lines.append(f"| {r['d']} | {r['case']} | {r['n_frames']} | {r['cond_sigma1']:.1e} | "
+                     f"{r['exact']:.10g} | {errs} |")
     return "\n".join(lines) + "\n"
 
 
