@@ -1,5 +1,10 @@
 """Everything the study writes, each as one all-or-nothing transaction.
 
+Answers (judgments, headphone answers) commit durably (fsync before the acknowledgement);
+everything else (session creation, consent/setup/completion stamps, playback events) commits
+without its own fsync: it survives a killed server, and the participant's next answer makes it
+durable too, since syncing the WAL syncs every earlier commit.
+
 Every answer is stored the moment it is given. A repeated submission of the same answer is
 acknowledged again without a second row; a different answer to an already answered question is
 refused (409) and the first one kept. Playback is verified here, on the server clock: a clip
@@ -89,7 +94,7 @@ def create_session(db: sqlite3.Connection, ctx: Any, secret: str, platform_id: s
     """Make (or, for a known platform id, find) the participant's session; returns its id."""
     study_id = ctx.study.study_id
     pid_hash = keyed_hash(secret, f"{study_id}:{platform_id}") if platform_id else None
-    with write_transaction(db):
+    with write_transaction(db, durable=False):
         if pid_hash:
             row = db.execute("SELECT session_id FROM sessions WHERE study_id = ? AND platform_id_hash = ?",
                              (study_id, pid_hash)).fetchone()
@@ -115,7 +120,7 @@ def set_once(db: sqlite3.Connection, session_id: str, column: str, when: int) ->
     """Stamp consent_ms / setup_ms / completed_ms once; later calls keep the first time."""
     if column not in ("consent_ms", "setup_ms", "completed_ms"):
         raise ValueError(column)
-    with write_transaction(db):
+    with write_transaction(db, durable=False):
         db.execute(f"UPDATE sessions SET {column} = ? WHERE session_id = ? AND {column} IS NULL", (when, session_id))
 
 
@@ -213,7 +218,7 @@ def record_headphone(db: sqlite3.Connection, session_id: str, trial: int, answer
 
 def finish_setup(db: sqlite3.Connection, session_id: str, when: int) -> None:
     """Close the setup page once the volume clip was played and every screening trial answered."""
-    with write_transaction(db):
+    with write_transaction(db, durable=False):
         cal = db.execute("SELECT plays_completed FROM audio_tokens WHERE session_id = ? AND kind = 'calibration'",
                          (session_id,)).fetchone()
         open_ = db.execute("SELECT COUNT(*) FROM screening WHERE session_id = ? AND answer IS NULL",
