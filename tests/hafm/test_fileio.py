@@ -32,3 +32,13 @@ def test_hashes_are_stable(tmp_path):
     p.write_bytes(b"abc")
     assert fileio.sha256_file(p) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert fileio.sha256_json({"a": 1, "b": 2}) == fileio.sha256_json({"b": 2, "a": 1})
+
+
+def test_written_files_get_umask_permissions_not_0600(tmp_path):
+    import os
+
+    target = tmp_path / "c.txt"
+    fileio.atomic_write_text(target, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
