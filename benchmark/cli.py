@@ -35,12 +35,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _weights_id(checkpoints: str) -> str:
     """Hash of the cascade checkpoints, codec and semantic tokenizer: the generated-audio cache key."""
-    from hafm.fileio import sha256_json
-    from hafm.model.cascade import checkpoint_files
-    from hafm.fileio import sha256_file
+    from hafm.fileio import sha256_file, sha256_json
+    from hafm.model.cascade import stage_paths
+    from hafm.tokenizers.codec import load_codec
+    from hafm.tokenizers.semantic import load_semantic
 
-    files = checkpoint_files(checkpoints or None)
-    return sha256_json({p.name: sha256_file(p) for p in files})[:16]
+    files = stage_paths(checkpoints or None)
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        from hafm.errors import MissingWeightsError
+        raise MissingWeightsError(f"cascade weights not found: {missing}; train them (`nox -s train`) "
+                                  "or run without the model systems (--systems ...)")
+    hashes = {name: sha256_file(p) for name, p in files.items()}
+    return sha256_json({**hashes, "codec": load_codec().identity(), "semantic": load_semantic().identity()})[:16]
 
 
 def _generate_factory(checkpoints: str):
@@ -76,9 +83,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     weights_id = _weights_id(cfg.checkpoints) if model_systems else "none"
     embedders = {name: get_embedder(name) for name in cfg.backends}
     root = Path(args.root)
+    from benchmark.cascade_pool import precompute
+
     stats = run(cfg, root, args.out, embedders=embedders, codec=_codec_factory,
                 generate=_generate_factory(cfg.checkpoints), weights_id=weights_id,
-                data_name=f"{root.name} (MUSDB18 layout)")
+                data_name=f"{root.name} (MUSDB18 layout)",
+                precompute=functools.partial(precompute, checkpoints=cfg.checkpoints or None, workers=cfg.workers))
     written = write_tables(args.out)
     manifest = root / "manifest.json"
     atomic_write_json(Path(args.out) / "provenance.json", provenance(

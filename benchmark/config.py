@@ -33,6 +33,7 @@ class BenchmarkConfig:
     generation_seed: int = 0
     checkpoints: str = ""  # empty: the cascade shipped with the package
     max_clips: int = 0  # 0: all clips (a quick look sets e.g. 12)
+    workers: int = 2  # processes generating the cascade systems (1 thread each)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

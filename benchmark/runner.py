@@ -171,8 +171,13 @@ def tqdm_dict(d: dict[str, np.ndarray], desc: str) -> dict[str, np.ndarray]:
 
 
 def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: dict[str, Embed],
-        codec: Callable, generate: Callable, weights_id: str, data_name: str) -> dict:
-    """The whole benchmark; returns the stats written to ``out/_cache/fad_stats.json``."""
+        codec: Callable, generate: Callable, weights_id: str, data_name: str,
+        precompute: Callable | None = None) -> dict:
+    """The whole benchmark; returns the stats written to ``out/_cache/fad_stats.json``.
+
+    ``codec``/``generate`` are factories called only when a system needs them; ``precompute``
+    (e.g. ``benchmark.cascade_pool.precompute``) may fill the output cache in parallel first.
+    """
     t0 = time.time()
     out = Path(out)
     cache_dir = out / "_cache"
@@ -188,7 +193,10 @@ def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: d
     reference = [cut(ref_tracks[c.track], c) for c in ref_clips]
     pool = {name: t.accompaniment for name, t in test.items()}
     systems = build_systems(cfg, pool, codec, generate, weights_id)
-    outputs = run_systems(systems, clip_audio, OutputCache(cache_dir / "outputs"))
+    cache = OutputCache(cache_dir / "outputs")
+    if precompute is not None:
+        precompute(systems, clip_audio, cache)
+    outputs = run_systems(systems, clip_audio, cache)
     write_per_clip(out, proxy_rows(outputs, clip_audio))
     stats = embed_all(embedders, cfg, outputs, clip_audio, reference)
     stats["meta"] = {"data": data_name, "n_clips": len(clips), "clip_seconds": cfg.clip_seconds,

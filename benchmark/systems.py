@@ -123,9 +123,11 @@ class CascadeSystem:
     def identity(self) -> str:
         return f"{self.name}-{self.weights_id}-seed{self.seed}"
 
+    def clip_seed(self, clip_id: str) -> int:
+        """A per-clip seed keeps outputs reproducible whatever subset of clips is run."""
+        return int(_seeded_rng(self.seed, clip_id).integers(2**31))
+
     def __call__(self, clip: ClipAudio) -> np.ndarray:
         vocals = torch.from_numpy(clip.vocals).float()[None]
-        # A per-clip seed keeps outputs reproducible whatever subset of clips is run.
-        seed = int(_seeded_rng(self.seed, clip.clip_id).integers(2**31))
-        out = self.generate(vocals, SR, stages=self.stages, seed=seed)
+        out = self.generate(vocals, SR, stages=self.stages, seed=self.clip_seed(clip.clip_id))
         return out[0, : len(clip.vocals)].detach().cpu().numpy()
