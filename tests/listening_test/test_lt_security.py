@@ -125,3 +125,19 @@ def test_admin_summary_accepts_basic_auth(participant):
 def test_participant_pages_never_link_to_admin(participant):
     participant.ready_for_trials()
     assert "/admin" not in participant.client.get("/trial").text
+
+
+def test_export_passes_the_analysis_contract(participant):
+    """The server's CSV is what ``listening_test.analysis`` reads (its validator accepts it)."""
+    import pandas as pd
+
+    from listening_test.analysis.schema import validate_export
+
+    participant.ready_for_trials()
+    n = 0
+    while "form id=\"answer\"" in participant.client.get("/trial").text:
+        participant.answer(participant.play_current(), preference="A" if n % 2 else "B")
+        n += 1
+    r = participant.client.get("/admin/export.csv", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    df = validate_export(pd.read_csv(io.StringIO(r.text), keep_default_na=False))
+    assert len(df) == n and df["is_catch"].sum() == 3
