@@ -114,10 +114,24 @@ def train(session: nox.Session) -> None:
 
 @nox.session(reuse_venv=True)
 def listening(session: nox.Session) -> None:
-    """Build a demo study from the embedded default and serve it on http://127.0.0.1:5000."""
+    """Build a study from the benchmark's clips (the embedded default) and serve it on port 5000."""
+    import secrets
+
     _system_packages(session, ["ffmpeg"])
     _install(session)
-    session.run("listening_test", "demo", *session.posargs, env=OFFLINE_ENV)
+    source, study = "data/listening_source", "data/listening_study"
+    if (ROOT / "results" / "_cache" / "fad_stats.json").exists():
+        session.run("python", "-m", "benchmark", "stimuli", "--results", "results", "--root", CORPUS,
+                    "--out", source, env=OFFLINE_ENV)
+    else:
+        session.warn("no benchmark run in results/: serving SYNTHETIC demo stimuli "
+                     "(run `nox -s benchmark` first for the chorale corpus' real systems)")
+        session.run("listening_test", "demo-source", source, "--items", "6", "--seconds", "4", env=OFFLINE_ENV)
+    session.run("listening_test", "build-stimuli", source, study, env=OFFLINE_ENV)
+    token = os.environ.get("LISTENING_TEST_ADMIN_TOKEN") or secrets.token_urlsafe(16)
+    session.log(f"participant link: http://127.0.0.1:5000/?PROLIFIC_PID=demo1 ; admin password: {token}")
+    session.run("listening_test", "serve", "--study", f"{study}/study.toml", "--port", "5000",
+                *session.posargs, env=dict(OFFLINE_ENV, LISTENING_TEST_ADMIN_TOKEN=token))
 
 
 @nox.session(reuse_venv=True)

@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=None, help="torch threads (default: $HAFM_THREADS or 1)")
     tables = sub.add_parser("tables", formatter_class=fmt, help="rebuild tables/figures from the cache (seconds)")
     tables.add_argument("--out", default="results", help="results folder holding _cache/")
+    stim = sub.add_parser("stimuli", formatter_class=fmt,
+                          help="export cached clips as a listening-test source (vocals/ITEM.wav, SYSTEM/ITEM.wav)")
+    stim.add_argument("--results", default="results", help="results folder of a finished run")
+    stim.add_argument("--root", default="data/chorales", help="the MUSDB tree the run used (for the vocals)")
+    stim.add_argument("--out", default="data/listening_source", help="folder to write")
+    stim.add_argument("--max-items", type=int, default=12, help="items (one clip per song)")
     return p
 
 
@@ -108,10 +114,18 @@ def cmd_tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stimuli(args: argparse.Namespace) -> int:
+    from benchmark.stimuli import export_stimuli
+
+    items = export_stimuli(args.results, args.root, args.out, args.max_items)
+    print(f"{len(items)} items written to {args.out}/ (vocals/ITEM.wav, SYSTEM/ITEM.wav)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "tables": cmd_tables}[args.command](args)
+        return {"run": cmd_run, "tables": cmd_tables, "stimuli": cmd_stimuli}[args.command](args)
     except (HafmError, FileNotFoundError, ValueError) as err:
         print(f"benchmark: error: {err}", file=sys.stderr)
         return 2
