@@ -81,7 +81,9 @@ class SamplingConfig:
     # frames, which leave it little to choose: guiding it costs the most and matters least.
     cfg_stages: tuple[str, ...] = ("semantic", "coarse")
     vocal_noise_std: float = 0.01  # N(0, 0.01^2) added to the vocal before semantic tokenization
-    window_seconds: float = 10.0  # generation window for long vocals
+    # Generation window: the training window of `small` (6 s), so no stage sees longer contexts at
+    # inference than in training; a 10 s clip is generated as windows 0-6 s and 4-10 s.
+    window_seconds: float = 6.0
     overlap_seconds: float = 2.0  # previous output kept as prompt at each window join
 
 
@@ -142,6 +144,7 @@ def paper() -> CascadeConfig:
         train=TrainConfig(window_seconds=10.0, batch_size=32, lr=3e-4, warmup_steps=2000,
                           max_steps=200_000, eval_every=1000, checkpoint_every=1000,
                           precision="bf16", threads=0),
+        sampling=SamplingConfig(window_seconds=10.0),
     )
 
 
