@@ -130,6 +130,8 @@ def render_markdown(results: dict[str, dict], n_tracks: int, meta: dict) -> str:
              "each group "
              "scaled to equal total variance. `mfcc` = 20 MFCC + 12 chroma (weight-free baseline). The FAD of the "
              "benchmark uses other musicnn outputs (MTT_musicnn penultimate, vgg pool5).", "",
+             "Fit time: wall seconds of the run that wrote the file, 1 thread; feature frames it found in the "
+             "resume cache (`--cache`) cost almost nothing there.", "",
              "| tokenizer | features | identity | fitted on (frames, train tracks) | fit time (s) |",
              "|---|---|---|---|---|"]
     for n in names:
