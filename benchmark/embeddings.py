@@ -5,19 +5,30 @@ frame/patch embeddings ``[n_frames, d]`` float32. Its ``name`` is what tables pr
 
 | name          | network (weights)                   | layer                       | d   | frames                  |
 |---------------|-------------------------------------|-----------------------------|-----|-------------------------|
-| musicnn       | MTT_musicnn (musicnn 0.1.0 wheel)   | penultimate                 | 200 | 3 s patches every 0.5 s |
-| musicnn_vgg   | MSD_vgg (musicnn 0.1.0 wheel)       | pool5                       | 256 | 3 s patches every 0.5 s |
+| musicnn       | MTT_musicnn (musicnn 0.1.0 wheel)   | penultimate                 | 200 | 3 s windows every 0.5 s |
+| musicnn_vgg   | MSD_vgg (musicnn 0.1.0 wheel)       | pool5                       | 256 | 3 s patches every 1.5 s |
 | vggish        | VGGish (vggish-10086976.pth, local) | last layer, no ReLU, no PCA | 128 | 0.96 s, no overlap      |
 
 ``musicnn`` is the offline default. VGGish graph and front end were checked equal (max abs diff 0)
 to torchvggish 0.2 with the same random weights (the release weights are not on this machine).
 
 Why these: the semantic tokenizer clusters MSD_musicnn mid-end frame features, so FAD uses other
-networks (MTT_musicnn, a different training set; MSD_vgg, a different architecture). Patches
-overlap (0.5 s hop instead of musicnn's 3 s) because a 10 s clip gives only 3 disjoint patches,
+networks (MTT_musicnn, a different training set; MSD_vgg, a different architecture). Windows
+overlap (0.5 s hop instead of musicnn's 3 s) because a 10 s clip gives only 3 disjoint windows,
 far too few frames for a 200-d covariance; with the hop a 10 s clip gives 15. Audio shorter than
-3 s is repeat-padded to one patch, as musicnn's training did. VGGish keeps the FAD standard
-framing (0.96 s, no overlap) so its numbers stay comparable with ``frechet-audio-distance``.
+3 s is repeat-padded to one window (one frame), as musicnn's training did. VGGish keeps the FAD
+standard framing (0.96 s, no overlap) so its numbers stay comparable with ``frechet-audio-distance``.
+
+Speed (``python -m benchmark.perf.embeddings``, ``results/perf/embeddings.json``): ``musicnn``
+runs its front and mid end once over the whole clip and pools the 15 windows from those frame
+features (``hafm.musicnn.window_embeddings``) instead of running the network on 15 overlapping
+patches. Features near a window's edges then see the real neighbouring audio instead of the zero
+padding each upstream patch has, so the vectors differ slightly from upstream's; the perf script
+reports the cosine similarity and the FAD between the two. ``exact_patches=True`` restores the
+per-patch computation (parity with musicnn 0.1.0). ``musicnn_vgg`` must take whole 187-frame
+patches (its pooling strides fix the input size), so its cost grows with the number of patches:
+its hop is 1.5 s (5 patches per 10 s clip; 256-d covariances still get ~5 frames per clip x the
+hundreds of clips of a run).
 
 Cache: ``EmbeddingCache(root)`` stores one ``.npz`` per (backend fingerprint, audio sha256),
 written atomically; the fingerprint covers the backend's name, settings and a hash of its
@@ -74,19 +85,26 @@ def weights_hash(model: torch.nn.Module) -> str:
 
 @dataclass
 class MusicnnBackend:
-    """Patch embeddings of a musicnn model. ``model``: injected (tests) or loaded from the wheel."""
+    """Window embeddings of a musicnn model. ``model``: injected (tests) or loaded from the wheel.
+
+    ``exact_patches``: run the whole network on every 3 s patch (upstream musicnn's computation;
+    always so for VGG models) instead of one front/mid-end pass per clip pooled over windows.
+    ``batch_size``: patches per forward pass in that mode (speed only).
+    """
 
     name: str = "musicnn"
     model_name: str = "MTT_musicnn"
     layer: str = "penultimate"
     hop_s: float = 0.5
+    exact_patches: bool = False
+    batch_size: int = 1
     model: torch.nn.Module | None = None
     sample_rate: int = MUSICNN_SAMPLE_RATE
     _fingerprint: str | None = field(default=None, init=False, repr=False)
 
     @property
     def hop_frames(self) -> int:
-        return max(1, int(round(self.hop_s * MUSICNN_FRAME_RATE)))  # 0.5 s -> 31 frames (0.496 s)
+        return max(1, round(self.hop_s * MUSICNN_FRAME_RATE))  # 0.5 s -> 31 frames (0.496 s)
 
     def network(self) -> torch.nn.Module:
         if self.model is None:
@@ -99,15 +117,23 @@ class MusicnnBackend:
     def fingerprint(self) -> str:
         if self._fingerprint is None:
             self._fingerprint = sha256_json({"name": self.name, "model": self.model_name, "layer": self.layer,
-                                             "hop_frames": self.hop_frames, "weights": weights_hash(self.network())})
+                                             "hop_frames": self.hop_frames, "exact_patches": self.exact_patches,
+                                             "weights": weights_hash(self.network())})
         return self._fingerprint
 
     def embed(self, wav: np.ndarray | torch.Tensor, sr: int) -> np.ndarray:
-        """Mono audio ``[n]`` at ``sr`` Hz -> ``[n_patches, d]`` float32 (3 s patches every ``hop_s``)."""
-        from hafm.musicnn import patch_embeddings
+        """Mono audio ``[n]`` at ``sr`` Hz -> ``[n_windows, d]`` float32 (3 s windows every ``hop_s``;
+        ``1 + (frames - 187) // hop_frames`` of them at 62.5 frames/s, one for audio under 3 s)."""
+        from hafm.musicnn import Musicnn, log_mel
+        from hafm.musicnn.embed import patch_embeddings_from_log_mel, window_embeddings_from_log_mel
 
-        wav_16k = mono_at(wav, sr, self.sample_rate, f"{self.name} input")
-        return patch_embeddings(self.network(), wav_16k, self.layer, hop=self.hop_frames)
+        model = self.network()
+        if not self.exact_patches and not isinstance(model, Musicnn):
+            raise HafmError(f"{self.name}: {type(model).__name__} takes whole 3 s patches; set exact_patches=True")
+        mel = log_mel(mono_at(wav, sr, self.sample_rate, f"{self.name} input"))
+        if self.exact_patches:
+            return patch_embeddings_from_log_mel(model, mel, self.layer, self.hop_frames, self.batch_size)
+        return window_embeddings_from_log_mel(model, mel, self.layer, self.hop_frames)
 
 
 @dataclass
@@ -150,7 +176,7 @@ Backend = MusicnnBackend | VGGishBackend
 BACKENDS: dict[str, Callable[..., Backend]] = {
     "musicnn": lambda **kw: MusicnnBackend(**kw),
     "musicnn_vgg": lambda **kw: MusicnnBackend(**{"name": "musicnn_vgg", "model_name": "MSD_vgg",
-                                                 "layer": "pool5", **kw}),
+                                                 "layer": "pool5", "hop_s": 1.5, "exact_patches": True, **kw}),
     "vggish": lambda **kw: VGGishBackend(**kw),
 }
 DEFAULT_BACKEND = "musicnn"

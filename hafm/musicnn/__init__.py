@@ -10,8 +10,10 @@ Public API::
 
     load_musicnn(name) -> nn.Module
     frame_features(model, wav_16k [n]) -> [1 + n // 256, 753]      # 62.5 Hz, musicnn models only
-    patch_embeddings(model, wav_16k [n], layer) -> [n_patches, d]  # one vector per 3 s patch
-    embed(wav_16k [n], model="MTT_musicnn", layer="penultimate") -> [n_patches, d]
+    patch_embeddings(model, wav_16k [n], layer, hop=187) -> [n_patches, d]  # one vector per 3 s patch
+    window_embeddings(model, wav_16k [n], layer, hop=187) -> [n_patches, d]  # same windows, one
+                                                # front/mid-end pass over the whole input (musicnn only)
+    embed(wav_16k [n], model="MTT_musicnn", layer="penultimate", exact_patches=True) -> [n_patches, d]
     log_mel(wav_16k [n]) -> [1 + n // 256, 96]
 
 The models and their weights are covered by musicnn's ISC licence (see ``NOTICE``):
@@ -22,7 +24,7 @@ purpose with or without fee is hereby granted, provided that the above copyright
 permission notice appear in all copies.
 """
 
-from hafm.musicnn.embed import LAYER_DIMS, embed, frame_features, patch_embeddings
+from hafm.musicnn.embed import LAYER_DIMS, embed, frame_features, patch_embeddings, window_embeddings
 from hafm.musicnn.frontend import FRAME_RATE, SAMPLE_RATE, log_mel
 from hafm.musicnn.models import Musicnn, MusicnnVGG
 from hafm.musicnn.weights import MODEL_NAMES, checkpoint_prefix, load_musicnn, tag_names
@@ -30,5 +32,5 @@ from hafm.musicnn.weights import MODEL_NAMES, checkpoint_prefix, load_musicnn, t
 __all__ = [
     "FRAME_RATE", "LAYER_DIMS", "MODEL_NAMES", "SAMPLE_RATE", "Musicnn", "MusicnnVGG",
     "checkpoint_prefix", "embed", "frame_features", "load_musicnn", "log_mel",
-    "patch_embeddings", "tag_names",
+    "patch_embeddings", "tag_names", "window_embeddings",
 ]

@@ -2,6 +2,20 @@
 
 All functions take mono audio at 16 kHz as a numpy array ``[n]`` and run on CPU in float32.
 Resample first (musicnn was trained on 16 kHz input).
+
+Two ways to get one vector per 3 s (187-frame) window:
+
+* ``patch_embeddings``: upstream's way. Each patch is cut from the log-mel and run through the
+  whole network on its own, so the convolutions see zero padding at the patch edges. Needed
+  for the VGG models (their pooling strides fix the input at 187 frames) and for parity with
+  musicnn 0.1.0.
+* ``window_embeddings`` (musicnn models only): the front and mid end run once over the whole
+  input, then the back end (temporal max/mean pooling, dense layers) runs on every 187-frame
+  window of those frame features. Overlapping windows no longer repeat the convolutions (a 10 s
+  clip with a 0.5 s hop: 626 frames instead of 15 x 187 = 2805), and features near a window's
+  edges see the real neighbouring audio instead of zero padding; only the input's own two ends
+  are zero-padded, as in upstream. The vectors therefore differ slightly from upstream's
+  (``benchmark.perf.embeddings`` measures by how much).
 """
 
 from __future__ import annotations
@@ -10,6 +24,7 @@ import functools
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from hafm.musicnn.frontend import PATCH_FRAMES, log_mel, patches
 from hafm.musicnn.models import Musicnn, MusicnnVGG
@@ -23,7 +38,7 @@ LAYERS = {"musicnn": ("penultimate", "mean_pool", "max_pool", "taggram"), "vgg":
 LAYER_DIMS = {"penultimate": 200, "mean_pool": 753, "max_pool": 753, "taggram": 50, "pool5": 256}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def frame_features_from_log_mel(model: Musicnn, mel: np.ndarray, chunk_frames: int = 2048) -> np.ndarray:
     """Log-mel ``[T, 96]`` -> mid-end frame features ``[T, 753]`` (62.5 Hz), in bounded memory.
 
@@ -52,13 +67,21 @@ def frame_features(model: Musicnn, wav_16k: np.ndarray) -> np.ndarray:
     return frame_features_from_log_mel(model, log_mel(wav_16k))
 
 
-@torch.no_grad()
-def patch_embeddings_from_log_mel(model: Musicnn | MusicnnVGG, mel: np.ndarray, layer: str,
-                                  hop: int = PATCH_FRAMES, batch_size: int = 16) -> np.ndarray:
-    """Log-mel ``[T, 96]`` -> one ``layer`` vector per 187-frame patch: ``[P, d]`` float32."""
+def _check_layer(model: Musicnn | MusicnnVGG, layer: str) -> None:
     family = "musicnn" if isinstance(model, Musicnn) else "vgg"
     if layer not in LAYERS[family]:
         raise ValueError(f"layer {layer!r} is not a {family} output; choose one of {LAYERS[family]}")
+
+
+@torch.inference_mode()
+def patch_embeddings_from_log_mel(model: Musicnn | MusicnnVGG, mel: np.ndarray, layer: str,
+                                  hop: int = PATCH_FRAMES, batch_size: int = 1) -> np.ndarray:
+    """Log-mel ``[T, 96]`` -> one ``layer`` vector per 187-frame patch: ``[P, d]`` float32.
+
+    ``batch_size`` patches go through the network together. One at a time is the default because
+    on one CPU thread larger batches were measured slower (``benchmark.perf.embeddings``).
+    """
+    _check_layer(model, layer)
     batch = patches(mel, hop)
     out = [model(torch.from_numpy(batch[i:i + batch_size]))[layer].numpy()
            for i in range(0, len(batch), batch_size)]
@@ -77,12 +100,42 @@ def patch_embeddings(model: Musicnn | MusicnnVGG, wav_16k: np.ndarray, layer: st
     return patch_embeddings_from_log_mel(model, log_mel(wav_16k), layer, hop)
 
 
+@torch.inference_mode()
+def window_embeddings_from_log_mel(model: Musicnn, mel: np.ndarray, layer: str,
+                                   hop: int = PATCH_FRAMES) -> np.ndarray:
+    """Log-mel ``[T, 96]`` -> one ``layer`` vector per 187-frame window: ``[P, d]`` float32.
+
+    One ``frame_features`` pass over all ``T`` frames, then the back end on the windows starting
+    every ``hop`` frames: the same windows as ``patches`` (tail dropped, P = 1 + (T - 187) // hop).
+    An input shorter than one window is repeat-padded to 187 frames first, exactly as
+    ``patches`` does, so it gives one vector equal to ``patch_embeddings_from_log_mel``'s.
+    """
+    if not isinstance(model, Musicnn):
+        raise TypeError(f"window embeddings need a musicnn model, got {type(model).__name__}; "
+                        "VGG models take whole 187-frame patches (patch_embeddings)")
+    _check_layer(model, layer)
+    if mel.shape[0] < PATCH_FRAMES:
+        mel = patches(mel)[0]
+    feats = torch.from_numpy(frame_features_from_log_mel(model, mel).T)[None]  # [1, 753, T]
+    max_pool = F.max_pool1d(feats, PATCH_FRAMES, hop)[0].T  # [P, 753]
+    mean_pool = F.avg_pool1d(feats, PATCH_FRAMES, hop)[0].T
+    return model.back_end(max_pool, mean_pool)[layer].numpy().astype(np.float32, copy=False)
+
+
+def window_embeddings(model: Musicnn, wav_16k: np.ndarray, layer: str, hop: int = PATCH_FRAMES) -> np.ndarray:
+    """Mono 16 kHz audio ``[n]`` -> ``[n_windows, d]``: ``patch_embeddings``' windows, computed
+    from one whole-input pass of the front and mid end (musicnn models only; see the module doc)."""
+    return window_embeddings_from_log_mel(model, log_mel(wav_16k), layer, hop)
+
+
 @functools.lru_cache(maxsize=4)
 def _cached_model(name: str) -> Musicnn | MusicnnVGG:
     return load_musicnn(name)
 
 
 def embed(wav_16k: np.ndarray, model: str = "MTT_musicnn", layer: str = "penultimate",
-          hop: int = PATCH_FRAMES) -> np.ndarray:
-    """``patch_embeddings`` with the pretrained model named ``model`` (loaded once per process)."""
-    return patch_embeddings(_cached_model(model), wav_16k, layer, hop)
+          hop: int = PATCH_FRAMES, exact_patches: bool = True) -> np.ndarray:
+    """``patch_embeddings`` (or, with ``exact_patches=False``, ``window_embeddings``) with the
+    pretrained model named ``model`` (loaded once per process)."""
+    compute = patch_embeddings if exact_patches else window_embeddings
+    return compute(_cached_model(model), wav_16k, layer, hop)

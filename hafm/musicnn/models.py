@@ -97,7 +97,14 @@ class Musicnn(nn.Module):
         """``[B, T, 96]`` -> ``taggram [B, 50]``, ``penultimate [B, 200]``,
         ``mean_pool [B, 753]``, ``max_pool [B, 753]``."""
         feats = self.frame_features(log_mel)
-        max_pool, mean_pool = feats.amax(dim=2), feats.mean(dim=2)
+        return self.back_end(feats.amax(dim=2), feats.mean(dim=2))
+
+    def back_end(self, max_pool: torch.Tensor, mean_pool: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Temporal ``max_pool``, ``mean_pool`` ``[B, 753]`` -> the outputs of ``forward``.
+
+        Separate from ``forward`` so that pooling over sliding windows of one whole-clip pass of
+        ``frame_features`` can share it (``hafm.musicnn.embed.window_embeddings``).
+        """
         # TF flattens [B, 753, 2]: max and mean interleaved per channel
         pooled = torch.stack([max_pool, mean_pool], dim=2).flatten(1)
         penultimate = self.dense_bn(F.relu(self.dense(self.pool_bn(pooled))))

@@ -3,8 +3,15 @@ import pytest
 import torch
 
 from benchmark import vggish
-from benchmark.embeddings import (BACKENDS, EmbeddingCache, MusicnnBackend, audio_sha256, embed_songs,
-                                  get_backend, get_embedder)
+from benchmark.embeddings import (
+    BACKENDS,
+    EmbeddingCache,
+    MusicnnBackend,
+    audio_sha256,
+    embed_songs,
+    get_backend,
+    get_embedder,
+)
 from hafm.errors import AudioError, HafmError, MissingWeightsError, StaleCacheError
 from hafm.musicnn import Musicnn, MusicnnVGG
 
@@ -85,8 +92,45 @@ def test_musicnn_is_deterministic(random_musicnn):
     np.testing.assert_array_equal(random_musicnn.embed(wav, 16_000), random_musicnn.embed(wav, 16_000))
 
 
-def test_musicnn_vgg_gives_pool5_patches(random_vgg):
-    assert random_vgg.embed(tone(4.0, 16_000), 16_000).shape == (3, 256)
+def test_musicnn_vgg_gives_pool5_patches_every_1_5_s(random_vgg):
+    # 5 s: 313 frames, 187-frame patches every 94 frames -> 2
+    assert random_vgg.embed(tone(5.0, 16_000), 16_000).shape == (2, 256)
+
+
+def test_musicnn_vgg_refuses_window_mode():
+    torch.manual_seed(0)
+    backend = get_backend("musicnn_vgg", model=MusicnnVGG().eval(), exact_patches=False)
+    with pytest.raises(HafmError, match="exact_patches=True"):
+        backend.embed(tone(4.0, 16_000), 16_000)
+
+
+@pytest.mark.parametrize("seconds,sr,expected", [(1.0, 16_000, 1), (2.9, 16_000, 1), (3.0, 16_000, 1),
+                                                 (3.5, 16_000, 2), (10.0, 24_000, 15)])
+def test_window_count_per_clip_length(seconds, sr, expected, random_musicnn):
+    # 1 + (frames - 187) // 31 windows, frames = 1 + n_16k // 256; under 3 s: repeat-padded to one
+    frames = 1 + int(seconds * 16_000) // 256
+    assert expected == (1 if frames < 187 else 1 + (frames - 187) // 31)
+    assert random_musicnn.embed(tone(seconds, sr), sr).shape == (expected, 200)
+
+
+def test_window_and_exact_modes_give_the_same_frames(random_musicnn):
+    exact = MusicnnBackend(model=random_musicnn.model, exact_patches=True)
+    wav = tone(6.0, 16_000)
+    assert random_musicnn.embed(wav, 16_000).shape == exact.embed(wav, 16_000).shape
+
+
+def test_exact_mode_is_upstreams_patch_computation(random_musicnn):
+    from hafm.musicnn import patch_embeddings
+
+    wav = tone(5.0, 16_000)
+    exact = MusicnnBackend(model=random_musicnn.model, exact_patches=True, batch_size=16)
+    np.testing.assert_allclose(exact.embed(wav, 16_000), patch_embeddings(random_musicnn.model, wav, "penultimate",
+                                                                          hop=31), rtol=0, atol=1e-5)
+
+
+def test_modes_have_different_cache_keys(random_musicnn):
+    exact = MusicnnBackend(model=random_musicnn.model, exact_patches=True)
+    assert exact.fingerprint != random_musicnn.fingerprint
 
 
 def test_stereo_input_is_refused(random_musicnn):

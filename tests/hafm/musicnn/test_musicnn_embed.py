@@ -1,4 +1,4 @@
-"""Frame features, patch embeddings, the front end's refusals, and the weights lookup."""
+"""Frame features, patch and window embeddings, the front end's refusals, and the weights lookup."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import pytest
 import torch
 
 from hafm.errors import AudioError, MissingWeightsError
-from hafm.musicnn import LAYER_DIMS, frame_features, log_mel, patch_embeddings, tag_names
+from hafm.musicnn import LAYER_DIMS, frame_features, log_mel, patch_embeddings, tag_names, window_embeddings
 from hafm.musicnn import weights as weights_module
-from hafm.musicnn.embed import frame_features_from_log_mel
+from hafm.musicnn.embed import (
+    frame_features_from_log_mel,
+    patch_embeddings_from_log_mel,
+    window_embeddings_from_log_mel,
+)
 from hafm.musicnn.frontend import patches
 
 
@@ -81,3 +85,44 @@ def test_missing_checkpoint_file_is_named(monkeypatch, tmp_path):
 def test_unknown_model_name_raises():
     with pytest.raises(ValueError, match="MSD_musicnn"):
         weights_module.load_musicnn("MSD_musicnn_big")
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.mark.parametrize("frames", [187, 200, 218, 376])
+def test_windows_are_the_patches_windows(frames, parity_log_mel, models):
+    mel = parity_log_mel[:frames]
+    windows = window_embeddings_from_log_mel(models["MTT_musicnn"], mel, "penultimate", hop=31)
+    assert windows.shape == patch_embeddings_from_log_mel(models["MTT_musicnn"], mel, "penultimate", hop=31).shape
+
+
+@pytest.mark.parametrize("frames", [50, 187])
+def test_a_single_window_equals_the_exact_patch(frames, parity_log_mel, models):
+    # one window spans the whole (repeat-padded, if short) input: both modes see the same zero
+    # padding, so only float summation order differs
+    mel = parity_log_mel[:frames]
+    for layer in ("penultimate", "max_pool", "taggram"):
+        exact = patch_embeddings_from_log_mel(models["MTT_musicnn"], mel, layer)
+        np.testing.assert_allclose(window_embeddings_from_log_mel(models["MTT_musicnn"], mel, layer), exact,
+                                   rtol=0, atol=1e-5, err_msg=layer)
+
+
+def test_overlapping_windows_stay_close_to_exact_patches(parity_log_mel, models):
+    # Windows differ from patches only where a window's inner edges cut the receptive field (the
+    # 128-frame temporal filter and the mid-end reach ~73 frames): patches see zeros there,
+    # windows the real neighbours. The fixture's chord-to-notes change at 3 s is a worst case;
+    # measured there: cosine min 0.938, mean 0.983 (results/perf/embeddings.json has the corpus).
+    args = (models["MTT_musicnn"], parity_log_mel, "penultimate", 31)
+    cos = _cosine(window_embeddings_from_log_mel(*args), patch_embeddings_from_log_mel(*args))
+    assert cos.min() >= 0.9 and cos.mean() >= 0.97
+
+
+def test_window_embeddings_from_audio(parity_audio, models):
+    assert window_embeddings(models["MSD_musicnn"], parity_audio, "mean_pool").shape == (2, 753)
+
+
+def test_window_embeddings_refuse_vgg(parity_log_mel, models):
+    with pytest.raises(TypeError, match="187-frame patches"):
+        window_embeddings_from_log_mel(models["MSD_vgg"], parity_log_mel, "pool5")
