@@ -156,6 +156,7 @@ def parity(session: nox.Session) -> None:
 def perf(session: nox.Session) -> None:
     """Speed and memory benchmarks; JSON results in results/perf/."""
     _install(session)
-    for module in ("benchmark.perf.frechet", "benchmark.perf.codec", "benchmark.perf.generation",
+    for module in ("benchmark.perf.frechet", "benchmark.perf.codec", "benchmark.perf.embeddings",
+                   "benchmark.perf.generation",
                    "listening_test.loadtest"):
         session.run("python", "-m", module, env=OFFLINE_ENV)
