@@ -9,6 +9,7 @@ file or argument and the problem, so a bad input never reaches a model.
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,33 @@ def _check_readable(path: Path) -> None:
         raise AudioError(f"{path}: is a directory, not an audio file")
 
 
+def _wav_data_bytes(path: Path) -> tuple[int, int] | None:
+    """``(declared, present)`` bytes of a RIFF/WAVE file's ``data`` chunk, or None when the file is
+    not plain RIFF/WAVE or its writer left the size open (0 or 0xFFFFFFFF, as streaming writers do)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
+            if chunk_id == b"data":
+                return (None if chunk_size in (0, 0xFFFFFFFF) else (chunk_size, size - pos - 8))
+            pos += 8 + chunk_size + (chunk_size & 1)
+    return None
+
+
+def _check_not_truncated(path: Path) -> None:
+    # libsndfile silently reads whatever part of a truncated wav is present (a cut-off download
+    # would become a few samples of audio), so the data chunk's declared size is checked here.
+    sizes = _wav_data_bytes(path)
+    if sizes is not None and sizes[1] < sizes[0]:
+        raise AudioError(f"{path}: truncated wav (header declares {sizes[0]} bytes of audio data, "
+                         f"the file holds {sizes[1]})")
+
+
 def load(
     path: str | os.PathLike,
     sr: int | None = None,
@@ -95,6 +123,8 @@ def load(
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         raise AudioError(f"{path}: unreadable or not an audio file ({err})") from err
+    if info.format in ("WAV", "WAVEX"):
+        _check_not_truncated(path)
     if max_seconds is not None and info.samplerate > 0 and info.frames / info.samplerate > max_seconds:
         raise AudioError(
             f"{path}: {info.frames / info.samplerate / 60:.1f} min of audio exceeds the limit of "

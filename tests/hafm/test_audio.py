@@ -99,6 +99,25 @@ def test_truncated_file_is_refused(tmp_path, tone):
         audio.load(path)
 
 
+def test_truncated_wav_is_refused(tmp_path, tone):
+    # libsndfile would read the few samples that are left; the header's data size gives it away
+    path = tmp_path / "cut.wav"
+    audio.save(path, tone, SR)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(AudioError, match="cut.wav: truncated wav"):
+        audio.load(path)
+
+
+def test_complete_wav_with_an_extra_chunk_loads(tmp_path, tone):
+    path = tmp_path / "tagged.wav"
+    audio.save(path, tone, SR)
+    raw = path.read_bytes()
+    extra = b"LIST" + (3).to_bytes(4, "little") + b"abc\x00"  # odd size: one pad byte
+    tagged = raw[:4] + (len(raw) - 8 + len(extra)).to_bytes(4, "little") + raw[8:12] + extra + raw[12:]
+    path.write_bytes(tagged)
+    assert audio.load(path)[0].shape == (1, SR)
+
+
 def test_empty_file_is_refused(tmp_path):
     path = tmp_path / "empty.wav"
     sf.write(path, np.zeros((0, 1), dtype=np.float32), SR)
