@@ -145,22 +145,34 @@ def _match(acc: np.ndarray, vocal_lufs: float, opts: BuildOptions, sr: int) -> n
     return acc * _gain(vocal_lufs + opts.accomp_offset_db - level)
 
 
+def read_item(
+    files: dict[str, Path], systems: list[str], opts: BuildOptions
+) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
+    """The vocal and each system's accompaniment of one item, cut to a common length (mono at
+    ``opts.sample_rate``), and the vocal's loudness in LUFS; every refusal happens here."""
+    sr = opts.sample_rate
+    vocal = read_mono(files["vocals"], sr)
+    accs = {s: read_mono(files[s], sr) for s in systems}
+    lengths = {"vocals": len(vocal), **{s: len(a) for s, a in accs.items()}}
+    shortest = min(lengths, key=lengths.get)
+    if lengths[shortest] < MIN_SECONDS * sr:
+        raise AudioError(f"{files[shortest]}: {lengths[shortest] / sr:.3f} s of audio, "
+                         f"shorter than the {MIN_SECONDS} s a stimulus needs")
+    n = min(lengths[shortest], int(opts.max_seconds * sr))
+    v_lufs = loudness_lufs(vocal[:n], sr)
+    if v_lufs < SILENT_LUFS:
+        raise AudioError(f"{files['vocals']}: the vocal is silent")
+    return vocal[:n], {s: a[:n] for s, a in accs.items()}, v_lufs
+
+
 def item_mixes(
     files: dict[str, Path], systems: list[str], opts: BuildOptions
 ) -> tuple[dict[str, np.ndarray], float]:
     """Un-normalised mixes of one item (every system plus the two catch stimuli, equal lengths)
     and the off-beat shift used, in seconds."""
     sr = opts.sample_rate
-    vocal = read_mono(files["vocals"], sr)
-    accs = {s: read_mono(files[s], sr) for s in systems}
-    n = min(len(vocal), *(len(a) for a in accs.values()), int(opts.max_seconds * sr))
-    if n < MIN_SECONDS * sr:
-        raise AudioError(f"{files['vocals']}: shorter than {MIN_SECONDS} s after matching lengths")
-    vocal = vocal[:n]
-    v_lufs = loudness_lufs(vocal, sr)
-    if v_lufs < SILENT_LUFS:
-        raise AudioError(f"{files['vocals']}: the vocal is silent")
-    accs = {s: _match(a[:n], v_lufs, opts, sr) for s, a in accs.items()}
+    vocal, accs, v_lufs = read_item(files, systems, opts)
+    accs = {s: _match(a, v_lufs, opts, sr) for s, a in accs.items()}
     mixes = {s: vocal + a for s, a in accs.items()}
     base = accs[opts.catch_base]
     shift = opts.offbeat_shift_s or half_beat_seconds(base, sr)
@@ -236,6 +248,10 @@ def build_stimuli(source: Path, out: Path, opts: BuildOptions, study: StudyConfi
     if opts.catch_base not in systems:
         raise AudioError(f"catch base system {opts.catch_base!r} is not among {systems}")
     items = sorted(table)
+    # Every input is checked before anything is written: a bad file must not leave a study that is
+    # already built (and perhaps being served) with mixes that no longer match its manifest.
+    for item in items:
+        read_item(table[item], systems, opts)
     stats, per_item = _mix_pass(table, items, systems, opts, out)
     # One study-wide level: the target, or lower if any mix would peak over the limit.
     headroom = min(20 * np.log10(PEAK_LIMIT / peak) + lufs for lufs, peak in stats.values())

@@ -48,6 +48,15 @@ def test_bad_source_folder_is_a_clear_error(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
 
 
+def test_corrupt_wav_exits_2_naming_the_file(tmp_path, capsys):
+    (tmp_path / "src" / "a").mkdir(parents=True)
+    (tmp_path / "src" / "a" / "vocals.wav").write_bytes(b"RIFF" + bytes(40))
+    (tmp_path / "src" / "a" / "sys.wav").write_bytes(b"RIFF" + bytes(40))
+    assert main(["build-stimuli", str(tmp_path / "src"), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "vocals.wav: unreadable" in err and "Traceback" not in err
+
+
 def test_every_subcommand_has_help():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert {"build-stimuli", "init-db", "serve", "export", "demo-source"} <= set(sub.choices)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,6 +137,36 @@ def test_silent_vocal_is_refused(tmp_path):
     sf.write(tmp_path / "src" / "a" / "vocals.wav", np.zeros(24000, np.float32), 24000)
     sf.write(tmp_path / "src" / "a" / "sys.wav", 0.1 * np.ones(24000, np.float32), 24000)
     with pytest.raises(AudioError, match="silent"):
+        build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions())
+
+
+def _tone_item(folder: Path, seconds: float = 1.0, sr: int = 24000) -> None:
+    folder.mkdir(parents=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(folder / "vocals.wav", (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr)
+    sf.write(folder / "sys.wav", (0.2 * np.sin(2 * np.pi * 110 * t) * (t % 0.5 < 0.25)).astype(np.float32), sr)
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_a_corrupt_wav_is_refused_before_a_built_study_is_touched(tmp_path):
+    for item in ("a", "b"):
+        _tone_item(tmp_path / "src" / item)
+    build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions(max_seconds=1.0))
+    before = _files(tmp_path / "out")
+    (tmp_path / "src" / "b" / "sys.wav").write_bytes(b"RIFF" + bytes(40))
+    with pytest.raises(AudioError, match=r"b[/\\]sys\.wav: unreadable"):
+        build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions(max_seconds=1.0))
+    assert _files(tmp_path / "out") == before
+
+
+def test_a_too_short_accompaniment_is_named(tmp_path):
+    _tone_item(tmp_path / "src" / "a")
+    sf.write(tmp_path / "src" / "a" / "sys.wav", 0.1 * np.ones(2400, np.float32), 24000)
+    with pytest.raises(AudioError, match=r"sys\.wav: 0\.100 s of audio"):
         build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions())
 
 
