@@ -70,8 +70,12 @@ def _read_source(track, name: str) -> np.ndarray:
             data, _ = sf.read(source.path, dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as err:
             raise AudioError(f"{source.path}: unreadable stem ({err})") from err
-        return _mono(data)
-    return _mono(source.audio)
+    else:
+        data = source.audio
+    mono = _mono(data)
+    if not np.isfinite(mono).all():
+        raise AudioError(f"{source.path}: stem contains {int((~np.isfinite(mono)).sum())} NaN or infinite samples")
+    return mono
 
 
 def read_track(track, sr: int | None = None) -> TrackAudio:

@@ -51,6 +51,15 @@ def test_stems_of_different_length_are_refused(hq_tree):
         next(musdb_io.iter_tracks(hq_tree, "train"))
 
 
+def test_stem_with_nan_is_refused_naming_the_file(hq_tree):
+    path = hq_tree / "train" / "A - one" / "vocals.wav"
+    data, sr = sf.read(path, dtype="float32")
+    data[10] = np.nan
+    sf.write(path, data, sr, subtype="FLOAT")
+    with pytest.raises(AudioError, match="vocals.wav: stem contains 1 NaN"):
+        next(musdb_io.iter_tracks(hq_tree, "train"))
+
+
 @pytest.mark.slow
 def test_reads_stem_mp4_tree(stems_tree):
     tracks = list(musdb_io.iter_tracks(stems_tree))
