@@ -160,6 +160,18 @@ def resample(wav: torch.Tensor, sr_in: int, sr_out: int) -> torch.Tensor:
     return AF.resample(wav, int(sr_in), int(sr_out))
 
 
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Refuse an output path that cannot take an audio file (a directory, or an extension
+    soundfile cannot write), so a long job fails before its work rather than after it."""
+    path = Path(path)
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file name")
+    if path.suffix.lstrip(".").upper() not in sf.available_formats():
+        raise AudioError(f"{path}: cannot write audio with extension {path.suffix!r} "
+                         "(use .wav, .flac or .ogg)")
+    return path
+
+
 def save(
     path: str | os.PathLike,
     wav: torch.Tensor | np.ndarray,
@@ -172,6 +184,7 @@ def save(
     PCM output is clipped to [-1, 1] (soundfile would wrap otherwise); silence is allowed by
     default because silent stems (e.g. an absent drum part) are legitimate files.
     """
+    check_output_path(path)
     wav = validate(wav, str(path), max_seconds=None, allow_silent=allow_silent)
     data = wav.detach().cpu().numpy().T
     if subtype.startswith("PCM"):

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from hafm.errors import ConfigError, ConfigNotFoundError
+
 STAGES = ("semantic", "coarse", "fine")
 
 
@@ -156,7 +158,7 @@ def _merge(obj: Any, values: dict[str, Any], where: str) -> Any:
     updates = {}
     for key, value in values.items():
         if key not in known:
-            raise ValueError(f"unknown config key {where}{key!r}")
+            raise ConfigError(f"unknown config key {where}{key!r}")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             updates[key] = _merge(current, value, f"{where}{key}.")
@@ -178,9 +180,15 @@ def load_config(name_or_path: str) -> CascadeConfig:
         return PRESETS[name_or_path]()
     path = Path(name_or_path)
     if not path.is_file():
-        raise FileNotFoundError(f"config {name_or_path!r} is neither a preset {sorted(PRESETS)} nor a file")
-    values = tomllib.loads(path.read_text())
-    base = PRESETS[values.pop("preset", "small")]()
+        raise ConfigNotFoundError(f"config {name_or_path!r} is neither a preset {sorted(PRESETS)} nor a file")
+    try:
+        values = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not a valid TOML config ({err})") from err
+    preset = values.pop("preset", "small")
+    if preset not in PRESETS:
+        raise ConfigError(f"{path}: preset {preset!r} is not one of {sorted(PRESETS)}")
+    base = PRESETS[preset]()
     return from_dict(values, base)
 
 

@@ -18,3 +18,14 @@ class MissingWeightsError(HafmError):
 
 class StaleCacheError(HafmError):
     """A cached artefact was made by other tokenizers/configs than the ones asked for."""
+
+
+class ConfigError(HafmError, ValueError):
+    """A config file is unusable (not TOML, unknown keys); the message names the file or key.
+
+    Also a ``ValueError``, which callers caught before this class existed.
+    """
+
+
+class ConfigNotFoundError(ConfigError, FileNotFoundError):
+    """A config name is neither a preset nor an existing file (also a ``FileNotFoundError``)."""

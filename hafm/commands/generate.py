@@ -58,10 +58,15 @@ def run(args: argparse.Namespace) -> int:
     from hafm.tokenizers.semantic import load_semantic
 
     configure_threads(getattr(args, "threads", None))
+    # Everything that can be refused is checked before the (minutes-long) generation.
+    sampling = sampling_from_args(args)
+    for path in (args.output, getattr(args, "mix", None)):
+        if path is not None:
+            audio.check_output_path(path)
     vocals, sr = audio.load(args.vocals, mono=False)
     cascade = load_cascade(args.checkpoints, stages=args.stages)
     started = time.perf_counter()
-    accomp = generate_accompaniment(vocals, sr, stages=args.stages, sampling=sampling_from_args(args),
+    accomp = generate_accompaniment(vocals, sr, stages=args.stages, sampling=sampling,
                                     seed=args.seed, cascade=cascade, codec=load_codec(args.codec),
                                     semantic=load_semantic(args.semantic), progress=True)
     seconds = time.perf_counter() - started

@@ -59,6 +59,14 @@ def test_save_leaves_no_temp_files(tmp_path, tone):
     assert [p.name for p in tmp_path.iterdir()] == ["a.wav"]
 
 
+def test_save_to_a_directory_or_unknown_extension_is_refused(tmp_path, tone):
+    with pytest.raises(AudioError, match="is a directory"):
+        audio.save(tmp_path, tone, SR)
+    with pytest.raises(AudioError, match="extension '.wavv'"):
+        audio.save(tmp_path / "x.wavv", tone, SR)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_flac_round_trip(tmp_path, tone):
     path = tmp_path / "a.flac"
     audio.save(path, tone, SR)

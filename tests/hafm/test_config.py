@@ -1,6 +1,10 @@
+import numpy as np
 import pytest
+import soundfile as sf
 
 from hafm import config
+from hafm.cli import main as hafm_main
+from hafm.errors import HafmError
 
 
 def test_toml_round_trip_preserves_every_field(tmp_path):
@@ -40,3 +44,22 @@ def test_sampling_defaults_are_the_authors():
 def test_unknown_preset_or_missing_file_is_refused():
     with pytest.raises(FileNotFoundError, match="preset"):
         config.load_config("huge")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("[sampling]\ntemperature = ", "not a valid TOML config"),
+    ("[sampling]\ntemprature = 0.5\n", "unknown config key sampling.'temprature'"),
+    ('preset = "huge"\n', "preset 'huge' is not one of"),
+])
+def test_bad_config_file_is_a_clear_hafm_error(tmp_path, text, problem):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(HafmError, match=problem):
+        config.load_config(str(path))
+
+
+def test_cli_reports_a_missing_config_without_traceback(tmp_path, capsys):
+    vocal = tmp_path / "v.wav"
+    sf.write(vocal, 0.1 * np.sin(np.arange(8_000) / 5.0), 8_000)
+    code = hafm_main(["generate", str(vocal), "-o", str(tmp_path / "o.wav"), "--config", "huge"])
+    assert code == 2 and "'huge' is neither a preset" in capsys.readouterr().err

@@ -169,3 +169,14 @@ def test_silent_or_broken_vocals_are_refused(cascade):
     for bad in (torch.zeros(1, 16_000), torch.full((1, 16_000), float("nan"))):
         with pytest.raises(AudioError):
             generate_accompaniment(bad, 16_000, cascade=cascade, codec=FakeCodec(), semantic=FakeSemantic())
+
+
+@pytest.mark.parametrize("flag, bad, problem", [("-o", "", "is a directory"), ("--mix", "mix.mp4", "extension '.mp4'")])
+def test_cli_refuses_an_unwritable_output_before_generating(vocal_file, tmp_path, capsys, flag, bad, problem):
+    out = {"-o": str(tmp_path / "accomp.wav"), "--mix": None}
+    out[flag] = str(tmp_path / bad)
+    argv = ["generate", str(vocal_file), "-o", out["-o"], "--checkpoints", str(tmp_path / "no_weights")]
+    if out["--mix"]:
+        argv += ["--mix", out["--mix"]]
+    assert hafm_main(argv) == 2
+    assert problem in capsys.readouterr().err  # not the missing weights: checked before anything loads
