@@ -174,6 +174,17 @@ def from_dict(values: dict[str, Any], base: CascadeConfig | None = None) -> Casc
     return _merge(base or small(), values, "")
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The tables of a TOML config file; a missing or malformed file raises :class:`ConfigError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigNotFoundError(f"config file {str(path)!r} not found")
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not a valid TOML config ({err})") from err
+
+
 def load_config(name_or_path: str) -> CascadeConfig:
     """A preset name (``small``, ``paper``) or a TOML file; a file may set ``preset = "paper"``."""
     if name_or_path in PRESETS:
@@ -181,10 +192,7 @@ def load_config(name_or_path: str) -> CascadeConfig:
     path = Path(name_or_path)
     if not path.is_file():
         raise ConfigNotFoundError(f"config {name_or_path!r} is neither a preset {sorted(PRESETS)} nor a file")
-    try:
-        values = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: not a valid TOML config ({err})") from err
+    values = read_toml(path)
     preset = values.pop("preset", "small")
     if preset not in PRESETS:
         raise ConfigError(f"{path}: preset {preset!r} is not one of {sorted(PRESETS)}")

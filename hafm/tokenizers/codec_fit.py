@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from hafm.config import read_toml
+from hafm.errors import ConfigError
 from hafm.fileio import atomic_save, sha256_json
 from hafm.tokenizers import codec_data, mdct, rvq
 from hafm.tokenizers.alignment import ACOUSTIC_HOP
@@ -40,10 +41,10 @@ class CodecFitConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> CodecFitConfig:
-        values = tomllib.loads(Path(path).read_text())
+        values = read_toml(path)
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise ValueError(f"{path}: unknown codec fit keys {sorted(unknown)}")
+            raise ConfigError(f"{path}: unknown codec fit keys {sorted(unknown)}")
         return dataclasses.replace(cls(), **values)
 
     def to_dict(self) -> dict:

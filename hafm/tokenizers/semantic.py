@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from hafm.errors import AudioError, HafmError, MissingWeightsError
+from hafm.config import read_toml
+from hafm.errors import AudioError, ConfigError, HafmError, MissingWeightsError
 from hafm.fileio import atomic_save
 from hafm.tokenizers.alignment import SEMANTIC_HZ, SEMANTIC_SR, padded_length
 from hafm.tokenizers.features import FeatureConfig, FeatureExtractor, build_extractor
@@ -58,12 +58,12 @@ class SemanticConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise ValueError(f"unknown semantic config keys: {sorted(unknown)}")
+            raise ConfigError(f"unknown semantic config keys: {sorted(unknown)}")
         return cls(features=feats, **values)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SemanticConfig:
-        return cls.from_dict(tomllib.loads(Path(path).read_text()))
+        return cls.from_dict(read_toml(path))
 
 
 def standardisation(frames: np.ndarray, std_floor: float,

@@ -63,3 +63,16 @@ def test_cli_reports_a_missing_config_without_traceback(tmp_path, capsys):
     sf.write(vocal, 0.1 * np.sin(np.arange(8_000) / 5.0), 8_000)
     code = hafm_main(["generate", str(vocal), "-o", str(tmp_path / "o.wav"), "--config", "huge"])
     assert code == 2 and "'huge' is neither a preset" in capsys.readouterr().err
+
+
+def test_read_toml_names_a_missing_file(tmp_path):
+    with pytest.raises(HafmError, match="missing.toml' not found"):
+        config.read_toml(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("command", [["codec", "fit"], ["semantic", "fit"]])
+def test_tokenizer_fit_commands_report_a_malformed_config_without_traceback(tmp_path, capsys, command):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("max_frames 12\n")
+    code = hafm_main([*command, "--root", str(tmp_path), "--config", str(bad), "--out", str(tmp_path / "t.safetensors")])
+    assert code == 2 and "bad.toml: not a valid TOML config" in capsys.readouterr().err
