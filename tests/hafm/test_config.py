@@ -74,5 +74,6 @@ def test_read_toml_names_a_missing_file(tmp_path):
 def test_tokenizer_fit_commands_report_a_malformed_config_without_traceback(tmp_path, capsys, command):
     bad = tmp_path / "bad.toml"
     bad.write_text("max_frames 12\n")
-    code = hafm_main([*command, "--root", str(tmp_path), "--config", str(bad), "--out", str(tmp_path / "t.safetensors")])
+    out = str(tmp_path / "t.safetensors")
+    code = hafm_main([*command, "--root", str(tmp_path), "--config", str(bad), "--out", out])
     assert code == 2 and "bad.toml: not a valid TOML config" in capsys.readouterr().err
