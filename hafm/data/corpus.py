@@ -234,6 +234,10 @@ def build_corpus(
     from tqdm import tqdm
 
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        from hafm.errors import HafmError
+
+        raise HafmError(f"{root}: exists and is not a folder; choose another --out for the corpus")
     root.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(root)
     manifest["config"] = {**asdict(config), "render_version": RENDER_VERSION, "soundfont": "TimGM6mb.sf2"}

@@ -102,3 +102,13 @@ def test_notes_match_the_pitch_of_the_vocal_stem(built):
         midi = 69 + 12 * np.log2(freqs[band][np.argmax(spectrum[band])] / 440)
         hits += min((midi - n["pitch"]) % 12, (n["pitch"] - midi) % 12) < 0.5
     assert len(notes) > 20 and hits >= 0.9 * len(notes)
+
+
+def test_an_out_path_that_is_a_file_is_refused_and_kept(tmp_path):
+    from hafm.errors import HafmError
+
+    path = tmp_path / "notes.txt"
+    path.write_text("keep me")
+    with pytest.raises(HafmError, match="notes.txt: exists and is not a folder"):
+        corpus.build_corpus(path, corpus.CorpusConfig(), progress=False, chorales={})
+    assert path.read_text() == "keep me"
