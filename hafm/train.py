@@ -324,7 +324,12 @@ def train_stage(
                 raise ValueError("give shard_dir or tracks")
             tracks = load_stage_tracks(shard_dir, "train", stage)
         run, val_batches = _setup(cfg, stage, out_dir, d, tracks, model_factory, require_checkpoint)
-        return _loop(run, val_batches, cfg, stage, out_dir, d, stop_at_step, progress)
+        result = _loop(run, val_batches, cfg, stage, out_dir, d, stop_at_step, progress)
+        if d.world > 1:
+            # gloo aborts a rank ("terminate called without an active exception") when the group is
+            # torn down while a peer is still in its last collective: meet once before tearing down.
+            dist.barrier()
+        return result
     finally:
         if d.owns_group:
             dist.destroy_process_group()
