@@ -52,13 +52,15 @@ def fad_markdown(df: pd.DataFrame, stats: dict) -> str:
                   "| system | FAD | 95% CI | FAD-inf | clips |", "|---|---|---|---|---|"]
         for r in part.itertuples():
             inf = _fmt(r.fad_inf) if "fad_inf" in part and pd.notna(r.fad_inf) else "-"
-            lines.append(f"| {r.system} | {_fmt(r.fad)} | [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}] | {inf} | {r.n_clips} |")
+            lines.append(f"| {r.system} | {_fmt(r.fad)} | [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}] | {inf} "
+                         f"| {r.n_clips} |")
         floor = stats.get("reference_split_half", {}).get(f"{backend}/{target}")
         if floor is not None:
             lines.append(f"\nReference split-half FAD (noise floor): {_fmt(floor)}")
         lines.append("")
     for d in stats.get("paired", []):
-        verdict = "three-stage better" if d["ci_high"] < 0 else ("two-stage better" if d["ci_low"] > 0 else "no significant difference")
+        verdict = ("three-stage better" if d["ci_high"] < 0
+                   else "two-stage better" if d["ci_low"] > 0 else "no significant difference")
         lines.append(f"- Paired bootstrap FAD({d['a']}) - FAD({d['b']}), `{d['backend']}`/`{d['target']}`: "
                      f"{_fmt(d['diff'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}] -> {verdict}")
     return "\n".join(lines) + "\n"

@@ -248,7 +248,9 @@ def _gather_rng(d: _Dist) -> list:
     return gathered
 
 
-def _train_step(run: _Run, wrapped: nn.Module, tcfg: TrainConfig, d: _Dist, autocast) -> tuple[list[str], torch.Tensor, int]:
+def _train_step(
+    run: _Run, wrapped: nn.Module, tcfg: TrainConfig, d: _Dist, autocast
+) -> tuple[list[str], torch.Tensor, int]:
     """One optimiser step over ``grad_accum`` micro-batches; returns the rank-averaged loss vector."""
     run.optimizer.zero_grad(set_to_none=True)
     micro, accum = tcfg.batch_size, tcfg.grad_accum
@@ -366,7 +368,8 @@ def _loop(run: _Run, val_batches: list[StageBatch], cfg: CascadeConfig, stage: s
     tcfg = cfg.train
     wrapped: nn.Module = _LossModule(run.model)
     if d.world > 1:
-        wrapped = nn.parallel.DistributedDataParallel(wrapped, device_ids=[d.device.index] if d.device.type == "cuda" else None)
+        device_ids = [d.device.index] if d.device.type == "cuda" else None
+        wrapped = nn.parallel.DistributedDataParallel(wrapped, device_ids=device_ids)
     autocast = _autocast(tcfg, d.device)
     log = MetricsLog(out_dir / METRICS_NAME, run.step, out_dir / "tensorboard") if d.is_main else None
     result = TrainResult(out_dir, run.step, "max_steps")

@@ -60,7 +60,8 @@ def summary() -> str:
         (sid,)).fetchone()
     pairs = db.execute(
         "SELECT t.pair_x, t.pair_y, t.catch_kind, COUNT(*) AS n,"
-        " SUM(CASE WHEN (j.preference = 'A' AND t.system_a = t.pair_x) OR (j.preference = 'B' AND t.system_b = t.pair_x)"
+        " SUM(CASE WHEN (j.preference = 'A' AND t.system_a = t.pair_x)"
+        " OR (j.preference = 'B' AND t.system_b = t.pair_x)"
         " THEN 1 ELSE 0 END) AS x_wins"
         " FROM judgments j JOIN trials t ON t.session_id = j.session_id AND t.position = j.position"
         " JOIN sessions s ON s.session_id = j.session_id WHERE s.study_id = ?"

@@ -1,6 +1,7 @@
 """``listening_test`` command line: build stimuli, create the database, serve, export.
 
-    listening_test build-stimuli SOURCE OUT      # ITEM/SYSTEM.wav + ITEM/vocals.wav -> OUT/manifest.json, OUT/study.toml
+    listening_test build-stimuli SOURCE OUT      # ITEM/SYSTEM.wav + ITEM/vocals.wav
+                                                 #   -> OUT/manifest.json, OUT/study.toml
     listening_test init-db --study OUT/study.toml
     listening_test serve --study OUT/study.toml  # development server (use gunicorn in deployment)
     listening_test export --study OUT/study.toml --out judgments.csv
@@ -97,9 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", type=Path, help="output folder (manifest.json, mixes/, study.toml)")
     p.add_argument("--sample-rate", type=int, default=24000, help="output sample rate in Hz")
     p.add_argument("--target-lufs", type=float, default=-23.0, help="mix loudness in LUFS (lowered if peaks need it)")
-    p.add_argument("--accomp-offset-db", type=float, default=0.0, help="accompaniment loudness relative to the vocal, dB")
+    p.add_argument("--accomp-offset-db", type=float, default=0.0,
+                   help="accompaniment loudness relative to the vocal, dB")
     p.add_argument("--max-seconds", type=float, default=30.0, help="longest stimulus in seconds (longer items are cut)")
-    p.add_argument("--catch-base", default="", help="system the catch stimuli are made from ('' = ground_truth or first)")
+    p.add_argument("--catch-base", default="",
+                   help="system the catch stimuli are made from ('' = ground_truth or first)")
     p.add_argument("--offbeat-shift", type=float, default=0.0, help="off-beat shift in s (0 = half a beat)")
     p.add_argument("--transpose-semitones", type=float, default=1.0, help="pitch shift of the transposed catch")
     p.add_argument("--template", type=Path, default=Path(__file__).parent / "configs" / "demo.toml",

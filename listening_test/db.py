@@ -4,8 +4,8 @@ connection per server thread instead of one per request.
 SQLite-specific settings live here and only here (the PRAGMAs and ``BEGIN IMMEDIATE``); the SQL
 elsewhere is portable to PostgreSQL. WAL lets readers run beside the single writer;
 answers commit with ``synchronous=FULL`` (the WAL is synced before the acknowledgement), so an
-acknowledged answer survives a killed server and a power loss where the disk honours fsync. Connections are opened lazily per request,
-never before gunicorn forks.
+acknowledged answer survives a killed server and a power loss where the disk honours fsync.
+Connections are opened lazily per request, never before gunicorn forks.
 """
 
 from __future__ import annotations

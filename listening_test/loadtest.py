@@ -287,7 +287,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--think-seconds", type=float, default=4.0, help="pause before each answer")
     ap.add_argument("--items", type=int, default=2, help="items in the synthetic study (+3 catch trials)")
     ap.add_argument("--ramp-seconds", type=float, default=30.0, help="participants start spread over this time")
-    ap.add_argument("--kill-at", type=float, default=60.0, help="SIGKILL gunicorn this many s into the load (<0: never)")
+    ap.add_argument("--kill-at", type=float, default=60.0,
+                    help="SIGKILL gunicorn this many s into the load (<0: never)")
     ap.add_argument("--limit-seconds", type=float, default=180.0, help="hard bound on the load phase")
     ap.add_argument("--out", type=Path, default=Path("results/perf/server.json"), help="result JSON")
     return ap.parse_args(argv)

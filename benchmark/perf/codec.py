@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     atomic_write_json(args.out, result)
     for run in runs:
-        print(f"{run['threads']} thread(s): encode {run['encode_x_realtime']}x, decode(8) {run['decode8_x_realtime']}x, "
+        print(f"{run['threads']} thread(s): encode {run['encode_x_realtime']}x, "
+              f"decode(8) {run['decode8_x_realtime']}x, "
               f"encode+decode(8) {run['encode_decode8_x_realtime']}x real time")
     return 0
 

@@ -101,10 +101,12 @@ def kv_cache_speedup(lm: StageLM, sampling: SamplingConfig, prefix_frames: int, 
             lm.generate(prefix, n_frames, sampling, generator, use_cache=False)
         recompute, method = watch.cpu, "exact"
     else:
-        recompute, method = _integrated_recompute(lm, sampling, prefix_frames, steps, samples), f"{samples} sampled lengths"
+        recompute = _integrated_recompute(lm, sampling, prefix_frames, steps, samples)
+        method = f"{samples} sampled lengths"
     rows = 2 if lm.cfg.name in sampling.cfg_stages and sampling.cfg_scale != 1.0 else 1
     return {"stage": lm.cfg.name, "rows": rows, "prefix_frames": prefix_frames, "generated_frames": n_frames,
-            "steps": steps, "clock": "process CPU seconds", "cached_s": round(cached, 2), "cached_ms_per_step": round(1000 * cached / steps, 2),
+            "steps": steps, "clock": "process CPU seconds", "cached_s": round(cached, 2),
+            "cached_ms_per_step": round(1000 * cached / steps, 2),
             "recompute_s": round(recompute, 1), "recompute_method": method,
             "speedup": round(recompute / cached, 1)}
 
@@ -140,10 +142,12 @@ def timed_generation(cascade: Cascade, semantic, codec, vocals: torch.Tensor, sr
         wall[name], cpu[name] = round(watch.wall, 3), round(watch.cpu, 3)
         return out
 
-    tokens = timed("semantic_tokenizer", lambda: vocal_semantic_tokens(vocals, sr, semantic, sampling.vocal_noise_std, generator))
+    tokens = timed("semantic_tokenizer",
+                   lambda: vocal_semantic_tokens(vocals, sr, semantic, sampling.vocal_noise_std, generator))
     n_ac = acoustic_from_semantic(tokens.shape[0])
     grid = window_grid(tokens.shape[0], *semantic_window(sampling))
-    accomp = timed("stage1_semantic", lambda: generate_stage(cascade.semantic, tokens[None], tokens.shape[0], grid, sampling, generator))
+    accomp = timed("stage1_semantic",
+                   lambda: generate_stage(cascade.semantic, tokens[None], tokens.shape[0], grid, sampling, generator))
     pair = torch.cat([tokens[None], accomp])
     coarse = timed("stage2_coarse", lambda: generate_stage(cascade.coarse, pair, n_ac, grid, sampling, generator))
     fine = timed("stage3_fine", lambda: generate_stage(cascade.fine, coarse, n_ac, grid, sampling, generator))
@@ -196,7 +200,8 @@ def child(seconds: float) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--recompute-samples", type=int, default=8, help="sequence lengths timed for the recompute estimate")
+    parser.add_argument("--recompute-samples", type=int, default=8,
+                        help="sequence lengths timed for the recompute estimate")
     parser.add_argument("--exact-recompute", action="store_true", help="time the whole recomputing generation (slow)")
     parser.add_argument("--long-seconds", type=float, default=240.0, help="vocal length (s) of the peak-memory run")
     parser.add_argument("--skip-memory", action="store_true", help="leave out the 4-minute run")

@@ -24,10 +24,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=f"example: {FIT_EXAMPLE}",
     )
     fit.add_argument("--root", required=True, help="MUSDB18-HQ-layout root (with train/<track>/vocals.wav ...)")
-    fit.add_argument("--out", required=True, help="output codebooks (.safetensors, float16); a .json is written next to it")
-    fit.add_argument("--config", default=None, help="TOML file with CodecFitConfig fields (overridden by the flags below)")
-    fit.add_argument("--max-frames", type=int, default=SUPPRESS, help="training frames (75 Hz MDCT frames) (default: 150000 or --config)")
-    fit.add_argument("--iterations", type=int, default=SUPPRESS, help="Lloyd iterations per stage (default: 15 or --config)")
+    fit.add_argument("--out", required=True,
+                     help="output codebooks (.safetensors, float16); a .json is written next to it")
+    fit.add_argument("--config", default=None,
+                     help="TOML file with CodecFitConfig fields (overridden by the flags below)")
+    fit.add_argument("--max-frames", type=int, default=SUPPRESS,
+                     help="training frames (75 Hz MDCT frames) (default: 150000 or --config)")
+    fit.add_argument("--iterations", type=int, default=SUPPRESS,
+                     help="Lloyd iterations per stage (default: 15 or --config)")
     fit.add_argument("--seed", type=int, default=SUPPRESS, help="random seed (default: 0 or --config)")
     fit.add_argument("--threads", type=int, default=SUPPRESS, help="torch threads (default: $HAFM_THREADS or 1)")
     fit.set_defaults(func=run_fit)
@@ -54,7 +58,8 @@ def _fit_config(args: argparse.Namespace):
 
     config = CodecFitConfig.from_toml(args.config) if args.config else CodecFitConfig()
     flags = {"max_frames": "max_frames", "kmeans_iters": "iterations", "seed": "seed"}
-    return dataclasses.replace(config, **{field: getattr(args, flag) for field, flag in flags.items() if hasattr(args, flag)})
+    overrides = {field: getattr(args, flag) for field, flag in flags.items() if hasattr(args, flag)}
+    return dataclasses.replace(config, **overrides)
 
 
 def run_fit(args: argparse.Namespace) -> int:
@@ -82,7 +87,8 @@ def run_eval(args: argparse.Namespace) -> int:
     summary = codec_eval.summarise(rows)
     header = {
         "codec": f"{args.codec} ({codec.identity()})",
-        "data": f"{args.root} split '{args.split}', {len(tracks)} tracks, vocals and accompaniment (sum of non-vocal stems), full length, 24 kHz mono",
+        "data": f"{args.root} split '{args.split}', {len(tracks)} tracks, "
+                "vocals and accompaniment (sum of non-vocal stems), full length, 24 kHz mono",
         "command": f"hafm codec eval --root {args.root} --split {args.split} --codec {args.codec}",
     }
     fit = getattr(codec, "metadata", {})

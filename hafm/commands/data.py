@@ -23,7 +23,8 @@ def register(subparsers) -> None:
     ch.add_argument("--n-test", type=int, default=50, help="number of chorales in the test split")
     ch.add_argument("--transpose", type=int, nargs="+", default=[0], help="renderings per chorale: semitone shifts")
     ch.add_argument(
-        "--tempo-factor", type=float, nargs="+", default=[1.0], help="renderings per chorale: tempo multipliers (>1 faster)"
+        "--tempo-factor", type=float, nargs="+", default=[1.0],
+        help="renderings per chorale: tempo multipliers (>1 faster)",
     )
     ch.add_argument(
         "--patch-set",

@@ -20,13 +20,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--runs", default=None, help="folder with <stage>/metrics.csv for the loss curves "
                         "(default: --checkpoints)")
     parser.add_argument("--out", default="results", help="where the table, plots and samples go")
-    parser.add_argument("--config", default="small", help="preset or TOML file: its train.window_seconds sets the windows")
+    parser.add_argument("--config", default="small",
+                        help="preset or TOML file: its train.window_seconds sets the windows")
     parser.add_argument("--max-windows", type=int, default=64, help="test windows per stage (non-overlapping)")
-    parser.add_argument("--corpus", default="data/chorales", help="MUSDB-layout root whose test/*/vocals.wav feed the samples")
+    parser.add_argument("--corpus", default="data/chorales",
+                        help="MUSDB-layout root whose test/*/vocals.wav feed the samples")
     parser.add_argument("--samples", type=int, default=3, help="accompaniments to generate (0: none)")
     parser.add_argument("--sample-seconds", type=float, default=8.0, help="length of each sample's vocal excerpt (s)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed of the generated samples")
-    parser.add_argument("--threads", type=int, default=argparse.SUPPRESS, help="torch threads (default: $HAFM_THREADS or 1)")
+    parser.add_argument("--threads", type=int, default=argparse.SUPPRESS,
+                        help="torch threads (default: $HAFM_THREADS or 1)")
     parser.set_defaults(func=run)
 
 
@@ -78,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"no samples: {err}")
     record = provenance(shards=str(args.shards), checkpoints=str(checkpoints), window_seconds=window_seconds,
                         max_windows=args.max_windows)
-    csv_path, md_path = cascade_report.write_report(evidence, out, plots, [str(Path(s).relative_to(out)) for s in samples],
-                                                    record)
+    relative_samples = [str(Path(s).relative_to(out)) for s in samples]
+    csv_path, md_path = cascade_report.write_report(evidence, out, plots, relative_samples, record)
     print(f"wrote {csv_path} and {md_path}")
     return 0
 
@@ -96,7 +99,8 @@ def _samples(args: argparse.Namespace, models: dict, folder: Path) -> list[Path]
     cascade = Cascade(**models)
     codec, semantic = load_codec(None), load_semantic(None)
     written = []
-    for track in sorted(p for p in (Path(args.corpus) / "test").iterdir() if (p / "vocals.wav").is_file())[:args.samples]:
+    tracks = sorted(p for p in (Path(args.corpus) / "test").iterdir() if (p / "vocals.wav").is_file())
+    for track in tracks[:args.samples]:
         vocals, sr = audio.load(track / "vocals.wav", mono=True)
         vocals = vocals[:, : int(args.sample_seconds * sr)]
         accomp = generate_accompaniment(vocals, sr, cascade=cascade, codec=codec, semantic=semantic, seed=args.seed)

@@ -11,7 +11,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Vocal -> accompaniment with the three-stage cascade (or two stages: the ablation). "
                     "Any sample rate and channel count; long songs run in overlapping windows.")
-    parser.add_argument("vocals", metavar="VOCALS", help="vocal recording (wav/flac/ogg; any sample rate, mono or stereo)")
+    parser.add_argument("vocals", metavar="VOCALS",
+                        help="vocal recording (wav/flac/ogg; any sample rate, mono or stereo)")
     parser.add_argument("-o", "--output", required=True, help="accompaniment to write (wav, 24 kHz mono, 16-bit)")
     parser.add_argument("--mix", default=argparse.SUPPRESS,
                         help="also write vocals + accompaniment here (wav, 24 kHz mono; default: no mix)")
@@ -28,10 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="classifier-free guidance scale, on the stages in the config's cfg_stages (default: 3.0)")
     parser.add_argument("--checkpoints", default="default",
                         help="folder with semantic.pt, coarse.pt, fine.pt; 'default': the shipped hafm/assets/cascade")
-    parser.add_argument("--config", default="small", help="TOML file or preset whose [sampling] table sets the defaults")
+    parser.add_argument("--config", default="small",
+                        help="TOML file or preset whose [sampling] table sets the defaults")
     parser.add_argument("--codec", default="default", help="acoustic codec: default (shipped), encodec, or a path")
-    parser.add_argument("--semantic", default="default", help="semantic tokenizer: default (shipped), mfcc, or a fitted file")
-    parser.add_argument("--threads", type=int, default=argparse.SUPPRESS, help="torch threads (default: $HAFM_THREADS or 1)")
+    parser.add_argument("--semantic", default="default",
+                        help="semantic tokenizer: default (shipped), mfcc, or a fitted file")
+    parser.add_argument("--threads", type=int, default=argparse.SUPPRESS,
+                        help="torch threads (default: $HAFM_THREADS or 1)")
     parser.set_defaults(func=run)
 
 
@@ -42,7 +46,8 @@ def sampling_from_args(args: argparse.Namespace):
     from hafm.config import load_config
 
     base = load_config(args.config).sampling
-    overrides = {key: getattr(args, key) for key in ("temperature", "top_k", "top_p", "cfg_scale") if hasattr(args, key)}
+    keys = ("temperature", "top_k", "top_p", "cfg_scale")
+    overrides = {key: getattr(args, key) for key in keys if hasattr(args, key)}
     return dataclasses.replace(base, **overrides)
 
 

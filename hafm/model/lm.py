@@ -236,7 +236,8 @@ class StageLM(nn.Module):
             self._check_ids(prompt, k, self.cfg.target_vocab, "prompt")
             n_prompt = prompt.shape[2]
             full[:, :, :n_prompt] = prompt
-        frame = torch.arange(delayed_length(n_frames, k), device=full.device)[None] - torch.arange(k, device=full.device)[:, None]
+        step = torch.arange(delayed_length(n_frames, k), device=full.device)
+        frame = step[None] - torch.arange(k, device=full.device)[:, None]
         return apply_delay(full, self.pad_id), (frame < n_prompt) | (frame >= n_frames)
 
     @staticmethod

@@ -56,7 +56,8 @@ class MdctRvqCodec:
 
     def __init__(self, codebooks: torch.Tensor, metadata: dict | None = None) -> None:
         if codebooks.dim() != 3 or codebooks.shape[2] != ACOUSTIC_HOP or codebooks.shape[1] > CODEBOOK_SIZE:
-            raise HafmError(f"codebooks must be [S, K <= {CODEBOOK_SIZE}, {ACOUSTIC_HOP}], got {tuple(codebooks.shape)}")
+            raise HafmError(f"codebooks must be [S, K <= {CODEBOOK_SIZE}, {ACOUSTIC_HOP}], "
+                            f"got {tuple(codebooks.shape)}")
         # Stored in float16; rounding to it first keeps encode/decode identical to what was shipped.
         self.codebooks = codebooks.to(torch.float16).to(torch.float32).contiguous()
         self.n_codebooks, self.codebook_size = codebooks.shape[0], codebooks.shape[1]

@@ -59,7 +59,10 @@ def log_mel_distance(reference: torch.Tensor, estimate: torch.Tensor) -> float:
 
 @torch.no_grad()
 def evaluate_files(
-    codec, files: Iterable[tuple[str, str, torch.Tensor]], codebooks: tuple[int, ...] = CODEBOOKS, progress: bool = False
+    codec,
+    files: Iterable[tuple[str, str, torch.Tensor]],
+    codebooks: tuple[int, ...] = CODEBOOKS,
+    progress: bool = False,
 ) -> list[dict]:
     """Per-file rows ``{track, stem, codebooks, si_snr_db, log_mel_l1}`` for ``(track, stem, wav [n])``."""
     rows = []
@@ -105,7 +108,8 @@ def to_csv(summary: list[dict]) -> str:
     return buffer.getvalue()
 
 
-_REPORTED = [f"{prefix}{m}{suffix}" for m in METRICS for prefix, suffix in (("", ""), ("", "_worst_file"), ("files_better_", ""))]
+_REPORTED = [f"{prefix}{m}{suffix}" for m in METRICS
+             for prefix, suffix in (("", ""), ("", "_worst_file"), ("files_better_", ""))]
 
 
 def _cell(v: float | None) -> str:
@@ -122,7 +126,8 @@ def to_markdown(summary: list[dict], header: dict[str, str]) -> str:
     for stem in sorted({r["stem"] for r in summary}):
         ks = sorted({r["codebooks"] for r in summary if r["stem"] == stem})
         lines += [f"## {stem}", "",
-                  "| codebooks | kbps | files | SI-SNR mean | SI-SNR worst file | better vs k/2 | log-mel L1 mean | log-mel L1 worst file | better vs k/2 |",
+                  "| codebooks | kbps | files | SI-SNR mean | SI-SNR worst file | better vs k/2 "
+                  "| log-mel L1 mean | log-mel L1 worst file | better vs k/2 |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for k in ks:
             cells = {m: _cell(value.get((stem, m, k))) for m in _REPORTED}

@@ -32,7 +32,8 @@ class FeatureConfig:
 
     ``musicnn``: the 753 mid-end frame features of ``musicnn_model`` (pretrained, in the musicnn
     wheel); they are pitch-shift invariant by design (every filter is max-pooled over frequency).
-    ``musicnn_chroma``: those plus 12 chroma, which add the pitch classes. ``mfcc``: ``n_mfcc`` MFCCs + 12 chroma (no weights; HuBERT's first-iteration style).
+    ``musicnn_chroma``: those plus 12 chroma, which add the pitch classes. ``mfcc``: ``n_mfcc`` MFCCs + 12 chroma
+    (no weights; HuBERT's first-iteration style).
     ``hubert``: hidden state ``hubert_layer`` (9 in the paper) of a HuBERT in ``hubert_dir``.
     """
 

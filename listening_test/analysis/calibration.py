@@ -121,7 +121,9 @@ class Population:
     rating_effect: dict[tuple[str, str, str], float]  # (attribute, X, Y) -> mean/sd of rater differences
 
 
-def population(sim: SimulationConfig, config: AnalysisConfig, seed: int, n_raters: int = POPULATION_RATERS) -> Population:
+def population(
+    sim: SimulationConfig, config: AnalysisConfig, seed: int, n_raters: int = POPULATION_RATERS
+) -> Population:
     big = dataclasses.replace(sim, n_raters=n_raters)
     df, report = screen(simulate_study(big, np.random.default_rng([seed, 999])), config.screening)
     systems = list(sim.systems)
@@ -202,7 +204,8 @@ def calibrate(scenarios: list[Scenario], n_studies: int, seed: int, config: Anal
         pop = population(scenario.simulation, config, seed + k, population_raters)
         predicted = predicted_power(scenario.simulation, pop, config.alpha) if scenario.planted else None
         out.append({"scenario": scenario, "summary": summarise(decisions, config.alpha, predicted),
-                    "population": pop, "wall_s": wall, "cpu_s": cpu, "n_studies": n_studies, "population_raters": population_raters})
+                    "population": pop, "wall_s": wall, "cpu_s": cpu, "n_studies": n_studies,
+                    "population_raters": population_raters})
     return out
 
 

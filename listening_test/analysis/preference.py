@@ -143,7 +143,9 @@ def pair_trials(df: pd.DataFrame, system_x: str, system_y: str) -> pd.DataFrame:
     return trials
 
 
-def preference(df: pd.DataFrame, system_x: str, system_y: str, n_boot: int, rng: np.random.Generator) -> ProportionResult:
+def preference(
+    df: pd.DataFrame, system_x: str, system_y: str, n_boot: int, rng: np.random.Generator
+) -> ProportionResult:
     """How often X is preferred over Y in the non-catch trials comparing them."""
     trials = pair_trials(df, system_x, system_y)
     if trials.empty:

@@ -147,7 +147,8 @@ def power_note(result: StudyResult, alpha: float, power_target: float) -> str:
     ]
     table = result.power.copy()
     table["alpha"] = table["alpha"].map(lambda a: f"{a:.4f}")
-    table["raters_needed"] = table["raters_needed"].map(lambda g: "> 100000" if g is None or pd.isna(g) else str(int(g)))
+    table["raters_needed"] = table["raters_needed"].map(
+        lambda g: "> 100000" if g is None or pd.isna(g) else str(int(g)))
     table = table[["measure", "effect", "level", "alpha", "raters_needed"]]
     return "\n".join(lines) + to_markdown(table)
 
@@ -219,7 +220,8 @@ def screening_markdown(result: StudyResult) -> str:
     s = result.screening
     rows = pd.DataFrame([
         {"": "raters", "before screening": s.raters_before, "after screening": s.raters_after},
-        {"": "judgments (non-catch trials)", "before screening": s.judgments_before, "after screening": s.judgments_after},
+        {"": "judgments (non-catch trials)", "before screening": s.judgments_before,
+         "after screening": s.judgments_after},
     ])
     kinds = ", ".join(f"{k}: {v}" for k, v in sorted(s.failures_by_kind.items())) or "none"
     return ("## Rater screening (catch trials)\n\n" + to_markdown(rows) +
@@ -228,7 +230,9 @@ def screening_markdown(result: StudyResult) -> str:
             f"Raters kept without any catch trial: {s.unscreened}.\n")
 
 
-def summary_markdown(result: StudyResult, table: pd.DataFrame, simulated: bool, alpha: float, power_target: float) -> str:
+def summary_markdown(
+    result: StudyResult, table: pd.DataFrame, simulated: bool, alpha: float, power_target: float
+) -> str:
     means = result.mean_ratings.copy()
     means["95% CI"] = [fmt_ci(lo, hi, False) for lo, hi in zip(means["ci_low"], means["ci_high"])]
     means["mean"] = means["mean"].map(fmt_num)
@@ -245,7 +249,8 @@ def summary_markdown(result: StudyResult, table: pd.DataFrame, simulated: bool, 
               f"Holm's correction runs over every p in the table together (alpha = {alpha}).\n"),
              screening_markdown(result),
              "## Tests\n", to_markdown(table),
-             "\n## Mean ratings (1-5)\n", to_markdown(means[["system", "attribute", "mean", "95% CI", "raters", "ratings"]]),
+             "\n## Mean ratings (1-5)\n",
+             to_markdown(means[["system", "attribute", "mean", "95% CI", "raters", "ratings"]]),
              "\n## Inter-rater agreement (Krippendorff's alpha)\n", to_markdown(agree),
              "\n" + power_note(result, alpha, power_target)]
     return "\n".join(parts)

@@ -109,7 +109,8 @@ def _validate_catch(df: pd.DataFrame) -> None:
     df["catch_kind"] = kinds
     _fail_if(~kinds.isin(("",) + CATCH_KINDS), df, f"column 'catch_kind' must be '' or one of {CATCH_KINDS}")
     _fail_if((df["is_catch"] == 1) != (kinds != ""), df, "'catch_kind' must be set exactly on catch trials")
-    _fail_if((df["is_catch"] == 0) & (df["system_a"] == df["system_b"]), df, "a non-catch trial compares a system with itself")
+    _fail_if((df["is_catch"] == 0) & (df["system_a"] == df["system_b"]), df,
+             "a non-catch trial compares a system with itself")
     manipulated = kinds.isin(list(CATCH_ATTRIBUTE))
     if "catch_side" in df.columns:
         _clean_text(df, ["catch_side"])

@@ -154,7 +154,7 @@ def simulate_study(config: SimulationConfig, rng: np.random.Generator) -> pd.Dat
     export["preferred"] = np.where(chose_a, export["system_a"], export["system_b"])
     for k, attr in enumerate(ATTRIBUTES):
         export[f"{attr}_a"], export[f"{attr}_b"] = rating_a[:, k], rating_b[:, k]
-    export["answered_at"] = (START_TIME + pd.to_timedelta(r * 3600 + export["trial_index"] * SECONDS_PER_TRIAL, unit="s")
-                             ).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    offset_s = r * 3600 + export["trial_index"] * SECONDS_PER_TRIAL
+    export["answered_at"] = (START_TIME + pd.to_timedelta(offset_s, unit="s")).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     export[SIMULATED_COLUMN] = 1
     return export.sort_values(["rater", "trial_index"], kind="stable").reset_index(drop=True)

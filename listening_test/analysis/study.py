@@ -53,7 +53,8 @@ def _preference_row(df: pd.DataFrame, x: str, y: str, config: AnalysisConfig, rn
     return {
         "family": "preference", "system_x": x, "system_y": y, "attribute": "", "estimate": res.rate,
         "estimate_kind": "P(X preferred)", "ci_low": res.boot_low, "ci_high": res.boot_high,
-        "ci_method": "rater bootstrap (expanded percentile)", "p_value": res.p_clustered, "p_method": "rater-clustered t (CR1)",
+        "ci_method": "rater bootstrap (expanded percentile)", "p_value": res.p_clustered,
+        "p_method": "rater-clustered t (CR1)",
         "p_binomial": res.p_binomial, "wilson_low": res.wilson_low, "wilson_high": res.wilson_high,
         "p_gee": gee.p_preference if gee else np.nan, "gee_rate": gee.rate_at_balanced_side if gee else np.nan,
         "effect_size": 2 * np.arcsin(np.sqrt(res.rate)) - 2 * np.arcsin(np.sqrt(0.5)), "effect_kind": "Cohen's h",
@@ -67,7 +68,8 @@ def _position_row(df: pd.DataFrame, config: AnalysisConfig, rng: np.random.Gener
     return {
         "family": "position", "system_x": "side A", "system_y": "side B", "attribute": "", "estimate": res.rate,
         "estimate_kind": "P(A chosen)", "ci_low": res.boot_low, "ci_high": res.boot_high,
-        "ci_method": "rater bootstrap (expanded percentile)", "p_value": res.p_clustered, "p_method": "rater-clustered t (CR1)",
+        "ci_method": "rater bootstrap (expanded percentile)", "p_value": res.p_clustered,
+        "p_method": "rater-clustered t (CR1)",
         "p_binomial": res.p_binomial, "wilson_low": res.wilson_low, "wilson_high": res.wilson_high,
         "effect_size": 2 * np.arcsin(np.sqrt(res.rate)) - 2 * np.arcsin(np.sqrt(0.5)), "effect_kind": "Cohen's h",
         "n_raters": res.raters, "n_judgments": res.n,
@@ -75,7 +77,9 @@ def _position_row(df: pd.DataFrame, config: AnalysisConfig, rng: np.random.Gener
 
 
 def _too_few(raters: int, what: str) -> str:
-    return f"not tested: {raters} rater(s) rated {what} (needs {ratings.MIN_RATERS})" if raters < ratings.MIN_RATERS else ""
+    if raters >= ratings.MIN_RATERS:
+        return ""
+    return f"not tested: {raters} rater(s) rated {what} (needs {ratings.MIN_RATERS})"
 
 
 def _rating_rows(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> list[dict]:
@@ -161,7 +165,9 @@ def preference_clustering(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> tup
     return float(np.mean(iccs)) if iccs else float("nan"), float(np.mean(sizes)) if sizes else float("nan")
 
 
-def power_table(icc: float, m: float, rater_sd_effects: list[float], config: AnalysisConfig, n_tests: int) -> pd.DataFrame:
+def power_table(
+    icc: float, m: float, rater_sd_effects: list[float], config: AnalysisConfig, n_tests: int
+) -> pd.DataFrame:
     """Raters needed for a grid of effects, at the study's level and at Holm's worst case alpha/k."""
     rows = []
     icc = icc if np.isfinite(icc) else 0.0  # one judgment per rater: no clustering to estimate

@@ -44,7 +44,8 @@ class SumCodec:
 def _tiny_cascade():
     cfg = small()
     tiny = dict(d_model=32, n_layers=1, n_heads=2, max_len=256, rel_pos_buckets=8, rel_pos_max_distance=32)
-    cfg = dataclasses.replace(cfg, **{n: dataclasses.replace(cfg.stage(n), **tiny) for n in ("semantic", "coarse", "fine")})
+    stages = {n: dataclasses.replace(cfg.stage(n), **tiny) for n in ("semantic", "coarse", "fine")}
+    cfg = dataclasses.replace(cfg, **stages)
     return Cascade.from_config(cfg)
 
 

@@ -97,7 +97,8 @@ def test_build_shards_in_two_worker_processes(hq_tree, tmp_path, fakes):
     index = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=2, progress=False)
     single = build_shards(hq_tree, tmp_path / "one", fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
     assert index["counts"]["built"] == 3
-    a, b = shards.load_shard(out / "train" / "B - two.npz"), shards.load_shard(tmp_path / "one" / "train" / "B - two.npz")
+    a = shards.load_shard(out / "train" / "B - two.npz")
+    b = shards.load_shard(tmp_path / "one" / "train" / "B - two.npz")
     assert all(np.array_equal(a[k], b[k]) for k in shards.ARRAYS) and single["counts"]["built"] == 3
 
 

@@ -50,5 +50,6 @@ def test_cached_attention_equals_full_attention():
     full = attn(x, RelativePositionBias.attention_bias(table, 0, 7, 7))
     cache = LayerCache(2, 2, 16, 8)
     first = attn(x[:, :4], RelativePositionBias.attention_bias(table, 0, 4, 4), cache, 0)
-    steps = [attn(x[:, i:i + 1], RelativePositionBias.attention_bias(table, i, 1, i + 1), cache, i) for i in range(4, 7)]
+    steps = [attn(x[:, i:i + 1], RelativePositionBias.attention_bias(table, i, 1, i + 1), cache, i)
+             for i in range(4, 7)]
     assert torch.allclose(torch.cat([first, *steps], dim=1), full, atol=1e-5)

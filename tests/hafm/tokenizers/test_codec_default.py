@@ -55,7 +55,10 @@ def test_encode_refuses_bad_audio(small_codec, bad):
         small_codec.encode(bad)
 
 
-@pytest.mark.parametrize("codes", [torch.full((1, 8, 3), 16), torch.zeros(1, 9, 3, dtype=torch.int64), torch.zeros(1, 0, 3, dtype=torch.int64)])
+@pytest.mark.parametrize(
+    "codes",
+    [torch.full((1, 8, 3), 16), torch.zeros(1, 9, 3, dtype=torch.int64), torch.zeros(1, 0, 3, dtype=torch.int64)],
+)
 def test_decode_refuses_bad_codes(small_codec, codes):
     with pytest.raises(HafmError):
         small_codec.decode(codes)

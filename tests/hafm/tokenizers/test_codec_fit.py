@@ -23,7 +23,9 @@ def test_fit_leaves_no_partial_checkpoint(musdb_tree, small_fit_config, tmp_path
     assert sorted(p.name for p in out.parent.iterdir()) == ["cb.json", "cb.safetensors"]
 
 
-def test_killed_fit_resumes_at_the_next_stage_with_the_same_result(codec_audio, small_fit_config, tmp_path, monkeypatch):
+def test_killed_fit_resumes_at_the_next_stage_with_the_same_result(
+    codec_audio, small_fit_config, tmp_path, monkeypatch
+):
     frames = mdct.mdct(codec_audio[:, 0]).reshape(-1, mdct.HOP)
     expected, _ = fit_codebooks(frames, small_fit_config)
     calls = []
@@ -81,6 +83,7 @@ def test_fit_command_applies_toml_then_flags(musdb_tree, tmp_path):
     config = tmp_path / "fit.toml"
     config.write_text("codebook_size = 16\ninit_frames = 300\nkmeans_iters = 5\n")
     out = tmp_path / "out" / "cb.safetensors"
-    assert main(["codec", "fit", "--root", str(musdb_tree), "--out", str(out), "--config", str(config), "--iterations", "2"]) == 0
+    argv = ["codec", "fit", "--root", str(musdb_tree), "--out", str(out), "--config", str(config), "--iterations", "2"]
+    assert main(argv) == 0
     fit_config = json.loads(out.with_suffix(".json").read_text())["fit_config"]
     assert (fit_config["codebook_size"], fit_config["kmeans_iters"], fit_config["max_frames"]) == (16, 2, 150_000)

@@ -51,7 +51,8 @@ def test_config_toml_next_to_the_checkpoint_loads_back(tmp_path, tracks, tiny_co
 def test_time_limit_stops_with_a_checkpoint(tmp_path, tracks, tiny_config):
     result = train_stage(tiny_config(max_minutes=1e-6), "semantic", tmp_path, tracks=tracks("semantic"),
                          progress=False)
-    assert result.stopped == "max_minutes" and result.step == 1 and load_checkpoint(tmp_path / "checkpoint.pt")["step"] == result.step
+    assert result.stopped == "max_minutes" and result.step == 1
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == result.step
 
 
 def test_gradient_accumulation_matches_one_big_batch(tmp_path, tracks, tiny_config):
@@ -59,7 +60,8 @@ def test_gradient_accumulation_matches_one_big_batch(tmp_path, tracks, tiny_conf
                       tracks=tracks("semantic"), progress=False)
     accumulated = train_stage(tiny_config(dropout=0.0, batch_size=4, grad_accum=2, max_steps=3), "semantic",
                               tmp_path / "b", tracks=tracks("semantic"), progress=False)
-    assert [l for _, l in accumulated.train_losses] == pytest.approx([l for _, l in big.train_losses], rel=1e-5)
+    losses = [loss for _, loss in big.train_losses]
+    assert [loss for _, loss in accumulated.train_losses] == pytest.approx(losses, rel=1e-5)
 
 
 def test_release_export_is_fp16_and_keeps_the_validation_loss(tmp_path, tracks, tiny_config):

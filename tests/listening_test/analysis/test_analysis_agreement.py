@@ -34,5 +34,6 @@ def test_alpha_is_nan_without_two_distinct_values():
 
 
 def test_agreement_on_a_study_covers_every_attribute_and_preference(sim_valid):
-    measures = [a.measure for a in agreement.rating_agreement(sim_valid)] + [agreement.preference_agreement(sim_valid).measure]
+    measures = [a.measure for a in agreement.rating_agreement(sim_valid)]
+    measures.append(agreement.preference_agreement(sim_valid).measure)
     assert measures == ["rhythm", "harmony", "coherence", "preference"]

@@ -7,11 +7,14 @@ from listening_test.analysis.screening import ScreeningConfig, catch_failures, s
 def _catches(make_trial):
     return [
         make_trial("good", 0, "x", "x", "A", ra=(4, 4, 4), rb=(4, 3, 4), kind="identical"),  # diff 1: pass
-        make_trial("good", 1, "x", "x", "A", ra=(4, 2, 3), rb=(2, 4, 3), kind="offbeat", catch_side="B"),  # B lower rhythm: pass
+        # B lower rhythm: pass
+        make_trial("good", 1, "x", "x", "A", ra=(4, 2, 3), rb=(2, 4, 3), kind="offbeat", catch_side="B"),
         make_trial("good", 2, "x", "y", "A"),
         make_trial("bad", 3, "x", "x", "A", ra=(5, 5, 5), rb=(2, 5, 5), kind="identical"),  # diff 3: fail
-        make_trial("bad", 4, "x", "x", "A", ra=(3, 2, 3), rb=(3, 4, 3), kind="transposed", catch_side="A"),  # A lower harmony: pass
-        make_trial("bad", 5, "x", "x", "A", ra=(3, 3, 3), rb=(3, 3, 3), kind="offbeat", catch_side="A"),  # equal rhythm: fail
+        # A lower harmony: pass
+        make_trial("bad", 4, "x", "x", "A", ra=(3, 2, 3), rb=(3, 4, 3), kind="transposed", catch_side="A"),
+        # equal rhythm: fail
+        make_trial("bad", 5, "x", "x", "A", ra=(3, 3, 3), rb=(3, 3, 3), kind="offbeat", catch_side="A"),
         make_trial("bad", 6, "x", "y", "B"),
         make_trial("new", 7, "x", "y", "B"),
     ]
