@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from hafm.errors import AudioError
+from hafm.errors import AudioError, AudioTooLongError
 from hafm.fileio import atomic_path
 
 # A guard against accidental multi-hour inputs (a 3-hour vocal would take hours to tokenize and
@@ -47,7 +47,8 @@ def validate(
     """Check a waveform ``[C, n]`` (or ``[n]``) and return it as float32 ``[C, n]``.
 
     Refuses: non-float data, more than 2 dimensions, zero length, NaN/inf samples, digital silence
-    (unless ``allow_silent``), and more than ``max_seconds`` of audio when ``sr`` is given.
+    (unless ``allow_silent``), and more than ``max_seconds`` of audio when ``sr`` is given (that one as
+    :class:`~hafm.errors.AudioTooLongError`, an ``AudioError`` carrying both lengths).
     """
     wav = _as_tensor(wav, name)
     if wav.dim() == 1:
@@ -61,14 +62,18 @@ def validate(
         raise AudioError(f"{name}: contains {n_bad} NaN or infinite samples")
     if not allow_silent and float(wav.abs().max()) < SILENCE_PEAK:
         raise AudioError(f"{name}: audio is silent (peak below {SILENCE_PEAK:g})")
-    if sr is not None and max_seconds is not None:
-        seconds = wav.shape[1] / sr
-        if seconds > max_seconds:
-            raise AudioError(
-                f"{name}: {seconds / 60:.1f} min of audio exceeds the limit of {max_seconds / 60:.1f} min "
-                "(pass max_seconds=None to allow long inputs)"
-            )
+    if sr is not None:
+        _check_length(name, wav.shape[1] / sr, max_seconds)
     return wav.to(torch.float32)
+
+
+def _check_length(name: str, seconds: float, max_seconds: float | None) -> None:
+    if max_seconds is not None and seconds > max_seconds:
+        raise AudioTooLongError(
+            f"{name}: {seconds / 60:.1f} min of audio exceeds the limit of {max_seconds / 60:.1f} min "
+            "(pass max_seconds=None to allow long inputs)",
+            seconds, max_seconds,
+        )
 
 
 def _check_readable(path: Path) -> None:
@@ -125,11 +130,8 @@ def load(
         raise AudioError(f"{path}: unreadable or not an audio file ({err})") from err
     if info.format in ("WAV", "WAVEX"):
         _check_not_truncated(path)
-    if max_seconds is not None and info.samplerate > 0 and info.frames / info.samplerate > max_seconds:
-        raise AudioError(
-            f"{path}: {info.frames / info.samplerate / 60:.1f} min of audio exceeds the limit of "
-            f"{max_seconds / 60:.1f} min (pass max_seconds=None to allow long inputs)"
-        )
+    if info.samplerate > 0:
+        _check_length(str(path), info.frames / info.samplerate, max_seconds)
     try:
         data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:

@@ -12,6 +12,18 @@ class AudioError(HafmError):
     """
 
 
+class AudioTooLongError(AudioError):
+    """An audio input is longer than the caller's limit (a guard against accidental multi-hour inputs).
+
+    ``seconds`` and ``limit_seconds`` carry both lengths, so a front end can word its own way to lift the limit.
+    """
+
+    def __init__(self, message: str, seconds: float, limit_seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.limit_seconds = limit_seconds
+
+
 class MissingWeightsError(HafmError):
     """A pretrained model's weights are not on this machine; the message names the expected path."""
 

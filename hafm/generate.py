@@ -104,14 +104,16 @@ def vocal_semantic_tokens(vocals: torch.Tensor, sr: int, tokenizer: SemanticToke
 def generate_accompaniment(vocals: torch.Tensor, sr: int, *, stages: int = 3,
                            sampling: SamplingConfig | None = None, seed: int = 0,
                            cascade: Cascade | None = None, codec: AcousticCodec | None = None,
-                           semantic: SemanticTokenizer | None = None, progress: bool = False) -> torch.Tensor:
+                           semantic: SemanticTokenizer | None = None, progress: bool = False,
+                           max_seconds: float | None = audio.DEFAULT_MAX_SECONDS) -> torch.Tensor:
     """Accompaniment ``[1, n']`` at 24 kHz for ``vocals [C, n]`` at ``sr`` Hz (any rate, any channels).
 
     ``n'`` is the vocal's duration at 24 kHz. ``cascade``, ``codec`` and ``semantic`` default to
     the shipped ones (``load_cascade``, ``load_codec``, ``load_semantic``); ``seed`` fixes the
-    vocal noise and every sampled token.
+    vocal noise and every sampled token. Vocals longer than ``max_seconds`` (None: no limit) are
+    refused with :class:`~hafm.errors.AudioTooLongError`.
     """
-    vocals = audio.validate(vocals, "vocals", sr=sr)
+    vocals = audio.validate(vocals, "vocals", sr=sr, max_seconds=max_seconds)
     sampling = sampling or SamplingConfig()
     cascade = _shipped("cascade", stages) if cascade is None else cascade
     semantic = _shipped("semantic") if semantic is None else semantic

@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import math
+
+# hafm.audio.DEFAULT_MAX_SECONDS in minutes; not imported from there because that pulls in torch,
+# which `hafm --help` must not wait for (a test keeps the two equal).
+DEFAULT_MAX_MINUTES = 20.0
+
+
+def _minutes(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of minutes >= 0, got {text!r}")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--codec", default="default", help="acoustic codec: default (shipped), encodec, or a path")
     parser.add_argument("--semantic", default="default",
                         help="semantic tokenizer: default (shipped), mfcc, or a fitted file")
+    parser.add_argument("--max-minutes", type=_minutes, default=DEFAULT_MAX_MINUTES,
+                        help="longest vocal accepted, in minutes; 0 = no limit (the models run in windows, "
+                             "so memory and time grow only linearly with the length)")
     parser.add_argument("--threads", type=int, default=argparse.SUPPRESS,
                         help="torch threads (default: $HAFM_THREADS or 1)")
     parser.set_defaults(func=run)
@@ -49,6 +64,26 @@ def sampling_from_args(args: argparse.Namespace):
     keys = ("temperature", "top_k", "top_p", "cfg_scale")
     overrides = {key: getattr(args, key) for key in keys if hasattr(args, key)}
     return dataclasses.replace(base, **overrides)
+
+
+def max_seconds_from_args(args: argparse.Namespace) -> float | None:
+    """``--max-minutes`` as the ``max_seconds`` of ``hafm.audio`` (None: no limit)."""
+    return None if args.max_minutes == 0 else 60.0 * args.max_minutes
+
+
+def _load_vocals(args: argparse.Namespace):
+    """``(wav [C, n], sr Hz)`` of ``args.vocals``; a too-long file is refused naming ``--max-minutes``."""
+    from hafm import audio
+    from hafm.errors import AudioTooLongError
+
+    try:
+        return audio.load(args.vocals, mono=False, max_seconds=max_seconds_from_args(args))
+    except AudioTooLongError as err:
+        raise AudioTooLongError(
+            f"{args.vocals}: {err.seconds / 60:.3g} min of audio exceeds --max-minutes {args.max_minutes:g}; "
+            "pass a larger --max-minutes, or --max-minutes 0 for no limit",
+            err.seconds, err.limit_seconds,
+        ) from err
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,12 +103,13 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.output, getattr(args, "mix", None)):
         if path is not None:
             audio.check_output_path(path)
-    vocals, sr = audio.load(args.vocals, mono=False)
+    vocals, sr = _load_vocals(args)
     cascade = load_cascade(args.checkpoints, stages=args.stages)
     started = time.perf_counter()
     accomp = generate_accompaniment(vocals, sr, stages=args.stages, sampling=sampling,
                                     seed=args.seed, cascade=cascade, codec=load_codec(args.codec),
-                                    semantic=load_semantic(args.semantic), progress=True)
+                                    semantic=load_semantic(args.semantic), progress=True,
+                                    max_seconds=max_seconds_from_args(args))
     seconds = time.perf_counter() - started
     audio.save(args.output, accomp, ACOUSTIC_SR)
     if hasattr(args, "mix"):

@@ -180,3 +180,46 @@ def test_cli_refuses_an_unwritable_output_before_generating(vocal_file, tmp_path
         argv += ["--mix", out["--mix"]]
     assert hafm_main(argv) == 2
     assert problem in capsys.readouterr().err  # not the missing weights: checked before anything loads
+
+
+def test_cli_refuses_a_vocal_over_max_minutes_naming_the_flag(vocal_file, tmp_path, capsys):
+    out = tmp_path / "accomp.wav"
+    argv = ["generate", str(vocal_file), "-o", str(out), "--checkpoints", str(tmp_path / "no_weights"),
+            "--max-minutes", "0.01"]  # 0.6 s < the 3 s vocal
+    assert hafm_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "exceeds --max-minutes 0.01" in err and "--max-minutes 0 for no limit" in err
+    assert "max_seconds=None" not in err and not out.exists()
+
+
+@pytest.mark.parametrize("minutes, seconds", [("0", None), ("0.5", 30.0), (None, 1200.0)])
+def test_max_minutes_maps_to_the_audio_limit(minutes, seconds):
+    from hafm.cli import build_parser
+    from hafm.commands.generate import max_seconds_from_args
+
+    argv = ["generate", "v.wav", "-o", "a.wav"] + (["--max-minutes", minutes] if minutes else [])
+    assert max_seconds_from_args(build_parser().parse_args(argv)) == seconds
+
+
+def test_default_max_minutes_is_the_audio_default():
+    from hafm import audio
+    from hafm.commands.generate import DEFAULT_MAX_MINUTES
+
+    assert DEFAULT_MAX_MINUTES * 60 == audio.DEFAULT_MAX_SECONDS
+
+
+@pytest.mark.parametrize("bad", ["-1", "nan", "inf"])
+def test_cli_rejects_a_negative_or_non_finite_max_minutes(bad, capsys):
+    with pytest.raises(SystemExit):
+        hafm_main(["generate", "v.wav", "-o", "a.wav", "--max-minutes", bad])
+    assert "--max-minutes" in capsys.readouterr().err
+
+
+def test_generation_honours_max_seconds(cascade):
+    from hafm.errors import AudioTooLongError
+
+    vocals = 0.1 * torch.randn(1, 16_000)  # 1 s
+    kwargs = dict(sampling=FAST, cascade=cascade, codec=FakeCodec(), semantic=FakeSemantic())
+    with pytest.raises(AudioTooLongError, match="exceeds the limit"):
+        generate_accompaniment(vocals, 16_000, max_seconds=0.5, **kwargs)
+    assert generate_accompaniment(vocals, 16_000, max_seconds=None, **kwargs).shape == (1, 24_000)
