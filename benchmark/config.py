@@ -20,7 +20,7 @@ class BenchmarkConfig:
     """
 
     clip_seconds: float = 10.0
-    clips_per_song: int = 3
+    clips_per_song: int = 2
     min_vocal_active: float = 0.5
     activity_db: float = 30.0
     reference_clips_per_song: int = 2  # training-split clips forming the FAD reference set

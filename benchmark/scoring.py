@@ -36,8 +36,12 @@ def score_target(backend: str, target: str, reference: dict[str, np.ndarray],
                 paired.append({"a": a, "b": b, "backend": backend, "target": target, "diff": d.diff,
                                "ci_low": d.ci_low, "ci_high": d.ci_high, "p_two_sided": d.p_two_sided,
                                "n_songs": d.n})
-    floor = reference_floor(reference, rng=seed).value
-    notes = sorted({str(w.message) for w in caught})
+        floor = reference_floor(reference, rng=seed).value
+    few = sum(issubclass(w.category, FewFramesWarning) for w in caught)
+    notes = sorted({str(w.message) for w in caught if not issubclass(w.category, FewFramesWarning)})
+    if few:
+        notes.append(f"{backend}/{target}: {few} frame sets (mostly single songs in per-song FAD and the "
+                     "split-half floor) had fewer frames than dimensions; those values are biased upwards")
     return {"fad": rows, "per_song": per_song, "paired": paired, "floor": floor, "warnings": notes}
 
 
