@@ -63,6 +63,8 @@ def fad_markdown(df: pd.DataFrame, stats: dict) -> str:
                    else "two-stage better" if d["ci_low"] > 0 else "no significant difference")
         lines.append(f"- Paired bootstrap FAD({d['a']}) - FAD({d['b']}), `{d['backend']}`/`{d['target']}`: "
                      f"{_fmt(d['diff'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}] -> {verdict}")
+    if stats.get("warnings"):
+        lines += ["", "Notes:"] + [f"- {w}" for w in stats["warnings"]]
     return "\n".join(lines) + "\n"
 
 
