@@ -59,8 +59,8 @@ def fad_markdown(df: pd.DataFrame, stats: dict) -> str:
             lines.append(f"\nReference split-half FAD (noise floor): {_fmt(floor)}")
         lines.append("")
     for d in stats.get("paired", []):
-        verdict = ("three-stage better" if d["ci_high"] < 0
-                   else "two-stage better" if d["ci_low"] > 0 else "no significant difference")
+        verdict = (f"{d['a']} closer to the reference" if d["ci_high"] < 0
+                   else f"{d['b']} closer to the reference" if d["ci_low"] > 0 else "no significant difference")
         lines.append(f"- Paired bootstrap FAD({d['a']}) - FAD({d['b']}), `{d['backend']}`/`{d['target']}`: "
                      f"{_fmt(d['diff'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}] -> {verdict}")
     if stats.get("warnings"):

@@ -44,7 +44,7 @@ def test_fad_csv_has_the_contract_columns_in_system_order(cached_run):
 def test_markdown_states_the_paired_verdict_and_floor(cached_run):
     write_tables(cached_run)
     md = (cached_run / "fad.md").read_text()
-    assert "three-stage better" in md and "split-half" in md
+    assert "three_stage closer to the reference" in md and "split-half" in md
 
 
 def test_paper_comparison_is_labelled_not_comparable(cached_run):
