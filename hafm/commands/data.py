@@ -46,6 +46,11 @@ def register(subparsers) -> None:
         "--is-wav", choices=["auto", "yes", "no"], default="auto",
         help="wav folders (MUSDB18-HQ) or .stem.mp4 files (MUSDB18); auto-detected by default",
     )
+    chk.add_argument(
+        "--deep", action="store_true",
+        help="also decode every stem and report NaN/inf samples, empty stems and silent vocals "
+        "(slow: minutes for MUSDB18; default: headers only)",
+    )
     chk.set_defaults(func=run_check)
 
 
@@ -83,6 +88,6 @@ def run_check(args) -> int:
     from hafm.data.check import check_tree, format_report
 
     is_wav = {"auto": None, "yes": True, "no": False}[args.is_wav]
-    report = check_tree(args.root, is_wav=is_wav)
+    report = check_tree(args.root, is_wav=is_wav, deep=args.deep, progress=args.deep)
     print(format_report(report))
     return 0 if report.ok else 1

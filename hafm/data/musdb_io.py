@@ -61,7 +61,11 @@ def _mono(audio: np.ndarray) -> np.ndarray:
     return audio if audio.ndim == 1 else audio.mean(axis=1)
 
 
-def _read_source(track, name: str) -> np.ndarray:
+def read_source(track, name: str) -> np.ndarray:
+    """Decode one stem (``vocals``, ``drums``, ``bass``, ``other``) of a musdb track to mono float32 ``[n]``.
+
+    Raises :class:`AudioError` when it is unreadable or holds NaN/inf samples.
+    """
     source = track.sources[name]
     if track.is_wav:
         import soundfile as sf
@@ -83,7 +87,7 @@ def read_track(track, sr: int | None = None) -> TrackAudio:
     missing = [s for s in SOURCES if s not in track.sources]
     if missing:
         raise HafmError(f"{track.path}: track {track.name!r} lacks stems {missing}")
-    stems = {name: _read_source(track, name) for name in SOURCES}
+    stems = {name: read_source(track, name) for name in SOURCES}
     lengths = {name: len(w) for name, w in stems.items()}
     if len(set(lengths.values())) != 1:
         raise AudioError(f"track {track.name!r}: stems have different lengths {lengths}")
