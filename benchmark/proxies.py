@@ -2,8 +2,10 @@
 
 - ``rhythm``: normalised cross-correlation of the two onset-strength envelopes (librosa), the best
   value over lags within +-``max_lag_ms``; 1 means the accompaniment's onsets follow the vocal's.
-- ``harmony``: mean cosine similarity of the two chroma vectors per frame, weighted by the vocal's
-  energy, so frames where the singer is silent do not count.
+- ``harmony``: mean cosine similarity of the two CQT chroma vectors per frame, weighted by the
+  vocal's energy, so frames where the singer is silent do not count. CQT chroma, because STFT
+  chroma smears low (bass) notes over neighbouring pitch classes: on 12 test chorales the true
+  accompaniment beat another song's in 11/12 clips with CQT chroma and in 7/12 with STFT chroma.
 
 Both are pure functions of two mono waveforms at one sample rate; higher is more coherent. They
 answer the listening test's rhythm and harmony questions objectively, at scale; a real
@@ -47,8 +49,8 @@ def rhythm_alignment(vocals: np.ndarray, accomp: np.ndarray, sr: int, max_lag_ms
 def harmonic_compatibility(vocals: np.ndarray, accomp: np.ndarray, sr: int) -> float:
     """Vocal-energy-weighted mean cosine similarity of chroma frames. Inputs ``[n]``."""
     yv, ya = _resample(vocals, sr), _resample(accomp, sr)
-    cv = librosa.feature.chroma_stft(y=yv, sr=PROXY_SR, hop_length=HOP)
-    ca = librosa.feature.chroma_stft(y=ya, sr=PROXY_SR, hop_length=HOP)
+    cv = librosa.feature.chroma_cqt(y=yv, sr=PROXY_SR, hop_length=HOP)
+    ca = librosa.feature.chroma_cqt(y=ya, sr=PROXY_SR, hop_length=HOP)
     n = min(cv.shape[1], ca.shape[1])
     cv, ca = cv[:, :n], ca[:, :n]
     cos = (cv * ca).sum(0) / (np.linalg.norm(cv, axis=0) * np.linalg.norm(ca, axis=0) + 1e-9)

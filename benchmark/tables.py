@@ -118,7 +118,7 @@ def proxies_tables(per_clip: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     summary.columns = ["system"] + [f"{a}_{b}" for a, b in summary.columns[1:]]
     lines = ["# Objective coherence proxies (vocal vs accompaniment, higher is better)", "",
              "rhythm: max normalised cross-correlation of onset envelopes within +-100 ms; "
-             "harmony: vocal-energy-weighted chroma cosine.", "",
+             "harmony: vocal-energy-weighted CQT-chroma cosine.", "",
              "| system | rhythm (mean +- s.e.) | harmony (mean +- s.e.) | clips |", "|---|---|---|---|"]
     for r in summary.itertuples():
         lines.append(f"| {r.system} | {r.rhythm_mean:.3f} +- {r.rhythm_sem:.3f} | "
