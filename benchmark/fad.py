@@ -12,7 +12,7 @@ holds fewer distinct frames, so resampled FADs sit above the point value: with 5
 frames at d = 200 (Gaussian test data) their mean was 44% above it and the plain percentile
 interval excluded it. The interval reported is therefore the *centred* one,
 ``[value - (q_hi - m), value + (m - q_lo)]`` (m: mean of the resampled values; q: their
-percentiles): the song-sampling spread of FAD at this set size, around the value. The bootstrap's
+percentiles; the lower end clamped at 0): the song-sampling spread of FAD at this set size, around the value. The bootstrap's
 bias estimate ``m - value`` is reported as ``bias``; ``fad_inf`` extrapolates the bias away.
 
 Speed: per-song sufficient statistics are computed once, with the scatter matrices already mapped
@@ -168,6 +168,7 @@ def fad(reference_embeddings: Reference | np.ndarray | Groups, eval_embeddings: 
     boot = np.array([stats.fad(ref, w) for w in _resample_counts(gen, len(stats.names), n_resamples)])
     value = stats.fad(ref, np.ones(len(stats.names)))
     low, high = _centred_ci(value, boot, confidence)
+    low = max(low, 0.0)  # a distance: the centred interval can cross 0 with few songs
     total = int(stats.counts.sum())
     warn_if_few_frames(total, ref.dim, "eval")
     return Result(value=value, ci_low=low, ci_high=high, n=len(stats.names), n_frames=total,

@@ -184,3 +184,14 @@ def test_ci_is_centred_on_the_value_when_resampling_inflates_fad():
     few = {f"s{i}": rng.standard_normal((3, d)) for i in range(15)}  # 45 frames for 24 dimensions
     result = fad(ref_frames, few, n_resamples=300)
     assert result.bias > 0.1 * result.value and result.ci_low < result.value < result.ci_high
+
+
+def test_fad_interval_never_goes_below_zero_with_few_songs():
+    import numpy as np
+
+    from benchmark.fad import fad
+
+    rng = np.random.default_rng(3)
+    reference = rng.standard_normal((400, 4))
+    songs = {f"s{i}": rng.standard_normal((6, 4)) for i in range(3)}
+    assert fad(reference, songs, n_resamples=200, rng=0).ci_low >= 0.0
