@@ -118,6 +118,33 @@ def elapsed(t0: float) -> float:
     return round(time.time() - t0, 1)
 
 
+def data_fingerprint(root: str | Path) -> str:
+    """Hash of every audio file's path, size and modification time under ``root`` (no decoding)."""
+    root = Path(root)
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".wav", ".mp4", ".flac"))
+    return sha256_json([(str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files])
+
+
+def run_key(cfg: BenchmarkConfig, root: str | Path, weights_id: str, backends: list[str]) -> str:
+    """Everything a run's statistics depend on: config, data, weights, embeddings, code version."""
+    import benchmark
+    import hafm
+
+    return sha256_json({"config": cfg.to_dict(), "data": data_fingerprint(root), "weights": weights_id,
+                        "backends": backends, "versions": [hafm.__version__, getattr(benchmark, "__version__", "")]})
+
+
+def cached_stats(out: Path, key: str) -> dict | None:
+    """The statistics of a finished run with the same key (a second run then costs seconds)."""
+    import json
+
+    path = out / "_cache" / "fad_stats.json"
+    if not (path.exists() and (out / "_cache" / "per_clip.csv").exists()):
+        return None
+    stats = json.loads(path.read_text())
+    return stats if stats.get("meta", {}).get("run_key") == key else None
+
+
 def write_per_clip(out: Path, frame: pd.DataFrame) -> None:
     atomic_write_text(out / "_cache" / "per_clip.csv", frame.to_csv(index=False, float_format="%.6g"))
 
@@ -181,6 +208,10 @@ def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: d
     t0 = time.time()
     out = Path(out)
     cache_dir = out / "_cache"
+    key = run_key(cfg, root, weights_id, list(embedders))
+    cached = cached_stats(out, key)
+    if cached is not None:
+        return cached
     test = load_split(root, "test")
     clips = clip_manifest(cfg, test, cache_dir / "clips.json", "test", cfg.clips_per_song)
     if cfg.max_clips:
@@ -203,6 +234,6 @@ def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: d
                      "n_songs": len({c.track for c in clips}),
                      "reference": f"{len(ref_clips)} training-split clips of {len(ref_tracks)} songs",
                      "bootstrap": cfg.bootstrap, "systems": {s.name: s.identity() for s in systems},
-                     "wall_seconds": elapsed(t0)}
+                     "wall_seconds": elapsed(t0), "run_key": key}
     write_stats(out, stats)
     return stats

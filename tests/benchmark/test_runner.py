@@ -91,3 +91,21 @@ def test_cached_run_exports_a_listening_test_source(tiny_musdb, tmp_path, cfg):
     assert len(items) == 3
     for system in [*cfg.systems, "vocals"]:
         assert sorted(p.stem for p in (tmp_path / "src" / system).glob("*.wav")) == sorted(items)
+
+
+@pytest.mark.slow
+def test_unchanged_second_run_returns_the_stored_statistics_without_work(tiny_musdb, tmp_path, cfg):
+    first = _run(cfg, tiny_musdb, tmp_path)
+    calls = []
+    second = _run(cfg, tiny_musdb, tmp_path, calls)
+    assert second == first and calls == []
+
+
+@pytest.mark.slow
+def test_changed_weights_invalidate_the_stored_statistics(tiny_musdb, tmp_path, cfg):
+    _run(cfg, tiny_musdb, tmp_path)
+    calls = []
+    run(cfg, tiny_musdb, tmp_path, embedders={"spectral": spectral_embed}, codec=HalfCodec,
+        generate=lambda: (lambda *a, **k: (calls.append(1), fake_generate(*a, **k))[1]),
+        weights_id="w2", data_name="tiny")
+    assert calls  # new weights: the model systems were generated again
