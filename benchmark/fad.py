@@ -12,8 +12,9 @@ holds fewer distinct frames, so resampled FADs sit above the point value: with 5
 frames at d = 200 (Gaussian test data) their mean was 44% above it and the plain percentile
 interval excluded it. The interval reported is therefore the *centred* one,
 ``[value - (q_hi - m), value + (m - q_lo)]`` (m: mean of the resampled values; q: their
-percentiles; the lower end clamped at 0): the song-sampling spread of FAD at this set size, around the value. The bootstrap's
-bias estimate ``m - value`` is reported as ``bias``; ``fad_inf`` extrapolates the bias away.
+percentiles; the lower end clamped at 0): the song-sampling spread of FAD at this set size,
+around the value. The bootstrap's bias estimate ``m - value`` is reported as ``bias``;
+``fad_inf`` extrapolates the bias away.
 
 Speed: per-song sufficient statistics are computed once, with the scatter matrices already mapped
 into the reference's square-root basis (``Reference.project``), so one resample costs a weighted

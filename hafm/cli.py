@@ -29,13 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_parsed(parser: argparse.ArgumentParser, argv: list[str] | None, prog: str) -> int:
+    """Parse ``argv`` and call the chosen subcommand's ``func``; a ``HafmError`` becomes a one-line
+    message and exit code 2 (no traceback). Shared by the toolkit's command lines."""
+    args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except HafmError as err:
-        print(f"hafm: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_parsed(build_parser(), argv, "hafm")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import os
 import sys
 from pathlib import Path
 
-from hafm.errors import HafmError
 
 FMT = argparse.ArgumentDefaultsHelpFormatter
 
@@ -141,12 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except HafmError as e:
-        print(f"listening_test {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    from hafm.cli import run_parsed
+
+    return run_parsed(build_parser(), argv, "listening_test")
 
 
 if __name__ == "__main__":

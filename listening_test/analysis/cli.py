@@ -13,7 +13,6 @@ import os
 import sys
 from pathlib import Path
 
-from hafm.errors import HafmError
 
 FORMATTER = argparse.ArgumentDefaultsHelpFormatter
 
@@ -141,9 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except HafmError as err:
-        print(f"listening_test: error: {err}", file=sys.stderr)
-        return 2
+    from hafm.cli import run_parsed
+
+    return run_parsed(build_parser(), argv, "listening_test")
