@@ -100,10 +100,11 @@ def mix(vocals: np.ndarray, accompaniment: np.ndarray) -> np.ndarray:
 Embed = Callable[[np.ndarray, int], np.ndarray]
 
 
-def songs_of(embed: Embed, audio_by_clip: dict[str, np.ndarray], track_of: dict[str, str]) -> dict[str, np.ndarray]:
+def songs_of(embed: Embed, audio_by_clip: dict[str, np.ndarray], track_of: dict[str, str],
+             desc: str | None = None) -> dict[str, np.ndarray]:
     """Embed each clip ``[n]`` and group the frames ``[frames, d]`` by song."""
     songs: dict[str, list[np.ndarray]] = {}
-    for clip_id, audio in audio_by_clip.items():
+    for clip_id, audio in tqdm(audio_by_clip.items(), desc=desc, unit="clip", leave=False, disable=desc is None):
         songs.setdefault(track_of[clip_id], []).append(embed(audio, SR))
     return {song: np.concatenate(parts) for song, parts in sorted(songs.items())}
 
@@ -170,31 +171,47 @@ def build_systems(cfg: BenchmarkConfig, pool: dict[str, np.ndarray], codec, gene
 
 def embed_all(embedders: dict[str, Embed], cfg: BenchmarkConfig, outputs: Outputs, clips: list[ClipAudio],
               reference: list[ClipAudio]) -> dict:
-    """FAD statistics for every backend x target x system (see ``benchmark.scoring``)."""
-    from benchmark.scoring import score_target
+    """FAD statistics for every backend x target x system (see ``benchmark.scoring``).
 
+    Embedding runs here (it is cached per audio file); the statistics of the backend x target
+    combinations, 1,000-resample bootstraps each, run in ``cfg.workers`` processes.
+    """
     by_id = {c.clip_id: c for c in clips}
     ref_by_id = {c.clip_id: c for c in reference}
     track_of = {c.clip_id: c.track for c in [*clips, *reference]}
-    merged: dict = {"fad": [], "per_song": [], "paired": [], "reference_split_half": {}, "warnings": []}
+    jobs = []
     for backend, embed in embedders.items():
         for target in cfg.targets:
             ref_audio = target_audio(target, {c.clip_id: c.accompaniment for c in reference}, ref_by_id)
-            ref_songs = songs_of(embed, tqdm_dict(ref_audio, f"{backend}/{target} reference"), track_of)
-            sys_songs = {s: songs_of(embed, tqdm_dict(target_audio(target, o, by_id), f"{backend}/{target} {s}"),
-                                     track_of) for s, o in outputs.items()}
-            res = score_target(backend, target, ref_songs, sys_songs, n_resamples=cfg.bootstrap, seed=cfg.seed)
-            for row in res["fad"]:
-                row["n_clips"] = len(outputs[row["system"]])
-            for key in ("fad", "per_song", "paired", "warnings"):
-                merged[key] += res[key]
-            merged["reference_split_half"][f"{backend}/{target}"] = res["floor"]
+            ref_songs = songs_of(embed, ref_audio, track_of, f"{backend}/{target} reference")
+            sys_songs = {s: songs_of(embed, target_audio(target, o, by_id), track_of, f"{backend}/{target} {s}")
+                         for s, o in outputs.items()}
+            jobs.append((backend, target, ref_songs, sys_songs, cfg.bootstrap, cfg.seed))
+    merged: dict = {"fad": [], "per_song": [], "paired": [], "reference_split_half": {}, "warnings": []}
+    for (backend, target, *_), res in zip(jobs, _map(_score, jobs, cfg.workers)):
+        for row in res["fad"]:
+            row["n_clips"] = len(outputs[row["system"]])
+        for key in ("fad", "per_song", "paired", "warnings"):
+            merged[key] += res[key]
+        merged["reference_split_half"][f"{backend}/{target}"] = res["floor"]
     return merged
 
 
-def tqdm_dict(d: dict[str, np.ndarray], desc: str) -> dict[str, np.ndarray]:
-    """Iterate a dict under a progress bar (embedding is the slow part)."""
-    return dict(tqdm(d.items(), desc=desc, unit="clip", leave=False))
+def _score(job: tuple) -> dict:
+    from benchmark.scoring import score_target
+
+    backend, target, ref_songs, sys_songs, n_resamples, seed = job
+    return score_target(backend, target, ref_songs, sys_songs, n_resamples=n_resamples, seed=seed)
+
+
+def _map(fn: Callable, jobs: list, workers: int) -> list:
+    """``map`` in ``workers`` processes (in this process when 1); results in job order."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [fn(j) for j in tqdm(jobs, desc="statistics", unit="set")]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        return list(tqdm(pool.map(fn, jobs), total=len(jobs), desc="statistics", unit="set"))
 
 
 def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: dict[str, Embed],
