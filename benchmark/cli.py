@@ -101,7 +101,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         config=cfg.to_dict(), threads=threads, weights_id=weights_id, systems=stats["meta"]["systems"],
         data={"root": str(root), "manifest_sha256": sha256_file(manifest) if manifest.exists() else None},
         seeds={"clips": cfg.seed, "generation": cfg.generation_seed, "bootstrap": cfg.seed},
-        wall_seconds=round(time.time() - t0, 1), outputs=[str(p) for p in written]))
+        wall_seconds=round(time.time() - t0, 1), outputs=[str(p) for p in written],
+        statistics={"reused_from_cache": bool(stats["meta"].get("reused")),
+                    "wall_seconds_of_the_run_that_made_them": stats["meta"].get("wall_seconds")}))
     print(f"benchmark done in {time.time() - t0:.0f} s; tables in {args.out}/")
     return 0
 

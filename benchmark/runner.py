@@ -228,6 +228,7 @@ def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: d
     key = run_key(cfg, root, weights_id, list(embedders))
     cached = cached_stats(out, key)
     if cached is not None:
+        cached["meta"]["reused"] = True  # not written back: the file keeps the run that made it
         return cached
     test = load_split(root, "test")
     clips = clip_manifest(cfg, test, cache_dir / "clips.json", "test", cfg.clips_per_song)

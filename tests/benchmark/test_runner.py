@@ -98,6 +98,7 @@ def test_unchanged_second_run_returns_the_stored_statistics_without_work(tiny_mu
     first = _run(cfg, tiny_musdb, tmp_path)
     calls = []
     second = _run(cfg, tiny_musdb, tmp_path, calls)
+    assert second["meta"].pop("reused") is True
     assert second == first and calls == []
 
 
