@@ -59,7 +59,8 @@ def page():
 
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    # The completion code is random per session: masking it keeps the committed screenshot stable.
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, mask=[page.locator("#completion-code")])
 
 
 def play(page, player) -> None:
