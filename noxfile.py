@@ -101,21 +101,25 @@ def tables(session: nox.Session) -> None:
 def train(session: nox.Session) -> None:
     """Tokenize the default corpus and train the three `small` stages; write the shipped weights.
 
-    Resumable: re-running continues unfinished stages. `nox -s train -- refit` also refits the
-    codec and the semantic k-means (about 30 minutes on 2 cores) instead of using the shipped ones.
+    Resumable: re-running continues unfinished stages; each stage ships its checkpoint of lowest
+    validation loss, and the per-stage sampling settings are then chosen on the validation split.
+    `nox -s train -- refit` also refits the codec and the semantic k-means instead of using the
+    shipped ones.
     """
     _system_packages(session, ["ffmpeg"])
     _install(session)
     _corpus(session)
     assets = "hafm/assets"
     if "refit" in session.posargs:
-        session.run("hafm", "codec", "fit", "--root", CORPUS, "--out", f"{assets}/codec_mdct_rvq.safetensors",
-                    env=OFFLINE_ENV)
+        session.run("hafm", "codec", "fit", "--root", CORPUS, "--transform", "logmag",
+                    "--out", f"{assets}/codec_logmag_rvq.safetensors", env=OFFLINE_ENV)
         session.run("hafm", "semantic", "fit", "--root", CORPUS, "--features", "musicnn_chroma",
                     "--out", f"{assets}/semantic_musicnn_chroma.safetensors", env=OFFLINE_ENV)
     session.run("hafm", "tokenize", "--root", CORPUS, "--out", "data/shards", env=OFFLINE_ENV)
     session.run("hafm", "train-all", "--config", "hafm/configs/small_cpu_train.toml", "--shards", "data/shards",
                 "--out", "runs/small", "--export", f"{assets}/cascade", env=OFFLINE_ENV)
+    session.run("hafm", "sweep-sampling", "--root", CORPUS, "--checkpoints", f"{assets}/cascade", "--write",
+                "--out", "results", env=OFFLINE_ENV)
     session.run("hafm", "evaluate-cascade", "--shards", "data/shards", "--checkpoints", f"{assets}/cascade",
                 "--runs", "runs/small", "--out", "results", env=OFFLINE_ENV)
 

@@ -1,6 +1,6 @@
 """HAFM benchmark: systems, FAD embedding backends, exact Fréchet distance, proxies, runner, tables.
 
-FAD core (see ``benchmark.frechet``, ``benchmark.fad``, ``benchmark.embeddings``)::
+FAD core (see ``hafm.frechet``, ``benchmark.fad``, ``benchmark.embeddings``)::
 
     frechet_distance(mu1, sigma1, mu2, sigma2) -> float
     prepare_reference(mu, sigma) -> Reference            # square root of the reference, once

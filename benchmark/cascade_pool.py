@@ -1,9 +1,9 @@
 """Both cascade systems from one token generation per clip, in parallel worker processes.
 
 The two-stage ablation is the three-stage cascade without its fine stage. With the same seed,
-``generate_tokens(stages=2)`` draws exactly the coarse codebooks that ``stages=3`` draws before
-its fine stage, so one run per clip gives both outputs (codebooks 1-8 and 1-4 decoded) and the
-ablation is paired clip by clip. Clips already in the output cache are skipped; each worker
+the two-stage run draws exactly the coarse codebooks that the three-stage run draws before its
+fine stage, so one run per clip (``GenerationPipeline.generate_both``) gives both outputs and
+the ablation is paired clip by clip. Clips already in the output cache are skipped; each worker
 loads the models once and runs one thread (two threads on a shared core are 5-30x slower).
 """
 
@@ -21,33 +21,21 @@ from benchmark.systems import SR, CascadeSystem, ClipAudio
 _WORKER: dict = {}
 
 
-def _init_worker(checkpoints: str | None) -> None:
-    from hafm.model.cascade import load_cascade
+def _init_worker(checkpoints: str | None, expected_identity: str) -> None:
+    from hafm.pipeline import GenerationPipeline
     from hafm.runtime import configure_threads
-    from hafm.tokenizers.codec import load_codec
-    from hafm.tokenizers.semantic import load_semantic
 
     configure_threads(1)
-    _WORKER.update(cascade=load_cascade(checkpoints or None), semantic=load_semantic(), codec=load_codec())
-
-
-def cascade_outputs(vocals: np.ndarray, seed: int, cascade, semantic, codec) -> dict[int, np.ndarray]:
-    """``{3: three-stage accompaniment, 2: two-stage accompaniment}``, each ``[n]`` at 24 kHz."""
-    from hafm.config import SamplingConfig
-    from hafm.generate import generate_tokens, vocal_semantic_tokens
-
-    sampling = SamplingConfig()
-    generator = torch.Generator().manual_seed(seed)
-    wav = torch.from_numpy(vocals).float()[None]
-    tokens = vocal_semantic_tokens(wav, SR, semantic, sampling.vocal_noise_std, generator)
-    codes = generate_tokens(cascade, tokens, stages=3, sampling=sampling, generator=generator)
-    with torch.inference_mode():
-        return {k // 4 + 1: codec.decode(codes[None, :k])[0, 0, : len(vocals)].numpy() for k in (8, 4)}
+    pipeline = GenerationPipeline.load(checkpoints)
+    if pipeline.identity() != expected_identity:  # e.g. a sampling.toml edited mid-run
+        raise RuntimeError(f"worker pipeline {pipeline.identity()} differs from the run's {expected_identity}")
+    _WORKER["pipeline"] = pipeline
 
 
 def _work(job: tuple[str, np.ndarray, int]) -> tuple[str, dict[int, np.ndarray]]:
     clip_id, vocals, seed = job
-    return clip_id, cascade_outputs(vocals, seed, _WORKER["cascade"], _WORKER["semantic"], _WORKER["codec"])
+    outputs = _WORKER["pipeline"].generate_both(torch.from_numpy(vocals).float()[None], SR, seed=seed)
+    return clip_id, {stages: wav[0, : len(vocals)].numpy() for stages, wav in outputs.items()}
 
 
 def precompute(systems: list, clips: list[ClipAudio], cache: OutputCache, checkpoints: str | None,
@@ -60,9 +48,10 @@ def precompute(systems: list, clips: list[ClipAudio], cache: OutputCache, checkp
             if any(cache.get(s.name, s.identity(), c.clip_id) is None for s in cascades.values())]
     if not todo:
         return 0
-    seeds = {c.clip_id: next(iter(cascades.values())).clip_seed(c.clip_id) for c in todo}
-    jobs = [(c.clip_id, c.vocals, seeds[c.clip_id]) for c in todo]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(checkpoints,)) as pool:
+    first = next(iter(cascades.values()))
+    jobs = [(c.clip_id, c.vocals, first.clip_seed(c.clip_id)) for c in todo]
+    initargs = (checkpoints, first.pipeline.identity())
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=initargs) as pool:
         for clip_id, outputs in tqdm(pool.map(_work, jobs), total=len(jobs), desc="cascade", unit="clip"):
             for stages, system in cascades.items():
                 cache.put(system.name, system.identity(), clip_id, outputs[stages])

@@ -39,30 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _weights_id(checkpoints: str) -> str:
-    """Hash of the cascade checkpoints, codec and semantic tokenizer: the generated-audio cache key."""
-    from hafm.fileio import sha256_file, sha256_json
-    from hafm.model.cascade import stage_paths
-    from hafm.tokenizers.codec import load_codec
-    from hafm.tokenizers.semantic import load_semantic
+def _pipeline(checkpoints: str | None):
+    """The generation pipeline of the model systems (shipped cascade and its sampling settings)."""
+    from hafm.pipeline import GenerationPipeline
 
-    files = stage_paths(checkpoints or None)
-    missing = [str(p) for p in files.values() if not p.is_file()]
-    if missing:
-        from hafm.errors import MissingWeightsError
-        raise MissingWeightsError(f"cascade weights not found: {missing}; train them (`nox -s train`) "
-                                  "or run without the model systems (--systems ...)")
-    hashes = {name: sha256_file(p) for name, p in files.items()}
-    return sha256_json({**hashes, "codec": load_codec().identity(), "semantic": load_semantic().identity()})[:16]
-
-
-def _generate_factory(checkpoints: str):
-    def make():
-        from hafm.generate import generate_accompaniment
-        from hafm.model.cascade import load_cascade
-
-        return functools.partial(generate_accompaniment, cascade=load_cascade(checkpoints or None))
-    return make
+    return GenerationPipeline.load(checkpoints or None)
 
 
 def _codec_factory():
@@ -86,19 +67,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 checkpoints=args.checkpoints)
     t0 = time.time()
     model_systems = {"three_stage", "two_stage"} & set(cfg.systems)
-    weights_id = _weights_id(cfg.checkpoints) if model_systems else "none"
+    pipeline = _pipeline(cfg.checkpoints) if model_systems else None
+    model_id = pipeline.identity() if pipeline is not None else "none"
     embedders = {name: get_embedder(name) for name in cfg.backends}
     root = Path(args.root)
     from benchmark.cascade_pool import precompute
 
     stats = run(cfg, root, args.out, embedders=embedders, codec=_codec_factory,
-                generate=_generate_factory(cfg.checkpoints), weights_id=weights_id,
+                pipeline=pipeline, model_id=model_id,
                 data_name=f"{root.name} (MUSDB18 layout)",
                 precompute=functools.partial(precompute, checkpoints=cfg.checkpoints or None, workers=cfg.workers))
     written = write_tables(args.out)
     manifest = root / "manifest.json"
     atomic_write_json(Path(args.out) / "provenance.json", provenance(
-        config=cfg.to_dict(), threads=threads, weights_id=weights_id, systems=stats["meta"]["systems"],
+        config=cfg.to_dict(), threads=threads, model_id=model_id, systems=stats["meta"]["systems"],
+        sampling=pipeline.sampling.effective() if pipeline is not None else None,
         data={"root": str(root), "manifest_sha256": sha256_file(manifest) if manifest.exists() else None},
         seeds={"clips": cfg.seed, "generation": cfg.generation_seed, "bootstrap": cfg.seed},
         wall_seconds=round(time.time() - t0, 1), outputs=[str(p) for p in written],

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.frechet import (FrechetInputError, Reference, frechet_distance, gaussian_stats,
+from hafm.frechet import (FrechetInputError, Reference, frechet_distance, gaussian_stats,
                                prepare_reference, validate_frames, warn_if_few_frames)
 
 Groups = Mapping[str, np.ndarray] | Sequence[np.ndarray]

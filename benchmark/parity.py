@@ -6,7 +6,7 @@ Run by ``nox -s parity`` in its own venv (``frechet-audio-distance==0.3.4`` pins
 
 On the same synthetic embeddings (d = 128, 200, 512, 1024; well-conditioned, ill-conditioned
 (covariance condition ~1e6 and ~1e8) and singular (n < d)) it compares
-  * ``benchmark.frechet.frechet_distance`` (ours),
+  * ``hafm.frechet.frechet_distance`` (ours),
   * ``benchmark.fad.fad(...).value`` (the per-song sufficient-statistics route the tables use),
   * ``scipy.linalg.sqrtm(S1 @ S2)``,
   * the package's own ``FrechetAudioDistance.calculate_frechet_distance``, and
@@ -41,7 +41,7 @@ import scipy
 import scipy.linalg
 
 from benchmark.fad import fad
-from benchmark.frechet import frechet_distance, gaussian_stats
+from hafm.frechet import frechet_distance, gaussian_stats
 from hafm.fileio import atomic_write_json, atomic_write_text
 
 DIMS = (128, 200, 512, 1024)
@@ -171,7 +171,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
         f"Package: {meta['package_route']}.  ",
         f"numpy {meta['numpy']}, scipy {meta['scipy']}, Python {meta['python']}, {meta['machine']}, "
         f"{meta['date']}.", "",
-        "ours = `benchmark.frechet.frechet_distance`; songs = `benchmark.fad.fad(...).value` over 10 songs; "
+        "ours = `hafm.frechet.frechet_distance`; songs = `benchmark.fad.fad(...).value` over 10 songs; "
         "sqrtm = `scipy.linalg.sqrtm(S1 @ S2)`; package = `FrechetAudioDistance.calculate_frechet_distance`; "
         "exact = QR + nuclear norm from the frames (`exact_distance`). Columns give relative errors. "
         "Gated: full-rank rows, ours and songs against sqrtm, package and exact; singular rows, against exact.", "",

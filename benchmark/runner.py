@@ -126,12 +126,12 @@ def data_fingerprint(root: str | Path) -> str:
     return sha256_json([(str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files])
 
 
-def run_key(cfg: BenchmarkConfig, root: str | Path, weights_id: str, backends: list[str]) -> str:
-    """Everything a run's statistics depend on: config, data, weights, embeddings, code version."""
+def run_key(cfg: BenchmarkConfig, root: str | Path, model_id: str, backends: list[str]) -> str:
+    """Everything a run's statistics depend on: config, data, generation pipeline, embeddings, code version."""
     import benchmark
     import hafm
 
-    return sha256_json({"config": cfg.to_dict(), "data": data_fingerprint(root), "weights": weights_id,
+    return sha256_json({"config": cfg.to_dict(), "data": data_fingerprint(root), "model": model_id,
                         "backends": backends, "versions": [hafm.__version__, getattr(benchmark, "__version__", "")]})
 
 
@@ -154,16 +154,16 @@ def write_stats(out: Path, stats: dict) -> None:
     atomic_write_json(out / "_cache" / "fad_stats.json", stats)
 
 
-def build_systems(cfg: BenchmarkConfig, pool: dict[str, np.ndarray], codec, generate, weights_id: str) -> list[System]:
-    """The configured systems; ``codec``/``generate`` are only touched by the systems that need them."""
+def build_systems(cfg: BenchmarkConfig, pool: dict[str, np.ndarray], codec, pipeline) -> list[System]:
+    """The configured systems; ``codec`` (a factory) and ``pipeline`` are only used by the systems that need them."""
     from benchmark.systems import CascadeSystem, CodecOracle, GroundTruth, RandomBaseline
 
     makers = {
         "ground_truth": lambda: GroundTruth(),
         "codec_oracle": lambda: CodecOracle(codec(), 8, "codec_oracle"),
         "codec_oracle_4": lambda: CodecOracle(codec(), 4, "codec_oracle_4"),
-        "three_stage": lambda: CascadeSystem(3, generate(), weights_id, cfg.generation_seed),
-        "two_stage": lambda: CascadeSystem(2, generate(), weights_id, cfg.generation_seed),
+        "three_stage": lambda: CascadeSystem(3, pipeline, cfg.generation_seed),
+        "two_stage": lambda: CascadeSystem(2, pipeline, cfg.generation_seed),
         "random": lambda: RandomBaseline(pool, cfg.seed),
     }
     return [makers[name]() for name in cfg.systems]
@@ -215,17 +215,19 @@ def _map(fn: Callable, jobs: list, workers: int) -> list:
 
 
 def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: dict[str, Embed],
-        codec: Callable, generate: Callable, weights_id: str, data_name: str,
+        codec: Callable, pipeline, model_id: str, data_name: str,
         precompute: Callable | None = None) -> dict:
     """The whole benchmark; returns the stats written to ``out/_cache/fad_stats.json``.
 
-    ``codec``/``generate`` are factories called only when a system needs them; ``precompute``
+    ``codec`` is a factory called only when a system needs it; ``pipeline`` (a
+    ``hafm.pipeline.GenerationPipeline``, None without model systems) generates, and ``model_id``
+    is its identity; ``precompute``
     (e.g. ``benchmark.cascade_pool.precompute``) may fill the output cache in parallel first.
     """
     t0 = time.time()
     out = Path(out)
     cache_dir = out / "_cache"
-    key = run_key(cfg, root, weights_id, list(embedders))
+    key = run_key(cfg, root, model_id, list(embedders))
     cached = cached_stats(out, key)
     if cached is not None:
         cached["meta"]["reused"] = True  # not written back: the file keeps the run that made it
@@ -241,7 +243,7 @@ def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: d
     clip_audio = [cut(test[c.track], c) for c in clips]
     reference = [cut(ref_tracks[c.track], c) for c in ref_clips]
     pool = {name: t.accompaniment for name, t in test.items()}
-    systems = build_systems(cfg, pool, codec, generate, weights_id)
+    systems = build_systems(cfg, pool, codec, pipeline)
     cache = OutputCache(cache_dir / "outputs")
     if precompute is not None:
         precompute(systems, clip_audio, cache)

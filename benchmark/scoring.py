@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from benchmark.fad import as_reference, fad, fad_inf, paired_fad_difference, per_song_fad, reference_floor
-from benchmark.frechet import FewFramesWarning
+from hafm.frechet import FewFramesWarning
 
 PAIRS = (("three_stage", "two_stage"), ("three_stage", "random"), ("two_stage", "random"))
 

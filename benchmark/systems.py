@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -110,18 +110,18 @@ class RandomBaseline:
 class CascadeSystem:
     """HAFM generation from the vocal alone: three stages, or two (the ablation, coarse only).
 
-    ``generate(vocals [1, n] tensor, sr, stages=..., seed=...) -> [1, n'] at 24 kHz`` is injected
-    (default: ``hafm.generate.generate_accompaniment`` with the shipped cascade).
+    ``pipeline`` is a ``hafm.pipeline.GenerationPipeline`` (or anything with its ``generate`` and
+    ``identity``); its identity covers weights, tokenizers, sampling settings and code version.
     """
 
-    def __init__(self, stages: int, generate: Callable[..., torch.Tensor], weights_id: str, seed: int):
+    def __init__(self, stages: int, pipeline, seed: int):
         if stages not in (2, 3):
             raise ValueError(f"stages must be 2 or 3, got {stages}")
-        self.stages, self.generate, self.weights_id, self.seed = stages, generate, weights_id, seed
+        self.stages, self.pipeline, self.seed = stages, pipeline, seed
         self.name = "three_stage" if stages == 3 else "two_stage"
 
     def identity(self) -> str:
-        return f"{self.name}-{self.weights_id}-seed{self.seed}"
+        return f"{self.name}-{self.pipeline.identity()}-seed{self.seed}"
 
     def clip_seed(self, clip_id: str) -> int:
         """A per-clip seed keeps outputs reproducible whatever subset of clips is run."""
@@ -129,5 +129,5 @@ class CascadeSystem:
 
     def __call__(self, clip: ClipAudio) -> np.ndarray:
         vocals = torch.from_numpy(clip.vocals).float()[None]
-        out = self.generate(vocals, SR, stages=self.stages, seed=self.clip_seed(clip.clip_id))
+        out = self.pipeline.generate(vocals, SR, stages=self.stages, seed=self.clip_seed(clip.clip_id))
         return out[0, : len(clip.vocals)].detach().cpu().numpy()

@@ -132,7 +132,8 @@ def markdown_text(evidence: Sequence[StageEvidence], plots: dict[str, str], samp
     lines += ["", "## Loss curves", ""]
     lines += [f"![{stage} loss]({path})" for stage, path in plots.items()] or ["(no metrics.csv found)"]
     lines += ["", "## Samples", ""]
-    lines += [f"- [{Path(p).name}]({p})" for p in samples] or ["(none generated)"]
+    lines += [f"![{Path(p).stem}]({p})" if str(p).endswith(".png") else f"- [{Path(p).name}]({p})"
+              for p in samples] or ["(none generated)"]
     lines += ["", "## Provenance", "", "```", *(f"{k}: {v}" for k, v in provenance.items()), "```", ""]
     return "\n".join(lines)
 
@@ -154,6 +155,31 @@ def plot_loss_curves(rows: Sequence[dict], stage: str, path: str | Path) -> None
     ax.grid(alpha=0.3)
     fig.tight_layout()
     atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=120))
+    plt.close(fig)
+
+
+def plot_spectrograms(panels: dict[str, np.ndarray], sr: int, path: str | Path, title: str) -> None:
+    """PNG of log-mel spectrograms (128 mels, dB) of ``panels`` (name -> waveform ``[n]`` at ``sr`` Hz),
+    stacked on one time axis with one colour scale, so pitched notes and noise are told apart by eye."""
+    import librosa
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mels = {name: librosa.power_to_db(librosa.feature.melspectrogram(y=np.asarray(wav, dtype=np.float32), sr=sr,
+                                                                     n_fft=2048, hop_length=256, n_mels=128),
+                                      ref=1.0, top_db=None) for name, wav in panels.items()}
+    top = max(float(m.max()) for m in mels.values())
+    fig, axes = plt.subplots(len(mels), 1, figsize=(8, 2.0 * len(mels)), sharex=True)
+    for ax, (name, mel) in zip(np.atleast_1d(axes), mels.items()):
+        ax.imshow(mel, origin="lower", aspect="auto", vmin=top - 80, vmax=top, cmap="magma",
+                  extent=(0, mel.shape[1] * 256 / sr, 0, 128))
+        ax.set(ylabel="mel bin", title=name)
+    np.atleast_1d(axes)[-1].set_xlabel("time (s)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=100))
     plt.close(fig)
 
 

@@ -22,6 +22,7 @@ from hafm.errors import HafmError, MissingWeightsError
 from hafm.fileio import atomic_save, atomic_write_text
 
 CHECKPOINT_NAME = "checkpoint.pt"
+BEST_NAME = "best.pt"  # the weights with the lowest validation loss so far (what gets shipped)
 CONFIG_NAME = "config.toml"
 RELEASE_FORMAT = 1
 
@@ -55,6 +56,30 @@ def save_checkpoint(out_dir: str | Path, state: dict[str, Any], cfg: CascadeConf
     return path
 
 
+def save_best(out_dir: str | Path, model: torch.nn.Module, stage: str, step: int, val_loss: float,
+              cfg: CascadeConfig) -> Path:
+    """Write ``best.pt`` (weights, stage, step, validation loss, config) atomically."""
+    path = Path(out_dir) / BEST_NAME
+    state = {"model": model.state_dict(), "stage": stage, "step": step, "val_loss": float(val_loss),
+             "config": cfg.to_dict()}
+    atomic_save(path, lambda tmp: torch.save(state, tmp))
+    return path
+
+
+def best_val_loss(out_dir: str | Path) -> float:
+    """The validation loss of ``out_dir/best.pt`` (inf when there is none yet)."""
+    path = Path(out_dir) / BEST_NAME
+    if not path.is_file():
+        return float("inf")
+    return float(torch.load(path, map_location="cpu", weights_only=True)["val_loss"])
+
+
+def selected_checkpoint(run_dir: str | Path) -> Path:
+    """What a finished run ships: ``best.pt`` (lowest validation loss) when present, else the last checkpoint."""
+    best = Path(run_dir) / BEST_NAME
+    return best if best.is_file() else Path(run_dir) / CHECKPOINT_NAME
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """A training checkpoint (trusted: written by this toolkit; it holds RNG states, hence full unpickling)."""
     path = Path(path)
@@ -82,7 +107,8 @@ def export_release(checkpoint_path: str | Path, out_path: str | Path, half: bool
     release = {
         "model": weights,
         "config": dataclasses.asdict(stage_cfg),
-        "meta": {"format": RELEASE_FORMAT, "stage": stage, "step": checkpoint["step"]},
+        "meta": {"format": RELEASE_FORMAT, "stage": stage, "step": checkpoint["step"],
+                 "val_loss": checkpoint.get("val_loss")},
     }
     atomic_save(out_path, lambda tmp: torch.save(release, tmp))
     return Path(out_path)

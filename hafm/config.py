@@ -87,6 +87,38 @@ class SamplingConfig:
     # inference than in training; a 10 s clip is generated as windows 0-6 s and 4-10 s.
     window_seconds: float = 6.0
     overlap_seconds: float = 2.0  # previous output kept as prompt at each window join
+    # Per-stage settings that replace the ones above for that stage, e.g. {"fine": {"temperature": 0.0}}
+    # (TOML: [sampling.stage_overrides.fine]). Chosen on the validation split by `hafm sweep-sampling`
+    # and shipped with the cascade (hafm/assets/cascade/sampling.toml).
+    stage_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def for_stage(self, stage: str) -> SamplingConfig:
+        """The settings one stage samples with: these, with ``stage_overrides[stage]`` applied.
+
+        An override may set ``temperature``, ``top_k``, ``top_p`` and ``cfg_scale``; a stage given a
+        ``cfg_scale`` override is guided with it (it joins ``cfg_stages``).
+        """
+        override = dict(self.stage_overrides.get(stage, {}))
+        unknown = set(override) - set(STAGE_SAMPLING_KEYS)
+        if unknown:
+            raise ConfigError(f"sampling.stage_overrides.{stage}: unknown keys {sorted(unknown)}; "
+                              f"allowed: {list(STAGE_SAMPLING_KEYS)}")
+        updates = {key: STAGE_SAMPLING_KEYS[key](value) for key, value in override.items()}
+        if "cfg_scale" in override and stage not in self.cfg_stages:
+            updates["cfg_stages"] = (*self.cfg_stages, stage)
+        return dataclasses.replace(self, **updates, stage_overrides={})
+
+    def effective(self) -> dict[str, dict[str, Any]]:
+        """``{stage: {temperature, top_k, top_p, cfg_scale}}`` as each stage will sample (scale 1 = unguided)."""
+        out = {}
+        for stage in STAGES:
+            s = self.for_stage(stage)
+            out[stage] = {"temperature": s.temperature, "top_k": s.top_k, "top_p": s.top_p,
+                          "cfg_scale": s.cfg_scale if stage in s.cfg_stages else 1.0}
+        return out
+
+
+STAGE_SAMPLING_KEYS = {"temperature": float, "top_k": int, "top_p": float, "cfg_scale": float}
 
 
 @dataclass
@@ -125,6 +157,17 @@ class CascadeConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def with_codec_shape(cfg: CascadeConfig, n_codebooks: int, n_coarse: int, codebook_size: int) -> CascadeConfig:
+    """``cfg`` with the coarse and fine stages shaped for a codec of ``n_codebooks`` codebooks of
+    ``codebook_size`` codes whose first ``n_coarse`` are the coarse ones (EnCodec/default: 8, 4, 1024)."""
+    if not 0 < n_coarse < n_codebooks:
+        raise ConfigError(f"need 0 < n_coarse < n_codebooks, got {n_coarse} of {n_codebooks}")
+    coarse = dataclasses.replace(cfg.coarse, target_vocab=codebook_size, target_codebooks=n_coarse)
+    fine = dataclasses.replace(cfg.fine, prefix_vocab=codebook_size, prefix_streams=n_coarse,
+                               target_vocab=codebook_size, target_codebooks=n_codebooks - n_coarse)
+    return dataclasses.replace(cfg, coarse=coarse, fine=fine)
 
 
 def small() -> CascadeConfig:
@@ -218,4 +261,6 @@ def _toml_value(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     return repr(value)

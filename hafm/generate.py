@@ -72,9 +72,9 @@ def generate_stage(lm: StageLM, prefix: torch.Tensor, n_frames: int, grid: list[
 def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: int = 3,
                     sampling: SamplingConfig | None = None, generator: torch.Generator | None = None,
                     progress: bool = False) -> torch.Tensor:
-    """``vocal_semantic [T_s]`` -> accompaniment codes ``[4 * (stages - 1), int(T_s * 75 / 50)]``.
+    """``vocal_semantic [T_s]`` -> accompaniment codes ``[K, int(T_s * 75 / 50)]``.
 
-    ``stages=3``: codebooks 1-8; ``stages=2``: codebooks 1-4 only.
+    ``stages=3``: every codebook (coarse then fine); ``stages=2``: the coarse codebooks only.
     """
     if stages not in (2, 3):
         raise ValueError(f"stages must be 2 or 3, got {stages}")
@@ -109,23 +109,20 @@ def generate_accompaniment(vocals: torch.Tensor, sr: int, *, stages: int = 3,
     """Accompaniment ``[1, n']`` at 24 kHz for ``vocals [C, n]`` at ``sr`` Hz (any rate, any channels).
 
     ``n'`` is the vocal's duration at 24 kHz. ``cascade``, ``codec`` and ``semantic`` default to
-    the shipped ones (``load_cascade``, ``load_codec``, ``load_semantic``); ``seed`` fixes the
-    vocal noise and every sampled token. Vocals longer than ``max_seconds`` (None: no limit) are
-    refused with :class:`~hafm.errors.AudioTooLongError`.
+    the shipped ones, ``sampling`` to the settings shipped with the cascade
+    (``hafm.pipeline.load_sampling``); ``seed`` fixes the vocal noise and every sampled token.
+    Vocals longer than ``max_seconds`` (None: no limit) are refused with
+    :class:`~hafm.errors.AudioTooLongError`. A shortcut for :class:`hafm.pipeline.GenerationPipeline`.
     """
-    vocals = audio.validate(vocals, "vocals", sr=sr, max_seconds=max_seconds)
-    sampling = sampling or SamplingConfig()
-    cascade = _shipped("cascade", stages) if cascade is None else cascade
-    semantic = _shipped("semantic") if semantic is None else semantic
-    codec = _shipped("codec") if codec is None else codec
-    generator = torch.Generator().manual_seed(seed)
-    tokens = vocal_semantic_tokens(vocals, sr, semantic, sampling.vocal_noise_std, generator)
-    codes = generate_tokens(cascade, tokens, stages=stages, sampling=sampling, generator=generator,
-                            progress=progress)
-    with torch.inference_mode():
-        wav = codec.decode(codes[None])[0]
-    n_out = round(vocals.shape[1] * ACOUSTIC_SR / sr)
-    return wav[:, :n_out]
+    from hafm.pipeline import GenerationPipeline, load_sampling
+
+    pipeline = GenerationPipeline(
+        cascade=_shipped("cascade", stages) if cascade is None else cascade,
+        semantic=_shipped("semantic") if semantic is None else semantic,
+        codec=_shipped("codec") if codec is None else codec,
+        sampling=load_sampling() if sampling is None else sampling,
+        weights_id="")
+    return pipeline.generate(vocals, sr, seed=seed, stages=stages, progress=progress, max_seconds=max_seconds)
 
 
 @functools.lru_cache(maxsize=4)

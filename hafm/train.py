@@ -25,9 +25,11 @@ from torch import nn
 
 from hafm.checkpoints import (
     CHECKPOINT_NAME,
+    best_val_loss,
     load_checkpoint,
     restore_rng_states,
     rng_states,
+    save_best,
     save_checkpoint,
 )
 from hafm.config import CascadeConfig, StageConfig, TrainConfig
@@ -39,9 +41,9 @@ from hafm.data.stage_data import (
     fixed_batches,
     fixed_windows,
     load_stage_tracks,
-    split_train_val,
     window_blocks,
 )
+from hafm.data.splits import split_train_val
 from hafm.errors import HafmError
 from hafm.metrics_log import METRICS_NAME, MetricsLog
 
@@ -392,6 +394,7 @@ def _loop(run: _Run, val_batches: list[StageBatch], cfg: CascadeConfig, stage: s
             last = run.step >= tcfg.max_steps
             if run.step % tcfg.eval_every == 0 or last:
                 _validate(run, val_batches, autocast, d, log, row, result)
+                _keep_best(run, result, cfg, stage, out_dir, d)
             if run.step % tcfg.checkpoint_every == 0 or last:
                 _save(run, cfg, stage, out_dir, d, started)
                 saved_step = run.step
@@ -410,6 +413,12 @@ def _validate(run: _Run, batches: list[StageBatch], autocast, d: _Dist, log: Met
     result.val_losses.append((run.step, row["loss"]))
     if log:
         log.write({**train_row, "split": "val", **row, "tokens_per_s": float("nan")})
+
+
+def _keep_best(run: _Run, result: TrainResult, cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist) -> None:
+    """Checkpoint selection on the validation split: keep the weights of the lowest validation loss."""
+    if d.is_main and result.val_losses and result.val_losses[-1][1] < best_val_loss(out_dir):
+        save_best(out_dir, run.model, stage, run.step, result.val_losses[-1][1], cfg)
 
 
 def _save(run: _Run, cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist, started: float) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from benchmark.embeddings import Backend, get_backend
-from benchmark.frechet import frechet_distance, gaussian_stats
+from hafm.frechet import frechet_distance, gaussian_stats
 from hafm.fileio import atomic_write_json
 from hafm.runtime import configure_threads
 

@@ -29,7 +29,7 @@ import scipy
 from threadpoolctl import threadpool_limits
 
 from benchmark.fad import fad, song_stats
-from benchmark.frechet import frechet_distance, gaussian_stats, prepare_reference
+from hafm.frechet import frechet_distance, gaussian_stats, prepare_reference
 from benchmark.parity import make_embeddings, sqrtm_distance
 from hafm.fileio import atomic_write_json
 

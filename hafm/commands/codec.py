@@ -6,13 +6,13 @@ import argparse
 import json
 from argparse import SUPPRESS
 
-FIT_EXAMPLE = "hafm codec fit --root data/chorales --out hafm/assets/codec_mdct_rvq.safetensors"
+FIT_EXAMPLE = "hafm codec fit --root data/chorales --out hafm/assets/codec_logmag_rvq.safetensors"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "codec",
-        help="fit the default acoustic codec (MDCT + residual k-means) or evaluate a codec",
+        help="fit a residual k-means acoustic codec (log-magnitude default, or MDCT) or evaluate a codec",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     actions = parser.add_subparsers(dest="codec_command", metavar="ACTION", required=True)
@@ -28,8 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="output codebooks (.safetensors, float16); a .json is written next to it")
     fit.add_argument("--config", default=None,
                      help="TOML file with CodecFitConfig fields (overridden by the flags below)")
+    fit.add_argument("--transform", choices=("logmag", "mdct"), default=SUPPRESS,
+                     help="frame transform: log-magnitude STFT (default codec) or MDCT (default: logmag or --config)")
     fit.add_argument("--max-frames", type=int, default=SUPPRESS,
-                     help="training frames (75 Hz MDCT frames) (default: 150000 or --config)")
+                     help="training frames (75 Hz frames) (default: 150000 or --config)")
     fit.add_argument("--iterations", type=int, default=SUPPRESS,
                      help="Lloyd iterations per stage (default: 15 or --config)")
     fit.add_argument("--seed", type=int, default=SUPPRESS, help="random seed (default: 0 or --config)")
@@ -38,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     ev = actions.add_parser(
         "eval",
-        help="SI-SNR and log-mel distance at 1/2/4/8 codebooks on held-out vocals and accompaniment",
+        help="SI-SNR, log-mel distance, FAD (musicnn) and token predictability at 1/2/4/8 codebooks "
+             "on held-out vocals and accompaniment",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     ev.add_argument("--root", required=True, help="MUSDB18-HQ-layout root")
@@ -47,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--out-dir", default="results", help="folder for codec.md and codec.csv")
     ev.add_argument("--name", default="codec", help="report file stem (<name>.md, <name>.csv)")
     ev.add_argument("--max-tracks", type=int, default=0, help="evaluate only the first N tracks (0 = all)")
+    ev.add_argument("--no-fad", action="store_true", help="skip the FAD of decoded accompaniments (musicnn)")
+    ev.add_argument("--tokens-only", action="store_true",
+                    help="only the token predictability of the accompaniment codes (no decoding; seconds)")
     ev.add_argument("--threads", type=int, default=SUPPRESS, help="torch threads (default: $HAFM_THREADS or 1)")
     ev.set_defaults(func=run_eval)
 
@@ -57,7 +63,7 @@ def _fit_config(args: argparse.Namespace):
     from hafm.tokenizers.codec_fit import CodecFitConfig
 
     config = CodecFitConfig.from_toml(args.config) if args.config else CodecFitConfig()
-    flags = {"max_frames": "max_frames", "kmeans_iters": "iterations", "seed": "seed"}
+    flags = {"transform": "transform", "max_frames": "max_frames", "kmeans_iters": "iterations", "seed": "seed"}
     overrides = {field: getattr(args, flag) for field, flag in flags.items() if hasattr(args, flag)}
     return dataclasses.replace(config, **overrides)
 
@@ -83,8 +89,10 @@ def run_eval(args: argparse.Namespace) -> int:
     tracks = codec_data.list_tracks(args.root, args.split)
     if args.max_tracks > 0:
         tracks = tracks[: args.max_tracks]
-    rows = codec_eval.evaluate_files(codec, codec_data.iter_stems(tracks), progress=True)
-    summary = codec_eval.summarise(rows)
+    embed = None if args.no_fad or args.tokens_only else codec_eval.musicnn_embedder()
+    codebooks = () if args.tokens_only else codec_eval.CODEBOOKS
+    evaluation = codec_eval.evaluate(codec, codec_data.iter_stems(tracks), codebooks, embed=embed, progress=True)
+    summary = codec_eval.summarise(evaluation.rows)
     header = {
         "codec": f"{args.codec} ({codec.identity()})",
         "data": f"{args.root} split '{args.split}', {len(tracks)} tracks, "
@@ -95,6 +103,6 @@ def run_eval(args: argparse.Namespace) -> int:
     if fit:
         header["fit"] = (f"{fit.get('fit_frames')} frames from {fit.get('train_tracks')} train tracks in "
                          f"{fit.get('fit_seconds')} s; config {json.dumps(fit.get('fit_config'), sort_keys=True)}")
-    codec_eval.write_report(summary, header, args.out_dir, args.name)
+    codec_eval.write_report(summary, header, args.out_dir, args.name, evaluation)
     print(codec_eval.to_csv(summary))
     return 0

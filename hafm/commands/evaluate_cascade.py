@@ -88,25 +88,41 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _samples(args: argparse.Namespace, models: dict, folder: Path) -> list[Path]:
-    """Accompaniment and mix of the first ``args.samples`` test vocals (excerpts), with the evaluated stages."""
-    from hafm import audio
-    from hafm.generate import generate_accompaniment, mix_with_vocals
+    """For the first ``args.samples`` test songs (an excerpt of ``args.sample_seconds``): the three- and
+    two-stage accompaniments, the three-stage mix, and a spectrogram of both beside the true accompaniment
+    and its codec resynthesis (so noise instead of notes is seen at a glance)."""
+    import torch
+
+    from hafm import audio, cascade_report
+    from hafm.data import musdb_io
+    from hafm.generate import mix_with_vocals
     from hafm.model.cascade import Cascade
+    from hafm.pipeline import GenerationPipeline, load_sampling
     from hafm.tokenizers.alignment import ACOUSTIC_SR
     from hafm.tokenizers.codec import load_codec
     from hafm.tokenizers.semantic import load_semantic
 
-    cascade = Cascade(**models)
-    codec, semantic = load_codec(None), load_semantic(None)
+    pipeline = GenerationPipeline(Cascade(**models), load_semantic(None), load_codec(None),
+                                  load_sampling(args.checkpoints), weights_id="")
     written = []
-    tracks = sorted(p for p in (Path(args.corpus) / "test").iterdir() if (p / "vocals.wav").is_file())
+    tracks = sorted(musdb_io.open_db(args.corpus, "test"), key=lambda t: t.name)
+    n = int(args.sample_seconds * ACOUSTIC_SR)
     for track in tracks[:args.samples]:
-        vocals, sr = audio.load(track / "vocals.wav", mono=True)
-        vocals = vocals[:, : int(args.sample_seconds * sr)]
-        accomp = generate_accompaniment(vocals, sr, cascade=cascade, codec=codec, semantic=semantic, seed=args.seed)
-        for suffix, wav in (("accompaniment", accomp), ("mix", mix_with_vocals(vocals, sr, accomp))):
+        song = musdb_io.read_track(track, sr=ACOUSTIC_SR)
+        vocals = torch.from_numpy(song.vocals[:n].copy())[None]
+        truth = torch.from_numpy(song.accompaniment[:n].copy())[None]
+        both = pipeline.generate_both(vocals, ACOUSTIC_SR, seed=args.seed)
+        oracle = pipeline.decode(pipeline.codec.encode(truth[None])[0], truth.shape[1])
+        wavs = {"accompaniment": both[3], "two_stage": both[2], "mix": mix_with_vocals(vocals, ACOUSTIC_SR, both[3])}
+        for suffix, wav in wavs.items():
             path = folder / f"{track.name}_{suffix}.wav"
             audio.save(path, wav, ACOUSTIC_SR)
             written.append(path)
-        print(f"sample: {track.name} ({vocals.shape[1] / sr:.1f} s)")
+        panels = {"true accompaniment": truth, "codec resynthesis (all codebooks)": oracle,
+                  "three-stage": both[3], "two-stage": both[2]}
+        figure = folder / f"{track.name}_spectrogram.png"
+        cascade_report.plot_spectrograms({k: v[0].numpy() for k, v in panels.items()}, ACOUSTIC_SR, figure,
+                                         f"{track.name}: first {args.sample_seconds:g} s")
+        written.append(figure)
+        print(f"sample: {track.name} ({vocals.shape[1] / ACOUSTIC_SR:.1f} s)")
     return written

@@ -32,17 +32,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="3: full cascade (8 codebooks); 2: no fine stage (4 codebooks, the ablation)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the vocal noise and of every sampled token")
     parser.add_argument("--temperature", type=float, default=argparse.SUPPRESS,
-                        help="sampling temperature (default: the config's, 0.9)")
+                        help="sampling temperature of every stage (default: the shipped per-stage settings)")
     parser.add_argument("--top-k", type=int, default=argparse.SUPPRESS,
-                        help="keep the k most likely tokens, 0 = all (default: the config's, 250)")
+                        help="keep the k most likely tokens, 0 = all, every stage (default: the shipped settings)")
     parser.add_argument("--top-p", type=float, default=argparse.SUPPRESS,
-                        help="nucleus sampling mass, 0 = off (default: the config's, 0)")
+                        help="nucleus sampling mass, 0 = off, every stage (default: the shipped settings)")
     parser.add_argument("--cfg-scale", type=float, default=argparse.SUPPRESS,
-                        help="classifier-free guidance scale, on the stages in the config's cfg_stages (default: 3.0)")
+                        help="classifier-free guidance scale of the guided stages (default: the shipped settings)")
     parser.add_argument("--checkpoints", default="default",
                         help="folder with semantic.pt, coarse.pt, fine.pt; 'default': the shipped hafm/assets/cascade")
-    parser.add_argument("--config", default="small",
-                        help="TOML file or preset whose [sampling] table sets the defaults")
+    parser.add_argument("--config", default=None,
+                        help="TOML file or preset whose [sampling] table sets the defaults (default: the per-stage "
+                             "settings saved with the checkpoints, sampling.toml, else the authors' 0.9/250/3.0)")
     parser.add_argument("--codec", default="default", help="acoustic codec: default (shipped), encodec, or a path")
     parser.add_argument("--semantic", default="default",
                         help="semantic tokenizer: default (shipped), mfcc, or a fitted file")
@@ -55,15 +56,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def sampling_from_args(args: argparse.Namespace):
-    """The config's ``SamplingConfig`` with the command-line overrides applied."""
+    """The shipped (or ``--config``) ``SamplingConfig`` with the command-line overrides applied.
+
+    A flag given on the command line wins over every stage's own setting of it.
+    """
     import dataclasses
 
     from hafm.config import load_config
+    from hafm.pipeline import load_sampling
 
-    base = load_config(args.config).sampling
+    base = load_config(args.config).sampling if args.config else load_sampling(args.checkpoints)
     keys = ("temperature", "top_k", "top_p", "cfg_scale")
     overrides = {key: getattr(args, key) for key in keys if hasattr(args, key)}
-    return dataclasses.replace(base, **overrides)
+    stages = {stage: {k: v for k, v in values.items() if k not in overrides}
+              for stage, values in base.stage_overrides.items()}
+    return dataclasses.replace(base, **overrides, stage_overrides=stages)
 
 
 def max_seconds_from_args(args: argparse.Namespace) -> float | None:

@@ -62,11 +62,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace, max_minutes: float | None):
+    """The config file's settings, with the coarse/fine stage shapes of the codec that made the shards."""
     import dataclasses
 
-    from hafm.config import load_config
+    from hafm.config import load_config, with_codec_shape
+    from hafm.data.shards import codec_shape
 
     cfg = load_config(args.config)
+    n_codebooks, n_coarse = codec_shape(args.shards)
+    cfg = with_codec_shape(cfg, n_codebooks, n_coarse, cfg.coarse.target_vocab)
     overrides = {}
     if hasattr(args, "max_steps"):
         overrides["max_steps"] = args.max_steps
@@ -109,7 +113,7 @@ def run_train_all(args: argparse.Namespace) -> int:
     import os
     from pathlib import Path
 
-    from hafm.checkpoints import CHECKPOINT_NAME, export_release
+    from hafm.checkpoints import export_release, selected_checkpoint
     from hafm.train import train_stage
 
     cfg = _config(args, getattr(args, "max_minutes_per_stage", None))
@@ -120,8 +124,9 @@ def run_train_all(args: argparse.Namespace) -> int:
         _report(stage, result)
         if os.environ.get("RANK", "0") != "0":
             continue
-        release = export_release(run_dir / CHECKPOINT_NAME, Path(args.export) / f"{stage}.pt")
-        print(f"{stage}: release weights {release} ({release.stat().st_size / 1e6:.1f} MB)")
+        chosen = selected_checkpoint(run_dir)
+        release = export_release(chosen, Path(args.export) / f"{stage}.pt")
+        print(f"{stage}: release weights {release} from {chosen.name} ({release.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 

@@ -44,11 +44,11 @@ def save_shard(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dic
 
 
 def check_alignment(arrays: dict[str, np.ndarray], name: str) -> None:
-    """Refuse token streams that break the 40 ms rule (``T_a == T_s * 3 // 2``, 8 codebooks)."""
+    """Refuse token streams that break the 40 ms rule (``T_a == T_s * 3 // 2``, K >= 2 codebooks)."""
     sv, sa, aa = (np.asarray(arrays[k]) for k in ARRAYS)
-    if sv.ndim != 1 or sa.shape != sv.shape or aa.ndim != 2 or aa.shape[0] != 8:
+    if sv.ndim != 1 or sa.shape != sv.shape or aa.ndim != 2 or aa.shape[0] < 2:
         raise HafmError(
-            f"{name}: expected semantic_vocals [T_s], semantic_accomp [T_s], acoustic_accomp [8, T_a]; "
+            f"{name}: expected semantic_vocals [T_s], semantic_accomp [T_s], acoustic_accomp [K, T_a]; "
             f"got {sv.shape}, {sa.shape}, {aa.shape}"
         )
     if aa.shape[1] != sv.shape[0] * 3 // 2:
@@ -92,17 +92,45 @@ def list_shards(
     return paths
 
 
-def is_fresh(path: Path, source_sha256: str, codec_id: str, semantic_id: str) -> bool:
-    """True when ``path`` is a readable shard of this source made by these tokenizers."""
+def _same_source_meta(path: Path, source_sha256: str) -> dict | None:
+    """The shard's metadata when it is a readable shard of this version and source, else None."""
     if not path.exists():
-        return False
+        return None
     try:
         meta = read_meta(path)
     except (HafmError, OSError, ValueError, KeyError):
-        return False  # unreadable or truncated: rebuild
-    return (
-        meta.get("version") == SHARD_VERSION
-        and meta.get("source_sha256") == source_sha256
-        and meta.get("codec_id") == codec_id
-        and meta.get("semantic_id") == semantic_id
-    )
+        return None  # unreadable or truncated: rebuild
+    if meta.get("version") != SHARD_VERSION or meta.get("source_sha256") != source_sha256:
+        return None
+    return meta
+
+
+def is_fresh(path: Path, source_sha256: str, codec_id: str, semantic_id: str) -> bool:
+    """True when ``path`` is a readable shard of this source made by these tokenizers."""
+    meta = _same_source_meta(path, source_sha256)
+    return meta is not None and meta.get("codec_id") == codec_id and meta.get("semantic_id") == semantic_id
+
+
+def reusable_semantic(path: Path, source_sha256: str, semantic_id: str) -> dict[str, np.ndarray] | None:
+    """The semantic arrays of a shard of this source made by this semantic tokenizer, else None.
+
+    Semantic tokenization costs far more than encoding with a codec: when only the codec changed,
+    a rebuild keeps these and encodes the accompaniment again.
+    """
+    meta = _same_source_meta(path, source_sha256)
+    if meta is None or meta.get("semantic_id") != semantic_id:
+        return None
+    try:
+        arrays = load_shard(path)
+    except (HafmError, OSError, ValueError, KeyError):
+        return None
+    return {k: arrays[k] for k in ("semantic_vocals", "semantic_accomp")}
+
+
+def codec_shape(out: str | os.PathLike, split: str = "train") -> tuple[int, int]:
+    """``(n_codebooks, n_coarse)`` of the codec that made the shards of ``split`` (first shard)."""
+    paths = sorted((Path(out) / split).glob("*.npz"))
+    if not paths:
+        raise HafmError(f"no {split!r} token shards under {out}; run `hafm tokenize` first")
+    n_codebooks = int(load_shard(paths[0])["acoustic_accomp"].shape[0])
+    return n_codebooks, int(read_meta(paths[0]).get("n_coarse", n_codebooks // 2))

@@ -15,7 +15,6 @@ uninterrupted run would, and every distributed rank takes a disjoint slice of th
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,6 @@ from hafm.tokenizers.alignment import BLOCK_SECONDS
 
 SEMANTIC_PER_BLOCK = 2
 ACOUSTIC_PER_BLOCK = 3
-COARSE_CODEBOOKS = 4
 
 
 @dataclass(frozen=True)
@@ -69,27 +67,32 @@ def window_blocks(window_seconds: float) -> int:
 
 
 def stage_track(name: str, shard: Mapping[str, Any], stage: str) -> StageTrack:
-    """Cut a loaded shard into the (prefix, target) streams of ``stage``, trimmed to whole blocks."""
+    """Cut a loaded shard into the (prefix, target) streams of ``stage``, trimmed to whole blocks.
+
+    The coarse/fine split of the ``K`` acoustic codebooks is the shard's ``n_coarse`` (recorded
+    from the codec that made it), else the first half: codebooks 1-4 of 8 as in the paper.
+    """
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
     vocals = np.asarray(shard["semantic_vocals"])
     accomp = np.asarray(shard["semantic_accomp"])
     acoustic = np.asarray(shard["acoustic_accomp"])
-    if vocals.ndim != 1 or accomp.shape != vocals.shape or acoustic.ndim != 2 or acoustic.shape[0] < 8:
+    if vocals.ndim != 1 or accomp.shape != vocals.shape or acoustic.ndim != 2 or acoustic.shape[0] < 2:
         raise HafmError(
-            f"shard {name!r}: expected semantic_vocals [T], semantic_accomp [T], acoustic_accomp [8, T_a]; "
+            f"shard {name!r}: expected semantic_vocals [T], semantic_accomp [T], acoustic_accomp [K, T_a]; "
             f"got {vocals.shape}, {accomp.shape}, {acoustic.shape}"
         )
+    n_coarse = int(shard.get("n_coarse", acoustic.shape[0] // 2))
     blocks = min(vocals.shape[0] // SEMANTIC_PER_BLOCK, acoustic.shape[1] // ACOUSTIC_PER_BLOCK)
     t_sem, t_ac = blocks * SEMANTIC_PER_BLOCK, blocks * ACOUSTIC_PER_BLOCK
     if stage == "semantic":
         prefix, target = vocals[None, :t_sem], accomp[None, :t_sem]
         rates = (SEMANTIC_PER_BLOCK, SEMANTIC_PER_BLOCK)
     elif stage == "coarse":
-        prefix, target = np.stack([vocals[:t_sem], accomp[:t_sem]]), acoustic[:COARSE_CODEBOOKS, :t_ac]
+        prefix, target = np.stack([vocals[:t_sem], accomp[:t_sem]]), acoustic[:n_coarse, :t_ac]
         rates = (SEMANTIC_PER_BLOCK, ACOUSTIC_PER_BLOCK)
     else:
-        prefix, target = acoustic[:COARSE_CODEBOOKS, :t_ac], acoustic[COARSE_CODEBOOKS:8, :t_ac]
+        prefix, target = acoustic[:n_coarse, :t_ac], acoustic[n_coarse:, :t_ac]
         rates = (ACOUSTIC_PER_BLOCK, ACOUSTIC_PER_BLOCK)
     return StageTrack(name, np.ascontiguousarray(prefix), np.ascontiguousarray(target), *rates)
 
@@ -103,23 +106,6 @@ def check_vocab(tracks: Sequence[StageTrack], prefix_vocab: int, target_vocab: i
                     f"track {track.name!r}: {what} token ids span [{tokens.min()}, {tokens.max()}], "
                     f"outside the stage vocabulary of {vocab}"
                 )
-
-
-def _unit_hash(name: str, seed: int) -> float:
-    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
-
-
-def split_train_val(names: Sequence[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Deterministic split by a seeded hash of each name; at least one validation track when possible."""
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    scores = {name: _unit_hash(name, seed) for name in names}
-    val = [n for n in names if scores[n] < val_fraction]
-    if not val and val_fraction > 0 and len(names) > 1:
-        val = [min(names, key=scores.__getitem__)]
-    train = [n for n in names if n not in set(val)]
-    return train, val
 
 
 def _stack_windows(tracks: Sequence[StageTrack], windows: Sequence[tuple[int, int]], n_blocks: int):
@@ -192,12 +178,19 @@ def fixed_batches(
 
 def load_stage_tracks(shard_dir: str | Path, split: str, stage: str) -> list[StageTrack]:
     """Every shard of ``split`` under ``shard_dir`` as :class:`StageTrack` (named by file stem)."""
-    from hafm.data.shards import list_shards, load_shard
+    from hafm.data.shards import list_shards, load_shard, read_meta
 
     paths = list(list_shards(shard_dir, split))
     if not paths:
         raise HafmError(f"no {split!r} token shards under {shard_dir}; run the tokenize step first")
-    return [stage_track(_track_name(Path(p)), load_shard(p), stage) for p in paths]
+    tracks = []
+    for path in paths:
+        shard = dict(load_shard(path))
+        n_coarse = read_meta(path).get("n_coarse")
+        if n_coarse is not None:
+            shard["n_coarse"] = n_coarse
+        tracks.append(stage_track(_track_name(Path(path)), shard, stage))
+    return tracks
 
 
 def _track_name(path: Path) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hafm.data.shards import SHARD_VERSION, is_fresh, save_shard, shard_path
+from hafm.data.shards import SHARD_VERSION, is_fresh, reusable_semantic, save_shard, shard_path
 from hafm.errors import HafmError
 from hafm.fileio import atomic_write_json, sha256_file, sha256_json
 from hafm.tokenizers.alignment import ACOUSTIC_SR, SEMANTIC_SR, block_samples, padded_length
@@ -36,11 +36,14 @@ def _to_rate(wav: np.ndarray, sr: int, target_sr: int, n_out: int):
     return x[:n_out].reshape(1, 1, n_out)
 
 
-def tokenize_pair(vocals: np.ndarray, accompaniment: np.ndarray, sr: int, codec, semantic) -> dict[str, np.ndarray]:
+def tokenize_pair(vocals: np.ndarray, accompaniment: np.ndarray, sr: int, codec, semantic,
+                  known_semantic: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Tokens of one song: vocals/accompaniment ``[n]`` at ``sr`` Hz -> the three shard arrays.
 
     Both waveforms are zero-padded to whole 40 ms blocks first, so ``T_s = 2 k`` and
     ``T_a = 3 k`` for ``k`` blocks; a tokenizer that returns another length is refused.
+    ``known_semantic`` (``semantic_vocals``, ``semantic_accomp`` of this audio by ``semantic``)
+    skips the semantic tokenizer.
     """
     import torch
 
@@ -52,18 +55,22 @@ def tokenize_pair(vocals: np.ndarray, accompaniment: np.ndarray, sr: int, codec,
     vocals, accompaniment = (np.pad(w, (0, pad)) for w in (vocals, accompaniment))
     n16, n24 = n_blocks * block_samples(SEMANTIC_SR), n_blocks * block_samples(ACOUSTIC_SR)
     with torch.inference_mode():
-        sem_v = semantic.encode(_to_rate(vocals, sr, SEMANTIC_SR, n16))[0]
-        sem_a = semantic.encode(_to_rate(accompaniment, sr, SEMANTIC_SR, n16))[0]
+        if known_semantic is None:
+            sem_v = semantic.encode(_to_rate(vocals, sr, SEMANTIC_SR, n16))[0]
+            sem_a = semantic.encode(_to_rate(accompaniment, sr, SEMANTIC_SR, n16))[0]
+        else:
+            sem_v, sem_a = (torch.from_numpy(known_semantic[k].astype(np.int64))
+                            for k in ("semantic_vocals", "semantic_accomp"))
         codes = codec.encode(_to_rate(accompaniment, sr, ACOUSTIC_SR, n24))[0]
     if sem_v.shape[-1] != 2 * n_blocks or sem_a.shape[-1] != 2 * n_blocks:
         raise HafmError(
             f"semantic tokenizer {semantic.identity()} returned {sem_v.shape[-1]} frames for {n_blocks} "
             f"40 ms blocks; expected {2 * n_blocks}"
         )
-    if tuple(codes.shape) != (8, 3 * n_blocks):
+    if tuple(codes.shape) != (codec.n_codebooks, 3 * n_blocks):
         raise HafmError(
             f"codec {codec.identity()} returned codes {tuple(codes.shape)} for {n_blocks} 40 ms blocks; "
-            f"expected (8, {3 * n_blocks})"
+            f"expected ({codec.n_codebooks}, {3 * n_blocks})"
         )
     return {
         "semantic_vocals": sem_v.cpu().numpy().astype(np.int16),
@@ -110,11 +117,12 @@ def _tokenize_track(args: tuple[object, str]) -> dict:
     entry = {"path": str(path.relative_to(out)), "source_sha256": sha, "split": track.subset, **ids}
     if is_fresh(path, sha, **ids):
         return {**entry, "status": "fresh", "seconds": float(track.duration), "tokenize_s": 0.0}
-    status = "stale" if path.exists() else "built"
+    known = reusable_semantic(path, sha, ids["semantic_id"])
+    status = "recoded" if known is not None else "stale" if path.exists() else "built"
     start = time.perf_counter()
     audio = read_track(track)
-    arrays = tokenize_pair(audio.vocals, audio.accompaniment, audio.sr, codec, semantic)
-    meta = {**ids, "source_sha256": sha, "track": track.name, "split": track.subset,
+    arrays = tokenize_pair(audio.vocals, audio.accompaniment, audio.sr, codec, semantic, known)
+    meta = {**ids, "n_coarse": int(codec.n_coarse), "source_sha256": sha, "track": track.name, "split": track.subset,
             "sample_rate": audio.sr, "n_samples": len(audio.vocals)}
     save_shard(path, arrays, meta)
     return {**entry, "status": status, "seconds": len(audio.vocals) / audio.sr,
@@ -175,7 +183,7 @@ def _index(results: list[dict], wall_s: float) -> dict:
     if any(len(v) != 1 for v in ids.values()):
         raise HafmError(f"workers disagree on tokenizer ids {ids}; tokenizers are not deterministic")
     ids = {key: v[0] for key, v in ids.items()}
-    counts = {s: sum(r["status"] == s for r in results) for s in ("built", "stale", "fresh")}
+    counts = {s: sum(r["status"] == s for r in results) for s in ("built", "stale", "recoded", "fresh")}
     return {
         **ids,
         "version": SHARD_VERSION,

@@ -1,11 +1,14 @@
-"""The acoustic codecs: the shipped MDCT + residual-VQ default and the real EnCodec 24 kHz model.
+"""The acoustic codecs: the default residual k-means codecs and the real EnCodec 24 kHz model.
 
-Both satisfy ``hafm.tokenizers.base.AcousticCodec``: 24 kHz mono in, ``codes [B, 8, ceil(n / 320)]``
-(75 Hz, 1024 codes per codebook) out, and ``decode`` of any prefix of 1..8 codebooks.
+All satisfy ``hafm.tokenizers.base.AcousticCodec``: 24 kHz mono in, ``codes [B, S, ceil(n / 320)]``
+(75 Hz, S = 8 codebooks of 1024 codes) out, ``decode`` of any prefix of 1..S codebooks, and the
+coarse/fine split (``n_coarse``) as data that the cascade reads.
 
-``load_codec(None)`` (or ``"default"``) returns the default codec from ``hafm/assets``;
-``load_codec("encodec")`` the real EnCodec from the torch hub cache; a path to a ``.safetensors``
-file a default-type codec fitted by ``hafm codec fit``; any other path (a ``.th`` file or a folder
+``load_codec(None)`` (or ``"default"``) returns the default codec from ``hafm/assets``: residual
+k-means on log-magnitude STFT frames, decoded by Griffin-Lim (``logmag``). ``load_codec("mdct")``
+the first default (MDCT + residual k-means), ``load_codec("encodec")`` the real EnCodec from the
+torch hub cache; a path to a ``.safetensors`` file a residual k-means codec fitted by
+``hafm codec fit`` (its transform is read from the file); any other path (a ``.th`` file or a folder
 holding ``encodec_24khz-d7cc33bc.th``) the real EnCodec. Weights are never downloaded.
 """
 
@@ -18,11 +21,17 @@ import torch
 
 from hafm.errors import AudioError, HafmError, MissingWeightsError
 from hafm.fileio import atomic_save, atomic_write_json, sha256_file
-from hafm.tokenizers import mdct, rvq
+from hafm.tokenizers import rvq
 from hafm.tokenizers.alignment import ACOUSTIC_HOP, ACOUSTIC_HZ, ACOUSTIC_SR
+from hafm.tokenizers.logmag import LogMagTransform
+from hafm.tokenizers.mdct import MdctTransform
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-DEFAULT_CODEBOOKS = ASSETS / "codec_mdct_rvq.safetensors"
+NAMED_CODECS = {
+    "logmag": ASSETS / "codec_logmag_rvq.safetensors",
+    "mdct": ASSETS / "codec_mdct_rvq.safetensors",
+}
+DEFAULT_CODEC = "logmag"
 ENCODEC_CHECKPOINT = "encodec_24khz-d7cc33bc.th"
 N_CODEBOOKS = 8
 CODEBOOK_SIZE = 1024
@@ -44,46 +53,71 @@ def _check_codes(codes: torch.Tensor, n_codebooks: int, codebook_size: int) -> N
         raise HafmError(f"codes must be integers in 0..{codebook_size - 1}")
 
 
-class MdctRvqCodec:
-    """Default codec: circular MDCT (hop 320) + 8 residual k-means codebooks of 1024 x 320.
+def make_transform(metadata: dict) -> LogMagTransform | MdctTransform:
+    """The frame transform a fitted codec was made with (``metadata["codec"]``; old files are MDCT)."""
+    kind = metadata.get("codec", "mdct-rvq")
+    if kind == "mdct-rvq":
+        return MdctTransform()
+    if kind == "logmag-rvq":
+        return LogMagTransform(**metadata.get("transform_params", {}))
+    raise HafmError(f"unknown codec kind {kind!r} in codebook metadata (expected mdct-rvq or logmag-rvq)")
 
-    ``codebooks [S, K, 320]`` float (shipped: S = 8, K = 1024; tests use smaller K); centroid 0 of
-    each stage is zero (see ``rvq``).
+
+class RvqCodec:
+    """Residual k-means codec: a frame transform (75 Hz, ``D`` values per frame) + ``S`` codebooks.
+
+    ``codebooks [S, K, D]`` float (shipped: S = 8, K = 1024; tests use smaller K); centroid 0 of
+    each stage is zero (see ``rvq``), so decoding more codebooks never moves a frame further from
+    its analysed value.
     """
 
     sample_rate = ACOUSTIC_SR
     frame_rate = ACOUSTIC_HZ
 
-    def __init__(self, codebooks: torch.Tensor, metadata: dict | None = None) -> None:
-        if codebooks.dim() != 3 or codebooks.shape[2] != ACOUSTIC_HOP or codebooks.shape[1] > CODEBOOK_SIZE:
-            raise HafmError(f"codebooks must be [S, K <= {CODEBOOK_SIZE}, {ACOUSTIC_HOP}], "
-                            f"got {tuple(codebooks.shape)}")
+    def __init__(self, codebooks: torch.Tensor, metadata: dict | None = None,
+                 transform: LogMagTransform | MdctTransform | None = None) -> None:
+        self.metadata = dict(metadata or {})
+        self.transform = transform or make_transform(self.metadata)
+        if (codebooks.dim() != 3 or codebooks.shape[2] != self.transform.dim
+                or codebooks.shape[1] > CODEBOOK_SIZE):
+            raise HafmError(f"codebooks must be [S, K <= {CODEBOOK_SIZE}, {self.transform.dim}] for the "
+                            f"{self.transform.name} transform, got {tuple(codebooks.shape)}")
         # Stored in float16; rounding to it first keeps encode/decode identical to what was shipped.
         self.codebooks = codebooks.to(torch.float16).to(torch.float32).contiguous()
         self.n_codebooks, self.codebook_size = codebooks.shape[0], codebooks.shape[1]
-        self.metadata = dict(metadata or {})
-        self._identity = f"mdct-rvq-{hash_codebooks(self.codebooks)[:16]}"
+        self.n_coarse = self.n_codebooks // 2
+        digest = hash_codebooks(self.codebooks)[:16]
+        self._identity = f"{self.transform.name}-rvq-{digest}"
+        if self.transform.name != "mdct":
+            params = json.dumps(self.transform.params(), sort_keys=True)
+            self._identity += "-" + _short_hash(params)
 
     @torch.no_grad()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
         """``wav [B, 1, n]`` at 24 kHz -> ``codes [B, S, ceil(n / 320)]`` int64."""
         _check_wav(wav)
-        coefficients = mdct.mdct(wav[:, 0].cpu())  # [B, T, 320]
-        batch, frames, dim = coefficients.shape
-        codes = rvq.encode(coefficients.reshape(batch * frames, dim), self.codebooks)
-        return codes.reshape(batch, frames, -1).transpose(1, 2).contiguous()
+        frames = self.transform.analyze(wav[:, 0].cpu())  # [B, T, D]
+        batch, count, dim = frames.shape
+        codes = rvq.encode(frames.reshape(batch * count, dim), self.codebooks)
+        return codes.reshape(batch, count, -1).transpose(1, 2).contiguous()
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """``codes [B, k, T]`` (first k codebooks) -> ``wav [B, 1, T * 320]`` at 24 kHz."""
         _check_codes(codes, self.n_codebooks, self.codebook_size)
-        batch, _, frames = codes.shape
-        flat = codes.cpu().transpose(1, 2).reshape(batch * frames, -1)
-        coefficients = rvq.decode(flat, self.codebooks).reshape(batch, frames, ACOUSTIC_HOP)
-        return mdct.imdct(coefficients).unsqueeze(1)
+        batch, _, count = codes.shape
+        flat = codes.cpu().transpose(1, 2).reshape(batch * count, -1)
+        frames = rvq.decode(flat, self.codebooks).reshape(batch, count, self.transform.dim)
+        return self.transform.synthesize(frames).unsqueeze(1)
 
     def identity(self) -> str:
         return self._identity
+
+
+def _short_hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def hash_codebooks(codebooks: torch.Tensor) -> str:
@@ -125,6 +159,7 @@ class EncodecCodec:
     frame_rate = ACOUSTIC_HZ
     n_codebooks = N_CODEBOOKS
     codebook_size = CODEBOOK_SIZE
+    n_coarse = 4  # the paper's split: codebooks 1-4 coarse, 5-8 fine
 
     def __init__(self, weights: str | Path) -> None:
         from encodec import EncodecModel
@@ -171,15 +206,15 @@ def find_encodec_weights(location: str | Path | None = None) -> Path:
     return candidate
 
 
-def load_codec(name_or_path: str | Path | None = None) -> MdctRvqCodec | EncodecCodec:
-    """The codec called ``name_or_path``: None/"default", "encodec", a .safetensors file or an EnCodec path."""
-    if name_or_path is None or str(name_or_path) == "default":
-        codebooks, metadata = load_codebooks(DEFAULT_CODEBOOKS)
-        return MdctRvqCodec(codebooks, metadata)
-    if str(name_or_path) == "encodec":
+def load_codec(name_or_path: str | Path | None = None) -> RvqCodec | EncodecCodec:
+    """The codec called ``name_or_path``: None/"default", a name in ``NAMED_CODECS`` ("logmag",
+    "mdct"), "encodec", a fitted ``.safetensors`` file or an EnCodec checkpoint path."""
+    name = DEFAULT_CODEC if name_or_path is None or str(name_or_path) == "default" else str(name_or_path)
+    if name in NAMED_CODECS:
+        return RvqCodec(*load_codebooks(NAMED_CODECS[name]))
+    if name == "encodec":
         return EncodecCodec(find_encodec_weights())
     path = Path(name_or_path)
     if path.suffix == ".safetensors":
-        codebooks, metadata = load_codebooks(path)
-        return MdctRvqCodec(codebooks, metadata)
+        return RvqCodec(*load_codebooks(path))
     return EncodecCodec(find_encodec_weights(path))

@@ -1,9 +1,14 @@
-"""Reconstruction quality of an acoustic codec on held-out stems, by number of codebooks.
+"""Quality of an acoustic codec on held-out stems, by number of codebooks.
 
-Metrics per file: SI-SNR (dB, mean removed; higher is better) and a multi-resolution log-mel L1
-distance (log10 magnitude mel at n_fft 512/1024/2048 with hop n_fft/4 and 64/80/128 mels, clamped
-at 1e-5, averaged over the three; lower is better). The summary also counts, for each doubling of
-codebooks, the files that are strictly better than with half as many.
+Metrics per file: SI-SNR (dB, mean removed; higher is better; meaningless for codecs that rebuild
+the phase, reported anyway) and a multi-resolution log-mel L1 distance (log10 magnitude mel at
+n_fft 512/1024/2048 with hop n_fft/4 and 64/80/128 mels, clamped at 1e-5, averaged over the
+three; lower is better). The summary also counts, for each doubling of codebooks, the files that
+are strictly better than with half as many.
+
+Over the accompaniment stems (what the cascade generates), ``evaluate`` also reports FAD by number
+of codebooks (an injected embedder, ``musicnn`` in the CLI; reference = the same songs' true
+audio, so the true audio scores 0) and the predictability of the codes (``token_stats``).
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -57,7 +64,60 @@ def log_mel_distance(reference: torch.Tensor, estimate: torch.Tensor) -> float:
     return total / len(MEL_RESOLUTIONS)
 
 
+Embedder = Callable[[torch.Tensor], np.ndarray]  # wav [n] at 24 kHz -> embeddings [N, d]
+
+
+@dataclass
+class CodecEvaluation:
+    """``rows``: per-file metrics; ``tokens``: per-codebook predictability of the accompaniment
+    codes; ``fad``: ``{codebooks: FAD}`` of the decoded accompaniments (empty without an embedder)."""
+
+    rows: list[dict] = field(default_factory=list)
+    tokens: list[dict] = field(default_factory=list)
+    fad: dict[int, float] = field(default_factory=dict)
+
+
 @torch.no_grad()
+def evaluate(
+    codec,
+    files: Iterable[tuple[str, str, torch.Tensor]],
+    codebooks: tuple[int, ...] = CODEBOOKS,
+    embed: Embedder | None = None,
+    progress: bool = False,
+) -> CodecEvaluation:
+    """Evaluate ``codec`` on ``(track, stem, wav [n] at 24 kHz)`` files (see the module docstring)."""
+    from hafm.tokenizers.token_stats import predictability
+
+    result = CodecEvaluation()
+    accomp_codes, true_emb, coded_emb = [], [], {k: [] for k in codebooks}
+    for track, stem, wav in tqdm(files, desc="codec eval", unit="stem", disable=not progress):
+        codes = codec.encode(wav[None, None])
+        accompaniment = stem == "accompaniment"
+        if accompaniment:
+            accomp_codes.append(codes[0].numpy())
+            if embed is not None:
+                true_emb.append(embed(wav))
+        for k in codebooks:
+            decoded = codec.decode(codes[:, :k])[0, 0, : len(wav)]
+            result.rows.append({
+                "track": track, "stem": stem, "codebooks": k,
+                "si_snr_db": si_snr(wav, decoded), "log_mel_l1": log_mel_distance(wav, decoded),
+            })
+            if accompaniment and embed is not None:
+                coded_emb[k].append(embed(decoded))
+    if len(accomp_codes) >= 2:
+        result.tokens = predictability(accomp_codes, codec.codebook_size)
+    if true_emb:
+        result.fad = {k: _fad(np.concatenate(true_emb), np.concatenate(coded_emb[k])) for k in codebooks}
+    return result
+
+
+def _fad(reference: np.ndarray, estimate: np.ndarray) -> float:
+    from hafm.frechet import frechet_distance, gaussian_stats
+
+    return frechet_distance(*gaussian_stats(reference, "reference"), *gaussian_stats(estimate, "decoded"))
+
+
 def evaluate_files(
     codec,
     files: Iterable[tuple[str, str, torch.Tensor]],
@@ -65,16 +125,22 @@ def evaluate_files(
     progress: bool = False,
 ) -> list[dict]:
     """Per-file rows ``{track, stem, codebooks, si_snr_db, log_mel_l1}`` for ``(track, stem, wav [n])``."""
-    rows = []
-    for track, stem, wav in tqdm(files, desc="codec eval", unit="stem", disable=not progress):
-        codes = codec.encode(wav[None, None])
-        for k in codebooks:
-            decoded = codec.decode(codes[:, :k])[0, 0, : len(wav)]
-            rows.append({
-                "track": track, "stem": stem, "codebooks": k,
-                "si_snr_db": si_snr(wav, decoded), "log_mel_l1": log_mel_distance(wav, decoded),
-            })
-    return rows
+    return evaluate(codec, files, codebooks, progress=progress).rows
+
+
+def musicnn_embedder(model_name: str = "MTT_musicnn", layer: str = "penultimate", hop_frames: int = 31) -> Embedder:
+    """The benchmark's default FAD embedding (3 s windows every 0.5 s) as an ``Embedder``."""
+    from hafm import audio
+    from hafm.musicnn import load_musicnn
+    from hafm.musicnn.embed import window_embeddings
+
+    model = load_musicnn(model_name)
+
+    def embed(wav: torch.Tensor) -> np.ndarray:
+        wav16 = audio.resample(wav[None].to(torch.float32), ACOUSTIC_SR, 16_000)[0].numpy()
+        return window_embeddings(model, wav16, layer, hop_frames)
+
+    return embed
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -116,6 +182,28 @@ def _cell(v: float | None) -> str:
     return "" if v is None else (f"{v}" if isinstance(v, int) else f"{v:.3f}")
 
 
+def extras_markdown(evaluation: CodecEvaluation) -> list[str]:
+    """Report lines for the FAD by codebooks and the token predictability of the accompaniment."""
+    lines = []
+    if evaluation.fad:
+        lines += ["## FAD of the decoded accompaniment", "",
+                  "`musicnn` (MTT_musicnn penultimate, 3 s windows every 0.5 s); reference = the same songs' "
+                  "true accompaniment, so the true audio scores 0. Lower is better.", "",
+                  "| codebooks | FAD |", "|---|---|"]
+        lines += [f"| {k} | {v:.2f} |" for k, v in sorted(evaluation.fad.items())] + [""]
+    if evaluation.tokens:
+        lines += ["## Token predictability (accompaniment codes)", "",
+                  "Repeat = share of frames with the previous frame's code. Cross-entropies in nats per token, "
+                  "add-0.1 smoothing, cross-fitted over two halves of the files. A bigram well below the "
+                  "unigram means codes a small LM can learn.", "",
+                  "| codebook | repeat | unigram CE | bigram CE |", "|---|---|---|---|"]
+        lines += [f"| {r['codebook']} | {r['repeat_rate']:.3f} | {r['unigram_ce']:.2f} | {r['bigram_ce']:.2f} |"
+                  for r in evaluation.tokens]
+        total = {key: sum(r[key] for r in evaluation.tokens) for key in ("unigram_ce", "bigram_ce")}
+        lines += [f"| sum | | {total['unigram_ce']:.2f} | {total['bigram_ce']:.2f} |", ""]
+    return lines
+
+
 def to_markdown(summary: list[dict], header: dict[str, str]) -> str:
     """A report: provenance lines from ``header``, then one table per stem."""
     value = {(r["stem"], r["metric"], r["codebooks"]): r["value"] for r in summary}
@@ -141,9 +229,17 @@ def to_markdown(summary: list[dict], header: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def write_report(summary: list[dict], header: dict[str, str], out_dir: str | Path, name: str = "codec") -> None:
-    """Write ``<out_dir>/<name>.md`` and ``<out_dir>/<name>.csv`` atomically."""
+def write_report(summary: list[dict], header: dict[str, str], out_dir: str | Path, name: str = "codec",
+                 evaluation: CodecEvaluation | None = None) -> None:
+    """Write ``<out_dir>/<name>.md``, ``<name>.csv`` (and ``<name>.json`` with FAD and token
+    predictability when ``evaluation`` has them) atomically."""
+    from hafm.fileio import atomic_write_json
+
     out_dir = Path(out_dir)
     atomic_write_text(out_dir / f"{name}.csv", to_csv(summary))
     header = {**header, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    atomic_write_text(out_dir / f"{name}.md", to_markdown(summary, header))
+    extras = extras_markdown(evaluation) if evaluation is not None else []
+    atomic_write_text(out_dir / f"{name}.md", to_markdown(summary, header) + "\n".join(extras))
+    if evaluation is not None and (evaluation.fad or evaluation.tokens):
+        atomic_write_json(out_dir / f"{name}.json", {"header": header, "fad": evaluation.fad,
+                                                     "tokens": evaluation.tokens})

@@ -1,4 +1,8 @@
-"""Fitting the default codec: MDCT frames of training stems -> 8 residual k-means codebooks.
+"""Fitting a residual k-means codec: transform frames of training stems -> 8 residual k-means codebooks.
+
+The transform is the default log-magnitude STFT (``logmag``) or the MDCT (``mdct``). Frames come
+from the training songs outside the validation split (``hafm.data.splits``), so codec settings can
+be compared on the validation songs.
 
 The fit is seeded (one generator per stage, derived from ``seed``) and resumable: after each
 stage the codebooks so far are checkpointed, keyed by the config and a hash of the training frames,
@@ -20,15 +24,18 @@ from tqdm import tqdm
 from hafm.config import read_toml
 from hafm.errors import ConfigError
 from hafm.fileio import atomic_save, sha256_json
-from hafm.tokenizers import codec_data, mdct, rvq
-from hafm.tokenizers.alignment import ACOUSTIC_HOP
-from hafm.tokenizers.codec import save_codebooks
+from hafm.data import splits
+from hafm.tokenizers import codec_data, rvq
+from hafm.tokenizers.codec import make_transform, save_codebooks
+
+TRANSFORMS = ("logmag", "mdct")
 
 
 @dataclass(frozen=True)
 class CodecFitConfig:
-    """How the default codec is fitted. Frame counts are 75 Hz MDCT frames (13.3 ms each)."""
+    """How a residual k-means codec is fitted. Frame counts are 75 Hz frames (13.3 ms each)."""
 
+    transform: str = "logmag"  # "logmag" (default codec) or "mdct" (the first default)
     n_codebooks: int = 8
     codebook_size: int = 1024
     max_frames: int = 150_000  # random subset of training frames (150k frames = 33 min of audio)
@@ -36,8 +43,10 @@ class CodecFitConfig:
     init_frames: int = 20_000  # k-means++ seeding subset per stage
     seed: int = 0
     min_frame_energy: float = 1e-8  # frames with less energy (sum of squares) are silence: skipped
-    accompaniment_share: float = 0.5  # target fraction of fit frames taken from accompaniment stems
+    # the cascade encodes accompaniments only; vocal frames keep the codec usable on voices
+    accompaniment_share: float = 0.8  # target fraction of fit frames taken from accompaniment stems
     split: str = "train"
+    part: str = "fit"  # "fit": the split minus the validation songs; "all": every song of the split
 
     @classmethod
     def from_toml(cls, path: str | Path) -> CodecFitConfig:
@@ -49,6 +58,12 @@ class CodecFitConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def make_transform(self):
+        """The frame transform this config fits codebooks for."""
+        if self.transform not in TRANSFORMS:
+            raise ConfigError(f"unknown codec transform {self.transform!r}; expected one of {TRANSFORMS}")
+        return make_transform({"codec": f"{self.transform}-rvq"})
 
 
 def keep_probabilities(total_frames: int, config: CodecFitConfig) -> dict[str, float]:
@@ -62,18 +77,19 @@ def keep_probabilities(total_frames: int, config: CodecFitConfig) -> dict[str, f
 def sample_frames(
     waves: Iterable[tuple[str, torch.Tensor]], keep: dict[str, float], config: CodecFitConfig, progress: bool = False
 ) -> torch.Tensor:
-    """A seeded random subset ``[N, 320]`` (N <= ``max_frames``) of the non-silent MDCT frames.
+    """A seeded random subset ``[N, D]`` (N <= ``max_frames``) of the non-silent transform frames.
 
     ``waves`` yields ``(stem, wav [n])``; a frame of a stem is kept with probability ``keep[stem]``.
     """
+    transform = config.make_transform()
     generator = torch.Generator().manual_seed(config.seed)
     kept = []
     for stem, wav in tqdm(waves, desc="codec frames", unit="stem", disable=not progress):
-        frames = mdct.mdct(wav[None])[0]
-        frames = frames[frames.pow(2).sum(dim=1) >= config.min_frame_energy]
+        frames = transform.analyze(wav[None])[0]
+        frames = frames[transform.energy(frames) >= config.min_frame_energy]
         mask = torch.rand(len(frames), generator=generator) < keep[stem]
         kept.append(frames[mask])
-    frames = torch.cat(kept) if kept else torch.empty(0, ACOUSTIC_HOP)
+    frames = torch.cat(kept) if kept else torch.empty(0, transform.dim)
     if len(frames) > config.max_frames:
         frames = frames[torch.randperm(len(frames), generator=generator)[: config.max_frames]]
     return frames.contiguous()
@@ -104,7 +120,7 @@ def fit_codebooks(
     checkpoint: Path | None = None,
     progress: bool = False,
 ) -> tuple[torch.Tensor, list[float]]:
-    """Fit ``[S, K, 320]`` codebooks on ``frames [N, 320]``; return them and the fit-data MSE per stage.
+    """Fit ``[S, K, D]`` codebooks on ``frames [N, D]``; return them and the fit-data MSE per stage.
 
     Each stage's centroids are rounded to float16 (the shipped precision) before the residual for
     the next stage is computed, so the shipped codec is exactly the one that was fitted.
@@ -143,7 +159,7 @@ def fit_from_musdb(root: str | Path, out: str | Path, config: CodecFitConfig, pr
     """
     out = Path(out)
     start = time.time()
-    tracks = codec_data.list_tracks(root, config.split)
+    tracks = splits.select(codec_data.list_tracks(root, config.split), config.part)
     keep = keep_probabilities(codec_data.count_frames(tracks), config)
     waves = ((stem, wav) for _, stem, wav in codec_data.iter_stems(tracks))
     frames = sample_frames(waves, keep, config, progress)
@@ -151,8 +167,9 @@ def fit_from_musdb(root: str | Path, out: str | Path, config: CodecFitConfig, pr
     checkpoint = out.with_name(out.name + ".partial.pt")
     codebooks, errors = fit_codebooks(frames, config, checkpoint, progress)
     metadata = {
-        "codec": "mdct-rvq",
-        "transform": f"circular sine-window MDCT, hop {ACOUSTIC_HOP}, window {2 * ACOUSTIC_HOP}, orthonormal",
+        "codec": f"{config.transform}-rvq",
+        "transform": config.make_transform().describe(),
+        "transform_params": config.make_transform().params(),
         "fit_config": config.to_dict(),
         "train_tracks": len(tracks),
         "train_tracks_sha256": sha256_json(sorted(t.name for t in tracks)),

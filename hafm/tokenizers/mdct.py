@@ -68,3 +68,33 @@ def imdct(coefficients: torch.Tensor, hop: int = HOP) -> torch.Tensor:
     first, second = windows[..., :hop], windows[..., hop:]
     blocks = second + torch.roll(first, shifts=-1, dims=1)
     return blocks.reshape(batch, frames * hop)
+
+
+class MdctTransform:
+    """The MDCT as a codec frame transform (same interface as ``logmag.LogMagTransform``).
+
+    Kept selectable (``load_codec("mdct")``): its codes reconstruct waveforms well by SI-SNR but are
+    phase-like, a new code almost every frame, so a small LM cannot predict them.
+    """
+
+    name = "mdct"
+    hop = HOP
+    dim = HOP
+
+    def params(self) -> dict:
+        return {"hop": HOP}
+
+    def describe(self) -> str:
+        return f"circular sine-window MDCT, hop {HOP}, window {2 * HOP}, orthonormal"
+
+    def analyze(self, wav: torch.Tensor) -> torch.Tensor:
+        """``wav [B, n]`` -> coefficients ``[B, ceil(n / 320), 320]``."""
+        return mdct(wav)
+
+    def energy(self, frames: torch.Tensor) -> torch.Tensor:
+        """``[N, 320]`` -> ``[N]``: the waveform energy of each frame (the transform is orthonormal)."""
+        return frames.pow(2).sum(dim=-1)
+
+    def synthesize(self, frames: torch.Tensor) -> torch.Tensor:
+        """``[B, T, 320]`` -> ``wav [B, T * 320]``."""
+        return imdct(frames)

@@ -3,7 +3,7 @@ import pytest
 
 from benchmark.fad import (as_reference, fad, fad_inf, paired_fad_difference, per_song_fad,
                            reference_floor)
-from benchmark.frechet import FrechetInputError, frechet_distance, gaussian_stats, prepare_reference
+from hafm.frechet import FrechetInputError, frechet_distance, gaussian_stats, prepare_reference
 
 D = 6
 

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from benchmark.frechet import FewFramesWarning, frechet_distance, gaussian_stats
+from hafm.frechet import FewFramesWarning, frechet_distance, gaussian_stats
 from benchmark.parity import CASES, exact_distance, make_embeddings, markdown, sqrtm_distance
 
 

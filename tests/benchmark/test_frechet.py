@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from benchmark.frechet import (FewFramesWarning, FrechetInputError, frechet_distance, gaussian_stats,
+from hafm.frechet import (FewFramesWarning, FrechetInputError, frechet_distance, gaussian_stats,
                                prepare_reference)
 
 

@@ -30,9 +30,20 @@ class HalfCodec:
         return torch.zeros(1, 1, codes.shape[-1] * 320) + 0.01 * codes.shape[1]
 
 
-def fake_generate(vocals, sr, stages, seed):
-    g = torch.Generator().manual_seed(seed)
-    return 0.05 * stages * torch.randn(1, vocals.shape[-1], generator=g)
+class FakePipeline:
+    """Noise at a level set by the number of stages; ``calls`` counts generations."""
+
+    def __init__(self, name="w1", calls=None):
+        self.name, self.calls = name, calls
+
+    def identity(self):
+        return self.name
+
+    def generate(self, vocals, sr, stages, seed):
+        if self.calls is not None:
+            self.calls.append(1)
+        g = torch.Generator().manual_seed(seed)
+        return 0.05 * stages * torch.randn(1, vocals.shape[-1], generator=g)
 
 
 @pytest.fixture
@@ -41,16 +52,9 @@ def cfg():
                            bootstrap=30, backends=("spectral",))
 
 
-def _run(cfg, root, out, calls=None):
-    def counting_generate(*args, **kw):
-        if calls is not None:
-            calls.append(1)
-        return fake_generate(*args, **kw)
-
-    def generate():
-        return counting_generate
-    return run(cfg, root, out, embedders={"spectral": spectral_embed}, codec=HalfCodec, generate=generate,
-               weights_id="w1", data_name="tiny")
+def _run(cfg, root, out, calls=None, model="w1"):
+    return run(cfg, root, out, embedders={"spectral": spectral_embed}, codec=HalfCodec,
+               pipeline=FakePipeline(model, calls), model_id=model, data_name="tiny")
 
 
 @pytest.mark.slow
@@ -103,10 +107,8 @@ def test_unchanged_second_run_returns_the_stored_statistics_without_work(tiny_mu
 
 
 @pytest.mark.slow
-def test_changed_weights_invalidate_the_stored_statistics(tiny_musdb, tmp_path, cfg):
+def test_changed_pipeline_invalidates_the_stored_statistics(tiny_musdb, tmp_path, cfg):
     _run(cfg, tiny_musdb, tmp_path)
     calls = []
-    run(cfg, tiny_musdb, tmp_path, embedders={"spectral": spectral_embed}, codec=HalfCodec,
-        generate=lambda: (lambda *a, **k: (calls.append(1), fake_generate(*a, **k))[1]),
-        weights_id="w2", data_name="tiny")
-    assert calls  # new weights: the model systems were generated again
+    _run(cfg, tiny_musdb, tmp_path, calls, model="w2")
+    assert calls  # other weights or sampling settings: the model systems were generated again

@@ -57,15 +57,23 @@ def test_codec_oracle_keeps_length_and_uses_k_codebooks():
     np.testing.assert_allclose(out, np.round(clip.accompaniment * 100) / 100 * 4, atol=1e-5)
 
 
-def test_cascade_system_passes_stages_and_trims_to_clip_length():
-    seen = {}
+class RecordingPipeline:
+    def __init__(self):
+        self.seen = {}
 
-    def fake_generate(vocals, sr, stages, seed):
-        seen.update(stages=stages, sr=sr, shape=tuple(vocals.shape))
+    def identity(self):
+        return "w"
+
+    def generate(self, vocals, sr, stages, seed):
+        self.seen.update(stages=stages, sr=sr, shape=tuple(vocals.shape))
         return torch.zeros(1, vocals.shape[-1] + 500)
 
+
+def test_cascade_system_passes_stages_and_trims_to_clip_length():
+    pipeline = RecordingPipeline()
     clip = _clip()
-    out = CascadeSystem(2, fake_generate, "w", 0)(clip)
+    out = CascadeSystem(2, pipeline, 0)(clip)
+    seen = pipeline.seen
     assert seen == {"stages": 2, "sr": 24_000, "shape": (1, 2400)} and out.shape == (2400,)
 
 

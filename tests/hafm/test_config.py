@@ -77,3 +77,28 @@ def test_tokenizer_fit_commands_report_a_malformed_config_without_traceback(tmp_
     out = str(tmp_path / "t.safetensors")
     code = hafm_main([*command, "--root", str(tmp_path), "--config", str(bad), "--out", out])
     assert code == 2 and "bad.toml: not a valid TOML config" in capsys.readouterr().err
+
+
+def test_codec_shape_sets_the_coarse_and_fine_stages():
+    from hafm.config import small, with_codec_shape
+
+    cfg = with_codec_shape(small(), n_codebooks=12, n_coarse=3, codebook_size=2048)
+    assert (cfg.coarse.target_codebooks, cfg.coarse.target_vocab) == (3, 2048)
+    assert (cfg.fine.prefix_streams, cfg.fine.target_codebooks, cfg.fine.prefix_vocab) == (3, 9, 2048)
+    assert with_codec_shape(small(), 8, 4, 1024) == small()
+
+
+def test_per_stage_sampling_override_applies_to_that_stage_only():
+    from hafm.config import SamplingConfig
+
+    sampling = SamplingConfig(stage_overrides={"fine": {"temperature": 0.0}, "coarse": {"cfg_scale": 2.0}})
+    assert sampling.for_stage("fine").temperature == 0.0 and sampling.for_stage("semantic").temperature == 0.9
+    assert sampling.effective()["coarse"]["cfg_scale"] == 2.0 and sampling.effective()["fine"]["cfg_scale"] == 1.0
+
+
+def test_unknown_per_stage_sampling_key_is_refused():
+    from hafm.config import SamplingConfig
+    from hafm.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tempertaure"):
+        SamplingConfig(stage_overrides={"fine": {"tempertaure": 0.0}}).for_stage("fine")

@@ -73,13 +73,26 @@ def small_fit_config():
     return CodecFitConfig(codebook_size=16, max_frames=10_000, kmeans_iters=4, init_frames=500)
 
 
-@pytest.fixture
-def small_codec(codec_audio, small_fit_config):
-    """A default-type codec (8 x 16 codes) fitted on ``codec_audio`` itself."""
-    from hafm.tokenizers import mdct
-    from hafm.tokenizers.codec import MdctRvqCodec
+def fit_small_codec(codec_audio: torch.Tensor, config, transform: str):
+    """A residual k-means codec (8 x 16 codes) of ``transform`` fitted on ``codec_audio`` itself."""
+    import dataclasses
+
+    from hafm.tokenizers.codec import RvqCodec
     from hafm.tokenizers.codec_fit import fit_codebooks
 
-    frames = mdct.mdct(codec_audio[:, 0]).reshape(-1, mdct.HOP)
-    codebooks, _ = fit_codebooks(frames, small_fit_config)
-    return MdctRvqCodec(codebooks)
+    config = dataclasses.replace(config, transform=transform)
+    frames = config.make_transform().analyze(codec_audio[:, 0])
+    codebooks, _ = fit_codebooks(frames.reshape(-1, frames.shape[-1]), config)
+    return RvqCodec(codebooks, {"codec": f"{transform}-rvq"})
+
+
+@pytest.fixture(params=["logmag", "mdct"])
+def small_codec(request, codec_audio, small_fit_config):
+    """Each residual k-means codec (log-magnitude default, MDCT), 8 x 16 codes, fitted on ``codec_audio``."""
+    return fit_small_codec(codec_audio, small_fit_config, request.param)
+
+
+@pytest.fixture
+def small_mdct_codec(codec_audio, small_fit_config):
+    """The MDCT codec (8 x 16 codes) fitted on ``codec_audio``: its waveform error is monotone."""
+    return fit_small_codec(codec_audio, small_fit_config, "mdct")

@@ -4,7 +4,8 @@ import torch
 from hafm.errors import AudioError, HafmError, MissingWeightsError
 from hafm.tokenizers import codec as codec_module
 from hafm.tokenizers.base import AcousticCodec
-from hafm.tokenizers.codec import MdctRvqCodec, load_codec, save_codebooks
+from hafm.tokenizers.codec import RvqCodec, load_codec, save_codebooks
+from hafm.tokenizers.codec_eval import log_mel_distance
 
 
 def test_default_codec_satisfies_the_acoustic_codec_protocol(small_codec):
@@ -23,11 +24,32 @@ def test_decode_of_k_codebooks_gives_t_times_320_samples(small_codec, codec_audi
     assert small_codec.decode(codes[:, :k]).shape == (2, 1, codes.shape[-1] * 320)
 
 
-def test_reconstruction_error_strictly_decreases_with_1_2_4_8_codebooks(small_codec, codec_audio):
-    codes = small_codec.encode(codec_audio)
-    n = codec_audio.shape[-1]
-    errors = [float((small_codec.decode(codes[:, :k])[..., :n] - codec_audio).pow(2).sum()) for k in (1, 2, 4, 8)]
+def test_frame_error_strictly_decreases_with_1_2_4_8_codebooks(small_codec, codec_audio):
+    from hafm.tokenizers import rvq
+
+    frames = small_codec.transform.analyze(codec_audio[:, 0])
+    flat = frames.reshape(-1, frames.shape[-1])
+    codes = small_codec.encode(codec_audio).transpose(1, 2).reshape(flat.shape[0], -1)
+    errors = [float((rvq.decode(codes[:, :k], small_codec.codebooks) - flat).pow(2).sum()) for k in (1, 2, 4, 8)]
     assert errors[0] > errors[1] > errors[2] > errors[3]
+
+
+def test_mdct_waveform_error_strictly_decreases_with_1_2_4_8_codebooks(small_mdct_codec, codec_audio):
+    codes = small_mdct_codec.encode(codec_audio)
+    n = codec_audio.shape[-1]
+    errors = [float((small_mdct_codec.decode(codes[:, :k])[..., :n] - codec_audio).pow(2).sum())
+              for k in (1, 2, 4, 8)]
+    assert errors[0] > errors[1] > errors[2] > errors[3]
+
+
+def test_logmag_codec_codes_repeat_on_a_sustained_note():
+    """Why the default is log-magnitude: a held tone keeps its code, where MDCT codes change every frame."""
+    t = torch.arange(48_000) / 24_000
+    tone = (0.2 * torch.sin(2 * torch.pi * 220.0 * t) + 0.1 * torch.sin(2 * torch.pi * 330.0 * t))[None, None]
+    logmag = load_codec("logmag").encode(tone)[0, 0, 5:-5]
+    mdct = load_codec("mdct").encode(tone)[0, 0, 5:-5]
+    repeats = [float((c[1:] == c[:-1]).float().mean()) for c in (logmag, mdct)]
+    assert repeats[0] > 0.75 and repeats[0] > repeats[1] + 0.4
 
 
 def test_batch_items_are_encoded_independently(small_codec, codec_audio):
@@ -45,7 +67,7 @@ def test_saved_codebooks_reload_as_the_same_codec(small_codec, codec_audio, tmp_
 
 
 def test_identity_differs_for_other_codebooks(small_codec):
-    other = MdctRvqCodec(small_codec.codebooks * 1.5)
+    other = RvqCodec(small_codec.codebooks * 1.5, small_codec.metadata)
     assert other.identity() != small_codec.identity()
 
 
@@ -65,7 +87,7 @@ def test_decode_refuses_bad_codes(small_codec, codes):
 
 
 def test_missing_default_codebooks_raise_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(codec_module, "DEFAULT_CODEBOOKS", tmp_path / "absent.safetensors")
+    monkeypatch.setitem(codec_module.NAMED_CODECS, codec_module.DEFAULT_CODEC, tmp_path / "absent.safetensors")
     with pytest.raises(MissingWeightsError, match="absent.safetensors"):
         load_codec()
 
@@ -77,9 +99,19 @@ def test_shipped_default_codec_has_8_codebooks_of_1024_and_a_fit_record():
     assert codec.identity() == load_codec("default").identity()
 
 
-def test_shipped_default_codec_error_decreases_with_1_2_4_8_codebooks(codec_audio):
-    codec = load_codec()
+def test_shipped_default_codec_is_log_magnitude():
+    assert load_codec().transform.name == "logmag" and load_codec().n_coarse == 4
+
+
+@pytest.mark.parametrize("name", ["default", "mdct"])
+def test_shipped_codec_log_mel_error_decreases_with_1_2_4_8_codebooks(codec_audio, name):
+    codec = load_codec(name)
     codes = codec.encode(codec_audio)
     n = codec_audio.shape[-1]
-    errors = [float((codec.decode(codes[:, :k])[..., :n] - codec_audio).pow(2).sum()) for k in (1, 2, 4, 8)]
+    errors = [log_mel_distance(codec_audio[1, 0], codec.decode(codes[1:, :k])[0, 0, :n]) for k in (1, 2, 4, 8)]
     assert errors[0] > errors[1] > errors[2] > errors[3]
+
+
+def test_unknown_codec_kind_in_a_file_is_refused(small_codec, tmp_path):
+    with pytest.raises(HafmError, match="unknown codec kind"):
+        RvqCodec(small_codec.codebooks, {"codec": "wavelet-rvq"})

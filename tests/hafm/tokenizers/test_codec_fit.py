@@ -12,7 +12,9 @@ def test_fit_from_musdb_writes_codebooks_and_provenance(musdb_tree, small_fit_co
     out = tmp_path / "cb.safetensors"
     fit_from_musdb(musdb_tree, out, small_fit_config, progress=False)
     info = json.loads(out.with_suffix(".json").read_text())
-    assert info["train_tracks"] == 3 and info["fit_config"]["codebook_size"] == 16
+    # 3 training tracks, one held out by the validation split
+    assert info["train_tracks"] == 2 and info["fit_config"]["codebook_size"] == 16
+    assert info["codec"] == "logmag-rvq"
     assert len(info["fit_frames_sha256"]) == 64
     assert load_codec(out).encode(torch.randn(1, 1, 1000) * 0.1).shape == (1, 8, 4)
 
@@ -57,9 +59,24 @@ def test_checkpoint_from_other_data_is_not_reused(codec_audio, small_fit_config,
 
 
 def test_silent_frames_are_not_fitted(small_fit_config):
+    import dataclasses
+
     wav = torch.cat([torch.zeros(3200), 0.1 * torch.randn(3200)])
-    frames = codec_fit.sample_frames([("vocals", wav)], {"vocals": 1.0}, small_fit_config)
+    config = dataclasses.replace(small_fit_config, transform="mdct")
+    frames = codec_fit.sample_frames([("vocals", wav)], {"vocals": 1.0}, config)
     assert 10 <= len(frames) <= 11  # the first frame wraps around onto the loud end
+
+
+def test_silent_logmag_frames_are_not_fitted(small_fit_config):
+    wav = torch.cat([torch.zeros(6400), 0.1 * torch.randn(6400)])
+    frames = codec_fit.sample_frames([("vocals", wav)], {"vocals": 1.0}, small_fit_config)
+    # 20 frames of noise; the STFT window (1280) reaches 2 frames into the silence
+    assert 20 <= len(frames) <= 22 and frames.shape[1] == 641
+
+
+def test_unknown_transform_is_refused():
+    with pytest.raises(ValueError, match="transform"):
+        CodecFitConfig(transform="wavelet").make_transform()
 
 
 def test_keep_probabilities_follow_the_accompaniment_share():

@@ -74,3 +74,14 @@ def test_release_export_is_fp16_and_keeps_the_validation_loss(tmp_path, tracks, 
     full = evaluate_batches(load_stage_model(tmp_path / "checkpoint.pt"), batches)["loss"]
     half = evaluate_batches(load_stage_model(release), batches)["loss"]
     assert half == pytest.approx(full, rel=1e-2)
+
+
+def test_best_checkpoint_keeps_the_lowest_validation_loss(tmp_path, tracks, tiny_config):
+    from hafm.checkpoints import best_val_loss, selected_checkpoint
+
+    result = train_stage(tiny_config(max_steps=12, eval_every=4), "coarse", tmp_path, tracks=tracks("coarse"),
+                         progress=False)
+    best_step, best = min(result.val_losses, key=lambda item: item[1])
+    assert best_val_loss(tmp_path) == pytest.approx(best)
+    assert selected_checkpoint(tmp_path).name == "best.pt"
+    assert load_checkpoint(tmp_path / "best.pt")["step"] == best_step

@@ -1,0 +1,116 @@
+"""One generation pipeline: cascade + semantic tokenizer + codec + sampling settings, with an identity.
+
+Everything that turns a vocal into an accompaniment goes through :class:`GenerationPipeline`:
+``hafm generate``, ``hafm evaluate-cascade``, the sampling sweep and the benchmark's model systems.
+Its :meth:`~GenerationPipeline.identity` names everything the output depends on (stage weights,
+both tokenizers, every sampling setting, the generation code's version), so a cache of generated
+audio keyed by it is never reused after any of those change.
+
+The shipped sampling settings live next to the shipped weights (``hafm/assets/cascade/sampling.toml``,
+chosen on the validation split by ``hafm sweep-sampling``) and are the default here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from hafm import audio
+from hafm.config import STAGES, SamplingConfig, from_dict, read_toml
+from hafm.fileio import sha256_file, sha256_json
+from hafm.model.cascade import Cascade, load_cascade, stage_paths
+from hafm.tokenizers.alignment import ACOUSTIC_SR
+
+# Bump when the generation code changes what it outputs for the same weights, tokenizers and settings.
+GENERATION_VERSION = 2
+SAMPLING_FILE = "sampling.toml"
+
+
+def load_sampling(checkpoints: str | Path | None = None) -> SamplingConfig:
+    """The sampling settings shipped with a checkpoint folder (``sampling.toml``), else the authors' defaults."""
+    path = stage_paths(checkpoints)["semantic"].parent / SAMPLING_FILE
+    if not path.is_file():
+        return SamplingConfig()
+    return from_dict({"sampling": read_toml(path).get("sampling", {})}).sampling
+
+
+@dataclass
+class GenerationPipeline:
+    """Vocal -> accompaniment with fixed parts. ``weights_id`` names the cascade's stage weights."""
+
+    cascade: Cascade
+    semantic: object  # SemanticTokenizer
+    codec: object  # AcousticCodec
+    sampling: SamplingConfig
+    weights_id: str
+
+    @classmethod
+    def load(cls, checkpoints: str | Path | None = None, stages: int = 3, codec: str | None = None,
+             semantic: str | None = None, sampling: SamplingConfig | None = None) -> GenerationPipeline:
+        """The pipeline of a checkpoint folder (None: the shipped cascade) and named tokenizers.
+
+        ``sampling`` None takes the settings saved with the checkpoints (``load_sampling``).
+        """
+        from hafm.tokenizers.codec import load_codec
+        from hafm.tokenizers.semantic import load_semantic
+
+        paths = stage_paths(checkpoints)
+        weights_id = sha256_json({name: sha256_file(paths[name]) for name in STAGES[:stages]})[:16]
+        return cls(load_cascade(checkpoints, stages=stages), load_semantic(semantic), load_codec(codec),
+                   sampling if sampling is not None else load_sampling(checkpoints), weights_id)
+
+    @property
+    def stages(self) -> int:
+        return 3 if self.cascade.fine is not None else 2
+
+    @property
+    def n_coarse(self) -> int:
+        return int(getattr(self.codec, "n_coarse", self.codec.n_codebooks // 2))
+
+    def with_sampling(self, sampling: SamplingConfig) -> GenerationPipeline:
+        """The same parts with other sampling settings (the sweep's candidates)."""
+        return dataclasses.replace(self, sampling=sampling)
+
+    def identity(self) -> str:
+        """A short hash of weights, tokenizers, sampling settings and the generation code's version."""
+        return sha256_json({
+            "version": GENERATION_VERSION, "weights": self.weights_id, "stages": self.stages,
+            "codec": self.codec.identity(), "semantic": self.semantic.identity(),
+            "sampling": dataclasses.asdict(self.sampling),
+        })[:16]
+
+    def codes(self, vocals: torch.Tensor, sr: int, *, seed: int = 0, stages: int | None = None,
+              progress: bool = False, max_seconds: float | None = audio.DEFAULT_MAX_SECONDS) -> torch.Tensor:
+        """Accompaniment codes ``[K, T_a]`` (all codebooks, or the coarse ones when ``stages=2``)
+        for ``vocals [C, n]`` at ``sr`` Hz. ``seed`` fixes the vocal noise and every sampled token."""
+        from hafm.generate import generate_tokens, vocal_semantic_tokens
+
+        vocals = audio.validate(vocals, "vocals", sr=sr, max_seconds=max_seconds)
+        generator = torch.Generator().manual_seed(seed)
+        tokens = vocal_semantic_tokens(vocals, sr, self.semantic, self.sampling.vocal_noise_std, generator)
+        return generate_tokens(self.cascade, tokens, stages=stages or self.stages, sampling=self.sampling,
+                               generator=generator, progress=progress)
+
+    @torch.inference_mode()
+    def decode(self, codes: torch.Tensor, n_samples: int) -> torch.Tensor:
+        """``codes [k, T_a]`` -> accompaniment ``[1, n_samples]`` at 24 kHz (first k codebooks)."""
+        return self.codec.decode(codes[None])[0, :, :n_samples]
+
+    def generate(self, vocals: torch.Tensor, sr: int, *, seed: int = 0, stages: int | None = None,
+                 progress: bool = False, max_seconds: float | None = audio.DEFAULT_MAX_SECONDS) -> torch.Tensor:
+        """Accompaniment ``[1, n']`` at 24 kHz for ``vocals [C, n]`` at ``sr`` Hz (n' = same duration)."""
+        codes = self.codes(vocals, sr, seed=seed, stages=stages, progress=progress, max_seconds=max_seconds)
+        return self.decode(codes, round(vocals.shape[-1] * ACOUSTIC_SR / sr))
+
+    def generate_both(self, vocals: torch.Tensor, sr: int, *, seed: int = 0) -> dict[int, torch.Tensor]:
+        """``{3: three-stage, 2: two-stage}`` accompaniments ``[1, n']`` from one token generation.
+
+        With one seed the two-stage ablation draws exactly the coarse codes that the three-stage
+        cascade draws before its fine stage, so the pair differs only by the fine codebooks.
+        """
+        codes = self.codes(vocals, sr, seed=seed, stages=3)
+        n = round(vocals.shape[-1] * ACOUSTIC_SR / sr)
+        return {3: self.decode(codes, n), 2: self.decode(codes[: self.n_coarse], n)}

@@ -1,0 +1,83 @@
+import dataclasses
+import math
+
+import numpy as np
+import torch
+
+from hafm.config import SamplingConfig, small
+from hafm.model.cascade import Cascade
+from hafm.pipeline import GenerationPipeline, load_sampling
+from hafm.tokenizers.alignment import ACOUSTIC_HOP, semantic_frames
+
+
+class EnergySemantic:
+    sample_rate, frame_rate, n_clusters = 16_000, 50, 500
+
+    def encode(self, wav):
+        n = semantic_frames(wav.shape[-1], self.sample_rate)
+        padded = torch.nn.functional.pad(wav[:, 0], (0, n * 320 - wav.shape[-1]))
+        return (padded.view(wav.shape[0], n, 320).pow(2).mean(-1) * 1e4).long() % self.n_clusters
+
+    def identity(self):
+        return "energy"
+
+
+class SumCodec:
+    """Each decoded frame's pitch depends on the sum of all given codebooks, so k matters."""
+
+    sample_rate, frame_rate, n_codebooks, codebook_size = 24_000, 75, 8, 1024
+
+    def decode(self, codes):
+        freq = 100.0 + codes.sum(1).float().repeat_interleave(ACOUSTIC_HOP, dim=-1) / 8
+        t = torch.arange(freq.shape[-1]) / self.sample_rate
+        return (0.1 * torch.sin(2 * math.pi * freq * t)).unsqueeze(1)
+
+    def identity(self):
+        return "sum"
+
+
+def _tiny_cascade():
+    cfg = small()
+    tiny = dict(d_model=32, n_layers=1, n_heads=2, max_len=256, rel_pos_buckets=8, rel_pos_max_distance=32)
+    stages = {n: dataclasses.replace(cfg.stage(n), **tiny) for n in ("semantic", "coarse", "fine")}
+    cfg = dataclasses.replace(cfg, **stages)
+    return Cascade.from_config(cfg)
+
+
+def _pipeline(sampling=None):
+    return GenerationPipeline(_tiny_cascade(), EnergySemantic(), SumCodec(), sampling or SamplingConfig(), "w")
+
+
+def test_one_generation_gives_both_ablation_outputs_exactly():
+    pipeline = _pipeline()
+    vocals = torch.from_numpy((0.3 * np.sin(np.linspace(0, 400, 24_000))).astype(np.float32))[None]
+    both = pipeline.generate_both(vocals, 24_000, seed=11)
+    for stages in (3, 2):
+        alone = pipeline.generate(vocals, 24_000, stages=stages, seed=11)
+        torch.testing.assert_close(both[stages], alone, rtol=0, atol=0)
+    assert not torch.equal(both[3], both[2])
+
+
+def test_identity_changes_with_sampling_settings_and_weights():
+    base = _pipeline()
+    fine_greedy = SamplingConfig(stage_overrides={"fine": {"temperature": 0.0}})
+    assert base.identity() != base.with_sampling(fine_greedy).identity()
+    assert base.identity() != dataclasses.replace(base, weights_id="other").identity()
+    assert base.identity() == _pipeline().identity()
+
+
+def test_per_stage_override_changes_only_that_stage():
+    vocals = torch.from_numpy((0.3 * np.sin(np.linspace(0, 400, 24_000))).astype(np.float32))[None]
+    base, greedy_fine = _pipeline(), _pipeline(SamplingConfig(stage_overrides={"fine": {"temperature": 0.0}}))
+    a, b = base.codes(vocals, 24_000, seed=3), greedy_fine.codes(vocals, 24_000, seed=3)
+    assert torch.equal(a[:4], b[:4]) and not torch.equal(a[4:], b[4:])
+
+
+def test_sampling_file_next_to_checkpoints_is_the_default(tmp_path):
+    (tmp_path / "sampling.toml").write_text("[sampling]\ntemperature = 0.5\n"
+                                            "[sampling.stage_overrides.fine]\ntemperature = 0.0\n")
+    loaded = load_sampling(tmp_path)
+    assert loaded.effective()["fine"]["temperature"] == 0.0 and loaded.temperature == 0.5
+    assert load_sampling(tmp_path / "absent") == SamplingConfig()
+
+
