@@ -71,7 +71,7 @@ def synthetic_vocal(seconds: float, sr: int = 44_100, seed: int = 0) -> torch.Te
 
 def load_tokenizers() -> tuple[object, object, str]:
     """Shipped semantic tokenizer and codec, or same-cost stand-ins with random weights."""
-    from hafm.tokenizers.codec import MdctRvqCodec, load_codec
+    from hafm.tokenizers.codec import RvqCodec, load_codec
     from hafm.tokenizers.features import FeatureConfig, build_extractor
     from hafm.tokenizers.semantic import KMeansSemanticTokenizer, load_semantic
 
@@ -83,7 +83,7 @@ def load_tokenizers() -> tuple[object, object, str]:
         dim = extractor(np.zeros(16_000, dtype=np.float32)).shape[1]
         semantic = KMeansSemanticTokenizer(FeatureConfig(), torch.randn(500, dim, generator=g).numpy(),
                                            np.zeros(dim, np.float32), np.ones(dim, np.float32), extractor=extractor)
-        codec = MdctRvqCodec(0.01 * torch.randn(8, 1024, 320, generator=g))
+        codec = RvqCodec(0.01 * torch.randn(8, 1024, 641, generator=g), {"codec": "logmag-rvq"})
         return semantic, codec, "stand-ins (random weights, same computation)"
 
 

@@ -96,3 +96,9 @@ def small_codec(request, codec_audio, small_fit_config):
 def small_mdct_codec(codec_audio, small_fit_config):
     """The MDCT codec (8 x 16 codes) fitted on ``codec_audio``: its waveform error is monotone."""
     return fit_small_codec(codec_audio, small_fit_config, "mdct")
+
+
+@pytest.fixture
+def small_logmag_codec(codec_audio, small_fit_config):
+    """The log-magnitude codec (8 x 16 codes) fitted on ``codec_audio``."""
+    return fit_small_codec(codec_audio, small_fit_config, "logmag")
