@@ -8,6 +8,7 @@ file or argument and the problem, so a bad input never reaches a model.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from pathlib import Path
@@ -162,15 +163,48 @@ def resample(wav: torch.Tensor, sr_in: int, sr_out: int) -> torch.Tensor:
     return AF.resample(wav, int(sr_in), int(sr_out))
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
-    """Refuse an output path that cannot take an audio file (a directory, or an extension
-    soundfile cannot write), so a long job fails before its work rather than after it."""
+def _writable_format(path: Path) -> str:
+    """The soundfile format name of ``path``'s extension (``.wav`` -> WAV, ``.mp3`` -> MP3)."""
+    fmt = path.suffix.lstrip(".").upper()
+    if fmt not in sf.available_formats():
+        usable = ", ".join(f".{f.lower()}" for f in ("WAV", "FLAC", "OGG", "MP3") if f in sf.available_formats())
+        raise AudioError(f"{path}: cannot write audio with extension {path.suffix!r} "
+                         f"(this soundfile/libsndfile {sf.__libsndfile_version__} writes {usable})")
+    return fmt
+
+
+def output_subtype(path: str | os.PathLike, subtype: str | None = None) -> str:
+    """The subtype ``save`` writes ``path`` with: ``subtype`` if given, else PCM_16 where the format
+    takes it (wav, flac) and the format's own encoder otherwise (ogg: VORBIS, mp3: MPEG_LAYER_III)."""
+    path = Path(path)
+    fmt = _writable_format(path)
+    if subtype is None:
+        subtype = "PCM_16" if sf.check_format(fmt, "PCM_16") else sf.default_subtype(fmt)
+    if not sf.check_format(fmt, subtype):
+        raise AudioError(f"{path}: {fmt} files cannot hold subtype {subtype} "
+                         f"(choose one of {', '.join(sf.available_subtypes(fmt))})")
+    return subtype
+
+
+def check_output_path(path: str | os.PathLike, sr: int | None = None, channels: int = 1,
+                      subtype: str | None = None) -> Path:
+    """Refuse an output path that cannot take the audio ``save`` would write there, so a long job
+    fails before its work rather than after it: a directory, an extension soundfile cannot write,
+    a subtype the format cannot hold, and (when ``sr`` is given) a rate or channel count the
+    encoder refuses (MP3 takes 8-48 kHz and at most 2 channels). The last check opens an
+    in-memory file with libsndfile itself, so it knows exactly what the encoder accepts."""
     path = Path(path)
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file name")
-    if path.suffix.lstrip(".").upper() not in sf.available_formats():
-        raise AudioError(f"{path}: cannot write audio with extension {path.suffix!r} "
-                         "(use .wav, .flac or .ogg)")
+    subtype = output_subtype(path, subtype)
+    if sr is not None:
+        try:
+            with sf.SoundFile(io.BytesIO(), "w", samplerate=int(sr), channels=int(channels),
+                              format=_writable_format(path), subtype=subtype):
+                pass
+        except (sf.LibsndfileError, RuntimeError, ValueError) as err:
+            reason = str(err).split(": ", 1)[-1].replace("Error : ", "")
+            raise AudioError(f"{path}: cannot write {channels}-channel {sr} Hz audio as {subtype} ({reason})") from err
     return path
 
 
@@ -178,21 +212,24 @@ def save(
     path: str | os.PathLike,
     wav: torch.Tensor | np.ndarray,
     sr: int,
-    subtype: str = "PCM_16",
+    subtype: str | None = None,
     allow_silent: bool = True,
 ) -> None:
-    """Write ``wav [C, n]`` (or ``[n]``) at ``sr`` Hz atomically; ``subtype`` e.g. PCM_16 or FLOAT.
+    """Write ``wav [C, n]`` (or ``[n]``) at ``sr`` Hz atomically; ``subtype`` e.g. PCM_16 or FLOAT
+    (default: ``output_subtype``: PCM_16 for wav/flac, Vorbis for .ogg, MPEG layer III for .mp3).
 
-    PCM output is clipped to [-1, 1] (soundfile would wrap otherwise); silence is allowed by
-    default because silent stems (e.g. an absent drum part) are legitimate files.
+    Output is clipped to [-1, 1] except for float subtypes (PCM would wrap; the lossy encoders
+    expect full-scale input); silence is allowed by default because silent stems (e.g. an absent
+    drum part) are legitimate files.
     """
-    check_output_path(path)
     wav = validate(wav, str(path), max_seconds=None, allow_silent=allow_silent)
+    check_output_path(path, sr=sr, channels=wav.shape[0], subtype=subtype)
+    subtype = output_subtype(path, subtype)
     data = wav.detach().cpu().numpy().T
-    if subtype.startswith("PCM"):
+    if subtype not in ("FLOAT", "DOUBLE"):
         data = np.clip(data, -1.0, 1.0)
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), data, int(sr), subtype=subtype)
+        sf.write(str(tmp), data, int(sr), subtype=subtype, format=_writable_format(Path(path)))
 
 
 def loudness(wav: torch.Tensor, sr: int) -> float:

@@ -25,9 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Any sample rate and channel count; long songs run in overlapping windows.")
     parser.add_argument("vocals", metavar="VOCALS",
                         help="vocal recording (wav/flac/ogg; any sample rate, mono or stereo)")
-    parser.add_argument("-o", "--output", required=True, help="accompaniment to write (wav, 24 kHz mono, 16-bit)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="accompaniment to write, 24 kHz mono: .wav/.flac 16-bit, .ogg Vorbis, "
+                             ".mp3 (needs libsndfile >= 1.1)")
     parser.add_argument("--mix", default=argparse.SUPPRESS,
-                        help="also write vocals + accompaniment here (wav, 24 kHz mono; default: no mix)")
+                        help="also write vocals + accompaniment here (24 kHz mono, formats as -o; default: no mix)")
     parser.add_argument("--stages", type=int, choices=(2, 3), default=3,
                         help="3: full cascade (8 codebooks); 2: no fine stage (4 codebooks, the ablation)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the vocal noise and of every sampled token")
@@ -105,11 +107,12 @@ def run(args: argparse.Namespace) -> int:
     from hafm.tokenizers.semantic import load_semantic
 
     configure_threads(getattr(args, "threads", None))
-    # Everything that can be refused is checked before the (minutes-long) generation.
+    # Everything that can be refused is checked before the (minutes-long) generation, the output
+    # files with the exact rate, channels and encoder that audio.save will use for them.
     sampling = sampling_from_args(args)
     for path in (args.output, getattr(args, "mix", None)):
         if path is not None:
-            audio.check_output_path(path)
+            audio.check_output_path(path, sr=ACOUSTIC_SR, channels=1)
     vocals, sr = _load_vocals(args)
     cascade = load_cascade(args.checkpoints, stages=args.stages)
     started = time.perf_counter()

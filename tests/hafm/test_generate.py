@@ -156,6 +156,36 @@ def test_cli_writes_accompaniment_and_mix(vocal_file, tmp_path, monkeypatch):
     assert np.abs(sf.read(out)[0]).max() > 0
 
 
+@pytest.mark.slow
+@pytest.mark.skipif("MP3" not in sf.available_formats(), reason="this libsndfile has no MP3 encoder")
+def test_cli_writes_ogg_accompaniment_and_mp3_mix(vocal_file, tmp_path, monkeypatch):
+    import hafm.tokenizers.codec
+    import hafm.tokenizers.semantic
+
+    monkeypatch.setattr(hafm.tokenizers.codec, "load_codec", lambda name=None: FakeCodec())
+    monkeypatch.setattr(hafm.tokenizers.semantic, "load_semantic", lambda name=None, hubert_dir=None: FakeSemantic())
+    _write_release_checkpoints(Cascade.from_config(tiny_config(max_len=1024)), tmp_path)
+    out, mix = tmp_path / "accomp.ogg", tmp_path / "mix.mp3"
+    assert hafm_main(["generate", str(vocal_file), "-o", str(out), "--mix", str(mix),
+                      "--checkpoints", str(tmp_path)]) == 0
+    assert [sf.info(p).subtype for p in (out, mix)] == ["VORBIS", "MPEG_LAYER_III"]
+    assert all(sf.info(p).samplerate == 24_000 and abs(sf.info(p).duration - 3.0) < 0.01 for p in (out, mix))
+
+
+@pytest.mark.parametrize("flag", ["-o", "--mix"])
+def test_cli_refuses_mp3_without_an_encoder_in_one_line_before_generating(vocal_file, tmp_path, capsys,
+                                                                          monkeypatch, flag):
+    formats = {k: v for k, v in sf.available_formats().items() if k != "MP3"}
+    monkeypatch.setattr(sf, "available_formats", lambda: formats)
+    paths = {"-o": str(tmp_path / "accomp.wav"), "--mix": str(tmp_path / "mix.wav")} | {flag: str(tmp_path / "x.mp3")}
+    argv = ["generate", str(vocal_file), "-o", paths["-o"], "--mix", paths["--mix"],
+            "--checkpoints", str(tmp_path / "no_weights")]
+    assert hafm_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "extension '.mp3'" in err and len(err.strip().splitlines()) == 1  # not the missing weights
+    assert list(tmp_path.iterdir()) == [vocal_file]
+
+
 def test_a_vocal_shorter_than_one_frame_still_gets_its_length(cascade):
     sr = 48_000
     vocals = 0.1 * torch.randn(1, 240)  # 5 ms
