@@ -41,18 +41,14 @@ class ProportionResult:
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (Wilson 1927).
+    """Wilson score interval for a binomial proportion (Wilson 1927), by statsmodels'
+    ``proportion_confint(method="wilson")``."""
+    from statsmodels.stats.proportion import proportion_confint
 
-    (p + z^2/2n -/+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n).
-    """
     if n <= 0:
         raise ValueError("Wilson interval needs n > 0")
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = successes / n
-    centre = p + z * z / (2 * n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    denom = 1 + z * z / n
-    return (centre - half) / denom, (centre + half) / denom
+    low, high = proportion_confint(successes, n, alpha=1 - confidence, method="wilson")
+    return float(low), float(high)
 
 
 def binomial_p(successes: int, n: int, p0: float = 0.5) -> float:
@@ -65,7 +61,11 @@ def cluster_robust_p(successes: np.ndarray, trials: np.ndarray, p0: float = 0.5)
 
     ``successes``/``trials``: per-rater counts ``[G]``. The pooled rate ``W/N`` has the CR1
     sandwich variance ``G/(G-1) * sum_r (w_r - rate n_r)^2 / N^2`` (equal to statsmodels'
-    OLS-on-intercept with ``cov_type='cluster'``); the statistic is compared with t(G-1).
+    OLS-on-intercept with ``cov_type='cluster'``, checked by a test); the statistic is compared
+    with t(G-1). Kept in closed form rather than calling that OLS: from the per-rater counts it is
+    exact, while the OLS route expands them to judgments and its least-squares round-off turns the
+    no-spread case (every rater at one rate) into a tiny non-zero standard error (p 0.29 instead of 1
+    for every rater at 2/4).
     """
     successes = np.asarray(successes, dtype=float)
     trials = np.asarray(trials, dtype=float)

@@ -37,6 +37,12 @@ def test_cluster_robust_p_equals_statsmodels_cluster_ols():
     assert preference.cluster_robust_p(wins, trials) == pytest.approx(expected, rel=1e-10)
 
 
+@pytest.mark.parametrize("wins, expected", [([4, 4, 4], 0.0), ([2, 2, 2], 1.0)])
+def test_cluster_robust_p_of_raters_without_spread(wins, expected):
+    # every rater at the same rate: no standard error; a rate of 1 is a sure difference, 1/2 none
+    assert preference.cluster_robust_p(np.array(wins), np.array([4, 4, 4])) == expected
+
+
 def test_cluster_bootstrap_of_identical_raters_has_no_spread():
     rates = preference.cluster_bootstrap_rates(np.full(5, 3.0), np.full(5, 4.0), 200, np.random.default_rng(0))
     assert np.allclose(rates, 0.75)
