@@ -28,10 +28,10 @@ class SweepConfig:
     """The sweep's clips and candidates. Temperatures 0 mean greedy decoding."""
 
     clip_seconds: float = 6.0
-    max_songs: int = 24  # validation songs used (one clip each, from the middle of the song)
+    max_songs: int = 20  # validation songs used (one clip each, from the middle of the song)
     seed: int = 0
     semantic_temperatures: tuple[float, ...] = (0.9,)
-    coarse_temperatures: tuple[float, ...] = (0.6, 0.9, 1.0)
+    coarse_temperatures: tuple[float, ...] = (0.6, 0.9)
     coarse_cfg_scales: tuple[float, ...] = (1.0, 3.0)
     fine_temperatures: tuple[float, ...] = (0.0, 0.5, 0.9)
     top_k: int = 250

@@ -60,8 +60,13 @@ class LogMagTransform:
         return torch.log(spec.abs() + self.floor)[..., :frames].transpose(1, 2).contiguous()
 
     def magnitude(self, frames: torch.Tensor) -> torch.Tensor:
-        """Log frames ``[..., D]`` -> linear magnitudes (never negative)."""
-        return (frames.exp() - self.floor).clamp_min(0.0)
+        """Log frames ``[..., D]`` -> linear magnitudes in ``[0, n_fft / 2]``.
+
+        ``n_fft / 2`` (the Hann window's sum) bounds ``|X|`` for any waveform in [-1, 1]: a code
+        combination a model samples but real audio never makes could otherwise decode to
+        magnitudes whose power overflows float32 downstream (seen as inf/NaN embeddings).
+        """
+        return (frames.exp() - self.floor).clamp(0.0, self.n_fft / 2)
 
     def energy(self, frames: torch.Tensor) -> torch.Tensor:
         """``[N, D]`` log frames -> ``[N]`` spectral energy, to skip silent frames when fitting."""

@@ -115,3 +115,11 @@ def test_shipped_codec_log_mel_error_decreases_with_1_2_4_8_codebooks(codec_audi
 def test_unknown_codec_kind_in_a_file_is_refused(small_codec, tmp_path):
     with pytest.raises(HafmError, match="unknown codec kind"):
         RvqCodec(small_codec.codebooks, {"codec": "wavelet-rvq"})
+
+
+def test_logmag_decoding_stays_bounded_for_out_of_range_frames():
+    from hafm.tokenizers.logmag import LogMagTransform
+
+    transform = LogMagTransform(griffin_lim_iters=2)
+    wav = transform.synthesize(torch.full((1, 10, transform.dim), 80.0))  # exp(80) would overflow power
+    assert torch.isfinite(wav).all() and torch.isfinite(wav.pow(2).sum())
