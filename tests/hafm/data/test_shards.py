@@ -66,7 +66,7 @@ def test_tokenize_pair_refuses_wrong_codec_length(fakes):
 def test_build_shards_writes_one_shard_per_track(hq_tree, tmp_path, fakes):
     out = tmp_path / "shards"
     index = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
-    assert index["counts"] == {"built": 3, "stale": 0, "fresh": 0}
+    assert index["counts"] == {"built": 3, "stale": 0, "recoded": 0, "fresh": 0}
     assert [p.name for p in shards.list_shards(out, "train")] == ["A - one.npz", "B - two.npz"]
     shard = shards.load_shard(out / "test" / "C - three.npz")
     assert shard["semantic_vocals"].shape == (100,) and shard["acoustic_accomp"].shape == (8, 150)
@@ -77,10 +77,14 @@ def test_build_shards_resumes_and_rebuilds_stale(hq_tree, tmp_path, fakes):
     out = tmp_path / "shards"
     build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
     again = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
-    assert again["counts"] == {"built": 0, "stale": 0, "fresh": 3} and again["throughput"] is None
+    assert again["counts"] == {"built": 0, "stale": 0, "recoded": 0, "fresh": 3} and again["throughput"] is None
+    before = shards.load_shard(out / "train" / "A - one.npz")
     new = build_shards(hq_tree, out, fakes.make_codec_v2, fakes.make_semantic, workers=1, progress=False)
-    assert new["counts"]["stale"] == 3
+    # only the codec changed: the semantic tokens are kept and the accompaniment is encoded again
+    assert new["counts"]["recoded"] == 3
     assert shards.read_meta(out / "train" / "A - one.npz")["codec_id"] == "fake-codec-v2"
+    after = shards.load_shard(out / "train" / "A - one.npz")
+    assert np.array_equal(before["semantic_vocals"], after["semantic_vocals"])
 
 
 def test_changed_source_audio_rebuilds_that_shard(hq_tree, hq_writer, tmp_path, fakes):
@@ -88,7 +92,7 @@ def test_changed_source_audio_rebuilds_that_shard(hq_tree, hq_writer, tmp_path, 
     build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
     hq_writer(hq_tree / "train" / "A - one", 1.0, base_freq=500.0)
     again = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
-    assert again["counts"] == {"built": 0, "stale": 1, "fresh": 2}
+    assert again["counts"] == {"built": 0, "stale": 1, "recoded": 0, "fresh": 2}
 
 
 @pytest.mark.slow
