@@ -1,4 +1,4 @@
-"""``python -m benchmark run|tables``: the benchmark harness from the command line."""
+"""``python -m benchmark run|tables|stimuli|fad``: the benchmark harness from the command line."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="results", help="results folder (tables) with its _cache/")
     run.add_argument("--config", help="TOML file of BenchmarkConfig fields (benchmark/config.py)")
     run.add_argument("--systems", nargs="+", help="subset of systems to run (default: all six)")
-    run.add_argument("--backends", nargs="+", help="embedding backends: musicnn, musicnn_vgg, vggish")
+    run.add_argument("--backends", nargs="+",
+                     help="embedding backends: musicnn, musicnn_vgg, vggish, clap, encodec")
     run.add_argument("--max-clips", type=int, help="only the first N clips, for a quick look")
     run.add_argument("--clips-per-song", type=int, help="10 s clips per test song")
     run.add_argument("--checkpoints", help="cascade checkpoint folder (default: the shipped cascade)")
@@ -36,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     stim.add_argument("--root", default="data/chorales", help="the MUSDB tree the run used (for the vocals)")
     stim.add_argument("--out", default="data/listening_source", help="folder to write")
     stim.add_argument("--max-items", type=int, default=12, help="items (one clip per song)")
+    from benchmark.fad_cli import register as register_fad
+
+    register_fad(sub, fmt)  # FAD between two folders: benchmark/fad_cli.py
     return p
 
 
@@ -110,6 +114,8 @@ def cmd_stimuli(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "fad":
+            return args.func(args)
         return {"run": cmd_run, "tables": cmd_tables, "stimuli": cmd_stimuli}[args.command](args)
     except (HafmError, FileNotFoundError, ValueError) as err:
         print(f"benchmark: error: {err}", file=sys.stderr)

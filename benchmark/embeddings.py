@@ -8,6 +8,15 @@ frame/patch embeddings ``[n_frames, d]`` float32. Its ``name`` is what tables pr
 | musicnn       | MTT_musicnn (musicnn 0.1.0 wheel)   | penultimate                 | 200 | 3 s windows every 0.5 s |
 | musicnn_vgg   | MSD_vgg (musicnn 0.1.0 wheel)       | pool5                       | 256 | 3 s patches every 1.5 s |
 | vggish        | VGGish (vggish-10086976.pth, local) | last layer, no ReLU, no PCA | 128 | 0.96 s, no overlap      |
+| clap          | CLAP via transformers (local folder)| audio projection, unit norm | 512 | 10 s windows every 1 s  |
+| encodec       | EnCodec 24 kHz (local checkpoint)   | encoder latent, before RVQ  | 128 | 75 Hz (13.3 ms)         |
+
+``clap`` and ``encodec`` live in ``benchmark.clap`` and ``benchmark.encodec_embed``; like VGGish
+they read only local weights (``weights=``: CLAP's ``save_pretrained`` folder, EnCodec's checkpoint).
+Every backend downmixes: it takes one channel (``CHANNELS``), and ``benchmark.fad_dirs`` either
+averages a file's channels into it or embeds each channel as frames of the same song.
+``device`` (``"cpu"``, ``"cuda"``, ...) runs the network there; it is not part of the cache key
+(the same audio gives the same embedding up to float round-off on any device).
 
 ``musicnn`` is the offline default. VGGish graph and front end were checked equal (max abs diff 0)
 to torchvggish 0.2 with the same random weights (the release weights are not on this machine).
@@ -100,6 +109,7 @@ class MusicnnBackend:
     batch_size: int = 1
     model: torch.nn.Module | None = None
     sample_rate: int = MUSICNN_SAMPLE_RATE
+    device: str = "cpu"
     _fingerprint: str | None = field(default=None, init=False, repr=False)
 
     @property
@@ -111,6 +121,7 @@ class MusicnnBackend:
             from hafm.musicnn import load_musicnn
 
             self.model = load_musicnn(self.model_name)
+        self.model = self.model.to(self.device)
         return self.model
 
     @property
@@ -145,6 +156,7 @@ class VGGishBackend:
     model: torch.nn.Module | None = None
     batch_size: int = 32
     sample_rate: int = 16_000
+    device: str = "cpu"
     _fingerprint: str | None = field(default=None, init=False, repr=False)
 
     def network(self) -> torch.nn.Module:
@@ -152,6 +164,7 @@ class VGGishBackend:
             from benchmark.vggish import load_vggish
 
             self.model = load_vggish(self.weights)
+        self.model = self.model.to(self.device)
         return self.model
 
     @property
@@ -167,23 +180,40 @@ class VGGishBackend:
 
         examples = torch.from_numpy(log_mel_examples(mono_at(wav, sr, self.sample_rate, f"{self.name} input")))
         model = self.network()
-        out = [model(examples[i:i + self.batch_size]) for i in range(0, len(examples), self.batch_size)]
+        out = [model(examples[i:i + self.batch_size].to(self.device)).cpu()
+               for i in range(0, len(examples), self.batch_size)]
         return torch.cat(out).numpy().astype(np.float32, copy=False)
 
 
-Backend = MusicnnBackend | VGGishBackend
+def _clap(**kw):
+    from benchmark.clap import ClapBackend
+
+    return ClapBackend(**kw)
+
+
+def _encodec(**kw):
+    from benchmark.encodec_embed import EncodecBackend
+
+    return EncodecBackend(**kw)
+
+
+Backend = MusicnnBackend | VGGishBackend  # and benchmark.clap.ClapBackend, benchmark.encodec_embed.EncodecBackend
+CHANNELS = 1  # every backend embeds mono audio
 
 BACKENDS: dict[str, Callable[..., Backend]] = {
     "musicnn": lambda **kw: MusicnnBackend(**kw),
     "musicnn_vgg": lambda **kw: MusicnnBackend(**{"name": "musicnn_vgg", "model_name": "MSD_vgg",
                                                  "layer": "pool5", "hop_s": 1.5, "exact_patches": True, **kw}),
     "vggish": lambda **kw: VGGishBackend(**kw),
+    "clap": _clap,
+    "encodec": _encodec,
 }
 DEFAULT_BACKEND = "musicnn"
 
 
 def get_backend(name: str, **overrides) -> Backend:
-    """A backend by table name (``musicnn``, ``musicnn_vgg``, ``vggish``); overrides set its fields."""
+    """A backend by table name (``musicnn``, ``musicnn_vgg``, ``vggish``, ``clap``, ``encodec``);
+    overrides set its fields (e.g. ``device=``, ``weights=`` for the last three)."""
     if name not in BACKENDS:
         raise HafmError(f"unknown embedding backend {name!r}; choose one of {', '.join(BACKENDS)}")
     return BACKENDS[name](**overrides)

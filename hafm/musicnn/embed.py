@@ -38,6 +38,11 @@ LAYERS = {"musicnn": ("penultimate", "mean_pool", "max_pool", "taggram"), "vgg":
 LAYER_DIMS = {"penultimate": 200, "mean_pool": 753, "max_pool": 753, "taggram": 50, "pool5": 256}
 
 
+def _device(model: torch.nn.Module) -> torch.device:
+    """Where the model's weights are (inputs go there; results come back to the CPU as numpy)."""
+    return next(model.parameters()).device
+
+
 @torch.inference_mode()
 def frame_features_from_log_mel(model: Musicnn, mel: np.ndarray, chunk_frames: int = 2048) -> np.ndarray:
     """Log-mel ``[T, 96]`` -> mid-end frame features ``[T, 753]`` (62.5 Hz), in bounded memory.
@@ -52,8 +57,8 @@ def frame_features_from_log_mel(model: Musicnn, mel: np.ndarray, chunk_frames: i
     for start in range(0, n, chunk_frames):
         stop = min(start + chunk_frames, n)
         lo, hi = max(0, start - FRAME_CONTEXT), min(n, stop + FRAME_CONTEXT)
-        x = torch.from_numpy(np.ascontiguousarray(mel[lo:hi]))[None]
-        feats = model.frame_features(x)[0].T.numpy()  # [hi - lo, 753]
+        x = torch.from_numpy(np.ascontiguousarray(mel[lo:hi]))[None].to(_device(model))
+        feats = model.frame_features(x)[0].T.cpu().numpy()  # [hi - lo, 753]
         out[start:stop] = feats[start - lo:stop - lo]
     return out
 
@@ -83,7 +88,7 @@ def patch_embeddings_from_log_mel(model: Musicnn | MusicnnVGG, mel: np.ndarray, 
     """
     _check_layer(model, layer)
     batch = patches(mel, hop)
-    out = [model(torch.from_numpy(batch[i:i + batch_size]))[layer].numpy()
+    out = [model(torch.from_numpy(batch[i:i + batch_size]).to(_device(model)))[layer].cpu().numpy()
            for i in range(0, len(batch), batch_size)]
     return np.concatenate(out).astype(np.float32, copy=False)
 
@@ -116,10 +121,10 @@ def window_embeddings_from_log_mel(model: Musicnn, mel: np.ndarray, layer: str,
     _check_layer(model, layer)
     if mel.shape[0] < PATCH_FRAMES:
         mel = patches(mel)[0]
-    feats = torch.from_numpy(frame_features_from_log_mel(model, mel).T)[None]  # [1, 753, T]
+    feats = torch.from_numpy(frame_features_from_log_mel(model, mel).T)[None].to(_device(model))  # [1, 753, T]
     max_pool = F.max_pool1d(feats, PATCH_FRAMES, hop)[0].T  # [P, 753]
     mean_pool = F.avg_pool1d(feats, PATCH_FRAMES, hop)[0].T
-    return model.back_end(max_pool, mean_pool)[layer].numpy().astype(np.float32, copy=False)
+    return model.back_end(max_pool, mean_pool)[layer].cpu().numpy().astype(np.float32, copy=False)
 
 
 def window_embeddings(model: Musicnn, wav_16k: np.ndarray, layer: str, hop: int = PATCH_FRAMES) -> np.ndarray:
