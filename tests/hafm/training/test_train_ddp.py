@@ -34,4 +34,4 @@ def test_only_rank_zero_writes_checkpoint_and_metrics(tmp_path):
     _run(tmp_path, nproc=2, batch_size=2)
     rows = read_metrics(tmp_path / "metrics.csv")
     assert [int(r["step"]) for r in rows if r["split"] == "train"] == [1, 2, 3, 4]
-    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["checkpoint.pt"]
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["best.pt", "checkpoint.pt"]
