@@ -1,7 +1,8 @@
 """Tables and figures from a benchmark run's cached statistics (no audio, no models: seconds).
 
 Inputs (written by the runner under ``<out>/_cache/``): ``fad_stats.json`` and ``per_clip.csv``.
-Outputs in ``<out>/``: ``fad.md``, ``fad.csv``, ``fad.tex``, ``fad.png``, ``proxies.csv``,
+Outputs in ``<out>/``: ``fad.md``, ``fad.csv``, ``fad.tex``, ``fad_inf.tex`` and
+``fad.pdf``/``.svg``/``.png`` (paper-ready: ``benchmark.paper``), ``proxies.csv``,
 ``proxies.md``, ``per_song_fad.csv``, ``paper_comparison.md``.
 """
 
@@ -10,13 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from hafm.fileio import atomic_path, atomic_write_text  # noqa: E402
+from benchmark.paper import fad_figure, fad_latex
+from hafm.fileio import atomic_write_text
 
 FAD_COLUMNS = ["system", "backend", "target", "fad", "ci_low", "ci_high", "n_clips"]
 PAPER = {"three_stage": 1.71, "two_stage": 2.10}  # paper, Table: FAD on MUSDB18 (VGGish assumed)
@@ -68,31 +66,6 @@ def fad_markdown(df: pd.DataFrame, stats: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fad_latex(df: pd.DataFrame) -> str:
-    rows = [r"\begin{tabular}{lllrrr}", r"\toprule",
-            r"System & Backend & Target & FAD & CI low & CI high \\", r"\midrule"]
-    for r in df.itertuples():
-        rows.append(f"{r.system.replace('_', chr(92) + '_')} & {r.backend.replace('_', chr(92) + '_')} & {r.target} & "
-                    f"{r.fad:.3f} & {r.ci_low:.3f} & {r.ci_high:.3f} \\\\")
-    rows += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(rows) + "\n"
-
-
-def fad_figure(df: pd.DataFrame, path: Path) -> None:
-    groups = list(df.groupby(["backend", "target"], sort=False))
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
-    for ax, ((backend, target), part) in zip(axes[0], groups):
-        err = [part.fad - part.ci_low, part.ci_high - part.fad]
-        ax.bar(part.system, part.fad, yerr=err, capsize=3, color="#4c72b0")
-        ax.set_title(f"{backend} / {target}", fontsize=9)
-        ax.set_ylabel("FAD (lower is better)")
-        ax.tick_params(axis="x", rotation=45, labelsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-
-
 def paper_comparison(df: pd.DataFrame, stats: dict) -> str:
     lines = ["# Side by side with the paper (NOT comparable numbers)", "",
              "The paper reports FAD on MUSDB18 with an unpublished embedding/reference protocol. Ours use "
@@ -139,8 +112,11 @@ def write_tables(out: str | Path) -> list[Path]:
                                  "per_song_fad.csv", "proxies.csv", "proxies.md")]
     _write_csv(df[FAD_COLUMNS], written[0])
     atomic_write_text(written[1], fad_markdown(df, stats))
-    atomic_write_text(written[2], fad_latex(df))
-    fad_figure(df, written[3])
+    atomic_write_text(written[2], fad_latex(df, stats))
+    if "fad_inf" in df and df.fad_inf.notna().any():
+        written.append(out / "fad_inf.tex")
+        atomic_write_text(written[-1], fad_latex(df, stats, what="fad_inf"))
+    written += [p for p in fad_figure(df, stats, written[3].with_suffix("")) if p not in written]
     atomic_write_text(written[4], paper_comparison(df, stats))
     _write_csv(pd.DataFrame(stats.get("per_song", [])), written[5])
     per_clip = pd.read_csv(cache / "per_clip.csv")
