@@ -37,9 +37,10 @@ def find_clap_dir(path: str | os.PathLike | None = None) -> Path:
     ``preprocessor_config.json``. Raises ``MissingWeightsError`` saying what to put where."""
     location = path if path is not None else os.environ.get(WEIGHTS_ENV)
     if not location:
+        # offline-ok: the from_pretrained below is message text; loading uses local_files_only
         raise MissingWeightsError(f"CLAP weights: pass a folder (--weights) or set ${WEIGHTS_ENV}. Nothing is "
-                                  "downloaded: on a connected machine run ClapModel.from_pretrained(name)"  # offline-ok: message text, not a call
-                                  ".save_pretrained(DIR) and ClapFeatureExtractor.from_pretrained(name)"  # offline-ok: message text
+                                  "downloaded: on a connected machine run ClapModel.from_pretrained(name)"  # offline-ok
+                                  ".save_pretrained(DIR) and ClapFeatureExtractor.from_pretrained(name)"  # offline-ok
                                   ".save_pretrained(DIR), then copy DIR here")
     folder = Path(location)
     missing = [n for n in ("config.json", "preprocessor_config.json") if not (folder / n).is_file()]
