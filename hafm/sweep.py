@@ -125,3 +125,21 @@ def sweep(load_pipeline: Callable, base: SamplingConfig, vocals: Sequence[np.nda
     for row in rows:
         row["chosen"] = row["fad"] == best_fad
     return best, rows
+
+
+def validation_clips(root: str, max_songs: int, seconds: float) -> tuple[list[str], list, list]:
+    """Names, vocals and accompaniments ``[n]`` at 24 kHz: the middle ``seconds`` of validation songs."""
+    import numpy as np
+
+    from hafm.data import musdb_io, splits
+
+    tracks = splits.select(sorted(musdb_io.open_db(root, "train"), key=lambda t: t.name), "validation")
+    names, vocals, accomps = [], [], []
+    n = int(seconds * 24_000)
+    for track in tracks[:max_songs]:
+        audio = musdb_io.read_track(track, sr=24_000)
+        start = max(0, (len(audio.vocals) - n) // 2)
+        names.append(track.name)
+        vocals.append(np.ascontiguousarray(audio.vocals[start:start + n], dtype=np.float32))
+        accomps.append(np.ascontiguousarray(audio.accompaniment[start:start + n], dtype=np.float32))
+    return names, vocals, accomps

@@ -127,9 +127,9 @@ def run_eval(args: argparse.Namespace) -> int:
 def run_phase(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from hafm.commands.sweep import validation_clips
     from hafm.fileio import atomic_write_text
     from hafm.runtime import configure_threads
+    from hafm.sweep import validation_clips
     from hafm.tables import markdown_table
     from hafm.tokenizers import codec_eval
     from hafm.tokenizers.codec import load_codec

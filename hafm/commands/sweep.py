@@ -23,24 +23,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def validation_clips(root: str, max_songs: int, seconds: float) -> tuple[list[str], list, list]:
-    """Names, vocals and accompaniments ``[n]`` at 24 kHz: the middle ``seconds`` of validation songs."""
-    import numpy as np
-
-    from hafm.data import musdb_io, splits
-
-    tracks = splits.select(sorted(musdb_io.open_db(root, "train"), key=lambda t: t.name), "validation")
-    names, vocals, accomps = [], [], []
-    n = int(seconds * 24_000)
-    for track in tracks[:max_songs]:
-        audio = musdb_io.read_track(track, sr=24_000)
-        start = max(0, (len(audio.vocals) - n) // 2)
-        names.append(track.name)
-        vocals.append(np.ascontiguousarray(audio.vocals[start:start + n], dtype=np.float32))
-        accomps.append(np.ascontiguousarray(audio.accompaniment[start:start + n], dtype=np.float32))
-    return names, vocals, accomps
-
-
 def run(args) -> int:
     import dataclasses
     import functools
@@ -52,7 +34,7 @@ def run(args) -> int:
     from hafm.fileio import atomic_write_text
     from hafm.model.cascade import stage_paths
     from hafm.pipeline import GenerationPipeline, load_sampling
-    from hafm.sweep import SweepConfig, sweep
+    from hafm.sweep import SweepConfig, sweep, validation_clips
     from hafm.tables import markdown_table
     from hafm.tokenizers.codec_eval import musicnn_embedder
 
