@@ -80,7 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     stats = run(cfg, root, args.out, embedders=embedders, codec=_codec_factory,
                 pipeline=pipeline, model_id=model_id,
                 data_name=f"{root.name} (MUSDB18 layout)",
-                precompute=functools.partial(precompute, checkpoints=cfg.checkpoints or None, workers=cfg.workers))
+                precompute=functools.partial(precompute, checkpoints=cfg.checkpoints or None,
+                                             workers=cfg.workers, batch=cfg.batch))
     written = write_tables(args.out)
     manifest = root / "manifest.json"
     atomic_write_json(Path(args.out) / "provenance.json", provenance(

@@ -34,6 +34,7 @@ class BenchmarkConfig:
     checkpoints: str = ""  # empty: the cascade shipped with the package
     max_clips: int = 0  # 0: all clips (a quick look sets e.g. 12)
     workers: int = 2  # processes generating the cascade systems (1 thread each)
+    batch: int = 8  # clips generated together by one worker (one length); results do not depend on it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

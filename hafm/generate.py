@@ -16,6 +16,7 @@ window length however long the song is.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import torch
 from tqdm import tqdm
@@ -48,31 +49,36 @@ def semantic_window(sampling: SamplingConfig) -> tuple[int, int]:
     return window, overlap
 
 
+Generators = torch.Generator | Sequence[torch.Generator]
+
+
 def generate_stage(lm: StageLM, prefix: torch.Tensor, n_frames: int, grid: list[tuple[int, int]],
-                   sampling: SamplingConfig, generator: torch.Generator, progress: bool = False) -> torch.Tensor:
-    """Run one stage over the window ``grid``: ``prefix [P, T_p]`` -> ``target [K, n_frames]``.
+                   sampling: SamplingConfig, generator: Generators, progress: bool = False) -> torch.Tensor:
+    """Run one stage over the window ``grid``: ``prefix [B, P, T_p]`` -> ``target [B, K, n_frames]``.
 
     Grid bounds are semantic frames; each is converted to the stage's prefix and target rates.
+    ``generator``: one for the batch or one per row (see ``StageLM.generate``).
     """
     def at(frame: int, hz: int) -> int:
         return frame * hz // SEMANTIC_HZ
 
     device = lm.head.weight.device
-    out = torch.empty(lm.cfg.target_codebooks, n_frames, dtype=torch.long)
+    out = torch.empty(prefix.shape[0], lm.cfg.target_codebooks, n_frames, dtype=torch.long)
     filled = 0
     for start, end in tqdm(grid, desc=lm.cfg.name, unit="window", disable=not progress):
         t0, t1 = at(start, lm.cfg.target_hz), min(at(end, lm.cfg.target_hz), n_frames)
-        window_prefix = prefix[None, :, at(start, lm.cfg.prefix_hz):at(end, lm.cfg.prefix_hz)].to(device)
-        prompt = out[None, :, t0:filled].to(device) if filled > t0 else None
-        out[:, t0:t1] = lm.generate(window_prefix, t1 - t0, sampling, generator, prompt)[0].cpu()
+        window_prefix = prefix[:, :, at(start, lm.cfg.prefix_hz):at(end, lm.cfg.prefix_hz)].to(device)
+        prompt = out[:, :, t0:filled].to(device) if filled > t0 else None
+        out[:, :, t0:t1] = lm.generate(window_prefix, t1 - t0, sampling, generator, prompt).cpu()
         filled = t1
     return out
 
 
 def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: int = 3,
-                    sampling: SamplingConfig | None = None, generator: torch.Generator | None = None,
+                    sampling: SamplingConfig | None = None, generator: Generators | None = None,
                     progress: bool = False) -> torch.Tensor:
-    """``vocal_semantic [T_s]`` -> accompaniment codes ``[K, int(T_s * 75 / 50)]``.
+    """``vocal_semantic [T_s]`` -> accompaniment codes ``[K, int(T_s * 75 / 50)]``; a batch
+    ``[B, T_s]`` (clips of one length) -> ``[B, K, ...]``, with one generator per clip or one shared.
 
     ``stages=3``: every codebook (coarse then fine); ``stages=2``: the coarse codebooks only.
     """
@@ -80,16 +86,17 @@ def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: i
         raise ValueError(f"stages must be 2 or 3, got {stages}")
     sampling = sampling or SamplingConfig()
     generator = generator or torch.Generator().manual_seed(0)
-    n_sem = vocal_semantic.shape[0]
+    batch = vocal_semantic if vocal_semantic.dim() == 2 else vocal_semantic[None]
+    n_sem = batch.shape[1]
     n_ac = acoustic_from_semantic(n_sem)
     grid = window_grid(n_sem, *semantic_window(sampling))
-    accomp = generate_stage(cascade.semantic, vocal_semantic[None], n_sem, grid, sampling, generator, progress)
-    semantic_pair = torch.cat([vocal_semantic[None], accomp])
-    coarse = generate_stage(cascade.coarse, semantic_pair, n_ac, grid, sampling, generator, progress)
-    if stages == 2:
-        return coarse
-    fine = generate_stage(cascade.stage("fine"), coarse, n_ac, grid, sampling, generator, progress)
-    return torch.cat([coarse, fine])
+    accomp = generate_stage(cascade.semantic, batch[:, None], n_sem, grid, sampling, generator, progress)
+    semantic_pair = torch.cat([batch[:, None], accomp], dim=1)
+    codes = generate_stage(cascade.coarse, semantic_pair, n_ac, grid, sampling, generator, progress)
+    if stages == 3:
+        fine = generate_stage(cascade.stage("fine"), codes, n_ac, grid, sampling, generator, progress)
+        codes = torch.cat([codes, fine], dim=1)
+    return codes if vocal_semantic.dim() == 2 else codes[0]
 
 
 def vocal_semantic_tokens(vocals: torch.Tensor, sr: int, tokenizer: SemanticTokenizer, noise_std: float,

@@ -7,6 +7,8 @@ inference script: temperature 0.9, top-k 250, guidance scale 3.0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 
@@ -61,3 +63,16 @@ def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p
     if ids is not None:
         choice = ids.gather(-1, choice)
     return choice.view(shape)
+
+
+def sample_rows(logits: torch.Tensor, temperature: float, top_k: int, top_p: float,
+                generators: Sequence[torch.Generator]) -> torch.Tensor:
+    """Like :func:`sample` for ``logits [B, ..., V]``, row ``i`` drawn with ``generators[i]`` -> ``[B, ...]``.
+
+    A row's tokens then depend on its own generator only, never on which other rows share the
+    batch: a clip generated in a batch draws what it draws alone (up to float rounding of the
+    batched forward pass).
+    """
+    if len(generators) != logits.shape[0]:
+        raise ValueError(f"need one generator per row: {len(generators)} generators, {logits.shape[0]} rows")
+    return torch.stack([sample(row, temperature, top_k, top_p, g) for row, g in zip(logits, generators)])

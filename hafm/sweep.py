@@ -10,6 +10,7 @@ Test songs are never touched.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from hafm.config import SamplingConfig
+from hafm.pipeline import length_batches
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class SweepConfig:
     fine_temperatures: tuple[float, ...] = (0.0, 0.5, 0.9)
     top_k: int = 250
     workers: int = 2
+    batch: int = 8  # clips generated together (see GenerationPipeline.codes_batch)
 
 
 def round_one(base: SamplingConfig, cfg: SweepConfig) -> list[SamplingConfig]:
@@ -77,28 +80,35 @@ def _init_worker(load_pipeline: Callable) -> None:
     _WORKER["pipeline"] = load_pipeline()
 
 
-def _generate(job: tuple[int, SamplingConfig, np.ndarray, int]) -> tuple[int, np.ndarray]:
-    index, sampling, vocals, seed = job
+def _generate(job: tuple[int, list[int], SamplingConfig, list[np.ndarray], list[int]]
+              ) -> tuple[int, list[int], list[np.ndarray]]:
+    candidate, indices, sampling, vocals, seeds = job
     pipeline = _WORKER["pipeline"].with_sampling(sampling)
-    wav = pipeline.generate(torch.from_numpy(vocals)[None], 24_000, seed=seed)
-    return index, wav[0].numpy()
+    wavs = pipeline.generate_batch([torch.from_numpy(v)[None] for v in vocals], 24_000, seeds=seeds)
+    return candidate, indices, [w[0].numpy() for w in wavs]
 
 
 def generate_all(load_pipeline: Callable, candidates: Sequence[SamplingConfig], vocals: Sequence[np.ndarray],
-                 seed: int, workers: int) -> list[list[np.ndarray]]:
-    """``outputs[c][i]``: candidate ``c`` on clip ``i`` (24 kHz), in ``workers`` processes."""
-    jobs = [(c * len(vocals) + i, s, v, seed + i) for c, s in enumerate(candidates) for i, v in enumerate(vocals)]
-    flat: dict[int, np.ndarray] = {}
-    if workers <= 1:
-        _init_worker(load_pipeline)
-        results = map(_generate, jobs)
-        for index, wav in tqdm(results, total=len(jobs), desc="sweep", unit="clip"):
-            flat[index] = wav
-    else:
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(load_pipeline,)) as pool:
-            for index, wav in tqdm(pool.map(_generate, jobs), total=len(jobs), desc="sweep", unit="clip"):
-                flat[index] = wav
-    return [[flat[c * len(vocals) + i] for i in range(len(vocals))] for c in range(len(candidates))]
+                 seed: int, workers: int, batch: int = 8) -> list[list[np.ndarray]]:
+    """``outputs[c][i]``: candidate ``c`` on clip ``i`` (24 kHz), in ``workers`` processes, clips of
+    one length generated ``batch`` at a time (clip ``i`` always with seed ``seed + i``)."""
+    jobs = [(c, idx, s, [vocals[i] for i in idx], [seed + i for i in idx]) for c, s in enumerate(candidates)
+            for idx in length_batches([len(v) for v in vocals], batch)]
+    outputs: list[list] = [[None] * len(vocals) for _ in candidates]
+    with contextlib.ExitStack() as stack:
+        if workers <= 1:
+            _init_worker(load_pipeline)
+            results = map(_generate, jobs)
+        else:
+            pool = stack.enter_context(ProcessPoolExecutor(workers, initializer=_init_worker,
+                                                           initargs=(load_pipeline,)))
+            results = pool.map(_generate, jobs)
+        bar = stack.enter_context(tqdm(total=len(candidates) * len(vocals), desc="sweep", unit="clip"))
+        for candidate, indices, wavs in results:
+            for i, wav in zip(indices, wavs):
+                outputs[candidate][i] = wav
+            bar.update(len(indices))
+    return outputs
 
 
 def score(embed: Callable, reference: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> float:
@@ -117,7 +127,7 @@ def sweep(load_pipeline: Callable, base: SamplingConfig, vocals: Sequence[np.nda
     best, best_fad = base, float("inf")
     for round_no, make in ((1, round_one), (2, round_two)):
         candidates = make(best, cfg)
-        outputs = generate_all(load_pipeline, candidates, vocals, cfg.seed, cfg.workers)
+        outputs = generate_all(load_pipeline, candidates, vocals, cfg.seed, cfg.workers, cfg.batch)
         fads = [score(embed, accompaniments, out) for out in outputs]
         rows += [{"round": round_no, **describe(c), "fad": f} for c, f in zip(candidates, fads)]
         if min(fads) < best_fad:

@@ -12,6 +12,9 @@
   time of each part (``rtf_10s_wall``: the wall clock, which a shared machine inflates).
 * ``guidance_cost_10s``: CPU seconds of each stage with and without guidance, the measurement
   behind the default ``cfg_stages``.
+* ``batch_speedup``: CPU seconds per 10 s clip of the three token stages, clips generated one by
+  one vs ``--batch`` clips as one batch (one generator per clip), the measurement behind the
+  benchmark's ``batch`` setting.
 * ``peak_mem_4min_gb``: peak resident memory (RSS) of a child process generating a 4-minute vocal.
 
 Tokenizers are the shipped ones when present; otherwise stand-ins with the same computation and
@@ -38,7 +41,7 @@ from benchmark.perf.codec import machine
 from hafm.config import SamplingConfig, small
 from hafm.errors import MissingWeightsError
 from hafm.fileio import atomic_write_json
-from hafm.generate import generate_stage, semantic_window, vocal_semantic_tokens, window_grid
+from hafm.generate import generate_stage, generate_tokens, semantic_window, vocal_semantic_tokens, window_grid
 from hafm.model.cascade import Cascade
 from hafm.model.lm import IncrementalDecoder, StageLM
 from hafm.tokenizers.alignment import acoustic_from_semantic
@@ -147,12 +150,13 @@ def timed_generation(cascade: Cascade, semantic, codec, vocals: torch.Tensor, sr
     n_ac = acoustic_from_semantic(tokens.shape[0])
     grid = window_grid(tokens.shape[0], *semantic_window(sampling))
     accomp = timed("stage1_semantic",
-                   lambda: generate_stage(cascade.semantic, tokens[None], tokens.shape[0], grid, sampling, generator))
-    pair = torch.cat([tokens[None], accomp])
+                   lambda: generate_stage(cascade.semantic, tokens[None, None], tokens.shape[0], grid, sampling,
+                                          generator))
+    pair = torch.cat([tokens[None, None], accomp], dim=1)
     coarse = timed("stage2_coarse", lambda: generate_stage(cascade.coarse, pair, n_ac, grid, sampling, generator))
     fine = timed("stage3_fine", lambda: generate_stage(cascade.fine, coarse, n_ac, grid, sampling, generator))
     with torch.inference_mode():
-        timed("codec_decode", lambda: codec.decode(torch.cat([coarse, fine])[None]))
+        timed("codec_decode", lambda: codec.decode(torch.cat([coarse, fine], dim=1)))
     seconds = vocals.shape[1] / sr
     return {"audio_s": seconds, "windows": len(grid), "cpu_s": cpu, "wall_s": wall,
             "rtf": round(sum(cpu.values()) / seconds, 3), "rtf_wall": round(sum(wall.values()) / seconds, 3)}
@@ -175,6 +179,24 @@ def guidance_cost(cascade: Cascade, sampling: SamplingConfig, seconds: float = 1
             row[label] = round(watch.cpu, 2)
         out[name] = row
     return out
+
+
+def batch_throughput(cascade: Cascade, sampling: SamplingConfig, batch: int, seconds: float = 10.0) -> dict:
+    """CPU seconds per clip of the token stages: ``batch`` clips one by one, then as one batch."""
+    tokens = torch.randint(0, cascade.semantic.cfg.prefix_vocab, (batch, int(seconds * 50)),
+                           generator=torch.Generator().manual_seed(0))
+
+    def generators() -> list[torch.Generator]:
+        return [torch.Generator().manual_seed(i) for i in range(batch)]
+
+    with Stopwatch() as single:
+        for row, generator in zip(tokens, generators()):
+            generate_tokens(cascade, row, sampling=sampling, generator=generator)
+    with Stopwatch() as together:
+        generate_tokens(cascade, tokens, sampling=sampling, generator=generators())
+    return {"clip_s": seconds, "batch": batch, "clock": "process CPU seconds",
+            "one_by_one_s_per_clip": round(single.cpu / batch, 3),
+            "batched_s_per_clip": round(together.cpu / batch, 3), "speedup": round(single.cpu / together.cpu, 2)}
 
 
 def peak_memory_child(seconds: float) -> dict:
@@ -204,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="sequence lengths timed for the recompute estimate")
     parser.add_argument("--exact-recompute", action="store_true", help="time the whole recomputing generation (slow)")
     parser.add_argument("--long-seconds", type=float, default=240.0, help="vocal length (s) of the peak-memory run")
+    parser.add_argument("--batch", type=int, default=8, help="clips per batch of the batch-speedup run")
     parser.add_argument("--skip-memory", action="store_true", help="leave out the 4-minute run")
     parser.add_argument("--out", default="results/perf/generation.json", help="JSON output")
     parser.add_argument("--child-seconds", type=float, help=argparse.SUPPRESS)
@@ -223,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"10 s vocal: RTF {rtf['rtf']} (CPU), {rtf['rtf_wall']} (wall); CPU s {rtf['cpu_s']}", flush=True)
     guidance = guidance_cost(cascade, sampling)
     print(f"guided vs conditional-only stage CPU seconds (10 s): {guidance}", flush=True)
+    batched = batch_throughput(cascade, sampling, args.batch)
+    print(f"batch of {args.batch}: {batched['speedup']}x less CPU per clip than one by one", flush=True)
     long = None if args.skip_memory else peak_memory_child(args.long_seconds)
     if long:
         print(f"{args.long_seconds:.0f} s vocal: peak RSS {long['peak_rss_gb']} GB, RTF {long['rtf']}", flush=True)
@@ -230,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "generation speed and memory (small cascade, random weights, 1 thread)",
         "kv_cache_speedup": kv["speedup"], "rtf_10s": rtf["rtf"],
         "peak_mem_4min_gb": None if long is None else long["peak_rss_gb"],
-        "rtf_10s_wall": rtf["rtf_wall"],
+        "rtf_10s_wall": rtf["rtf_wall"], "batch_speedup": batched["speedup"], "batch": batched,
         "targets": TARGETS, "kv_cache": kv, "generation_10s": rtf, "guidance_cost_10s": guidance,
         "generation_long": long,
         "sampling": {k: v for k, v in vars(sampling).items()}, "tokenizers": tokenizers,

@@ -24,6 +24,8 @@ Attention is causal over the whole row, with a T5 relative position bias shared 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,7 +34,7 @@ from hafm.config import SamplingConfig, StageConfig
 from hafm.model.cache import KVCache
 from hafm.model.layers import Block, RelativePositionBias, RMSNorm, geglu_hidden
 from hafm.model.patterns import apply_delay, delayed_length, revert_delay
-from hafm.sampling import guide, sample
+from hafm.sampling import guide, sample, sample_rows
 
 
 class StageLM(nn.Module):
@@ -183,9 +185,12 @@ class StageLM(nn.Module):
     # ---------------------------------------------------------------- generation
     @torch.inference_mode()
     def generate(self, prefix: torch.Tensor, n_frames: int, sampling: SamplingConfig | None = None,
-                 generator: torch.Generator | None = None, prompt: torch.Tensor | None = None,
-                 use_cache: bool = True) -> torch.Tensor:
+                 generator: torch.Generator | Sequence[torch.Generator] | None = None,
+                 prompt: torch.Tensor | None = None, use_cache: bool = True) -> torch.Tensor:
         """Sample ``target [B, K, n_frames]`` given ``prefix [B, P, T_p]``.
+
+        ``generator``: one for the whole batch, or a sequence of ``B`` (row ``i`` sampled with
+        ``generator[i]``, so a row does not depend on the others in its batch).
 
         ``prompt [B, K, T_prompt]`` (``T_prompt <= n_frames``) fixes the first frames, which the
         output continues (the output starts with the prompt). The stage samples with
@@ -248,11 +253,13 @@ class StageLM(nn.Module):
 
     @staticmethod
     def _pick(logits: torch.Tensor, scale: float, sampling: SamplingConfig,
-              generator: torch.Generator | None) -> torch.Tensor:
+              generator: torch.Generator | Sequence[torch.Generator] | None) -> torch.Tensor:
         """``logits [rows, K, V]`` -> tokens ``[B, K]`` (guidance combines the two halves)."""
         if scale != 1.0:
             cond, uncond = logits.chunk(2)
             logits = guide(cond, uncond, scale)
+        if isinstance(generator, Sequence):
+            return sample_rows(logits, sampling.temperature, sampling.top_k, sampling.top_p, generator)
         return sample(logits, sampling.temperature, sampling.top_k, sampling.top_p, generator)
 
 

@@ -26,3 +26,4 @@ def test_precompute_skips_clips_already_cached(tmp_path):
     for s in systems:
         cache.put(s.name, s.identity(), clip.clip_id, np.zeros(100, np.float32))
     assert precompute(systems, [clip], cache, checkpoints=None) == 0
+

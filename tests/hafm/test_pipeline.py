@@ -6,7 +6,7 @@ import torch
 
 from hafm.config import SamplingConfig, small
 from hafm.model.cascade import Cascade
-from hafm.pipeline import GenerationPipeline, load_sampling
+from hafm.pipeline import GenerationPipeline, length_batches, load_sampling
 from hafm.tokenizers.alignment import ACOUSTIC_HOP, semantic_frames
 
 
@@ -81,3 +81,27 @@ def test_sampling_file_next_to_checkpoints_is_the_default(tmp_path):
     assert load_sampling(tmp_path / "absent") == SamplingConfig()
 
 
+
+
+def _tone(n_samples: int, rate: float) -> torch.Tensor:
+    return torch.from_numpy((0.3 * np.sin(np.linspace(0, rate, n_samples))).astype(np.float32))[None]
+
+
+def test_a_clip_in_a_batch_draws_what_it_draws_alone():
+    pipeline = _pipeline()
+    vocals = [_tone(24_000, 400), _tone(24_000, 900), _tone(24_000, 150)]
+    batch = pipeline.codes_batch(vocals, 24_000, seeds=[5, 6, 7])
+    for i, (v, seed) in enumerate(zip(vocals, [5, 6, 7])):
+        assert torch.equal(batch[i], pipeline.codes(v, 24_000, seed=seed))
+
+
+def test_batch_of_vocals_of_different_lengths_is_refused():
+    with np.testing.assert_raises_regex(ValueError, "one length"):
+        _pipeline().codes_batch([_tone(24_000, 400), _tone(20_000, 400)], 24_000, seeds=[0, 1])
+
+
+def test_length_batches_hold_one_length_and_at_most_the_batch_size():
+    lengths = [100 if i % 3 else 80 for i in range(10)]
+    grouped = length_batches(lengths, 3)
+    assert sorted(i for b in grouped for i in b) == list(range(10))
+    assert all(len(b) <= 3 and len({lengths[i] for i in b}) == 1 for b in grouped)

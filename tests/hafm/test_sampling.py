@@ -1,6 +1,6 @@
 import torch
 
-from hafm.sampling import guide, sample, top_k_mask, top_p_mask
+from hafm.sampling import guide, sample, sample_rows, top_k_mask, top_p_mask
 
 
 def test_guidance_formula_and_scale_one_is_conditional():
@@ -48,3 +48,11 @@ def test_samples_stay_inside_the_top_k():
 def test_zero_temperature_is_greedy():
     logits = torch.randn(6, 30)
     assert torch.equal(sample(logits, 0.0), logits.argmax(-1))
+
+
+def test_each_row_draws_from_its_own_generator_whatever_the_other_rows():
+    logits = torch.randn(3, 4, 50)
+    together = sample_rows(logits, 1.0, 20, 0.0, [torch.Generator().manual_seed(s) for s in (1, 2, 3)])
+    alone = sample(logits[1], 1.0, 20, 0.0, torch.Generator().manual_seed(2))
+    assert torch.equal(together[1], alone)
+    assert together.shape == (3, 4)
