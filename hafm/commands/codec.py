@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog=f"example: {FIT_EXAMPLE}",
     )
-    fit.add_argument("--root", required=True, help="MUSDB18-HQ-layout root (with train/<track>/vocals.wav ...)")
+    fit.add_argument("--root", required=True, help="MUSDB18 (.stem.mp4) or MUSDB18-HQ-layout root (train/ and test/)")
     fit.add_argument("--out", required=True,
                      help="output codebooks (.safetensors, float16); a .json is written next to it")
     fit.add_argument("--config", default=None,
@@ -95,12 +95,13 @@ def run_fit(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     from hafm.runtime import configure_threads
+    from hafm.data import musdb_io
     from hafm.tokenizers import codec_data, codec_eval
     from hafm.tokenizers.codec import load_codec
 
     configure_threads(getattr(args, "threads", None))
     codec = load_codec(args.codec)
-    tracks = codec_data.list_tracks(args.root, args.split)
+    tracks = musdb_io.tracks_of(args.root, args.split)
     if args.max_tracks > 0:
         tracks = tracks[: args.max_tracks]
     embed = None if args.no_fad or args.tokens_only else codec_eval.musicnn_embedder()

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="preset or TOML file: its train.window_seconds sets the windows")
     parser.add_argument("--max-windows", type=int, default=64, help="test windows per stage (non-overlapping)")
     parser.add_argument("--corpus", default="data/chorales",
-                        help="MUSDB-layout root whose test/*/vocals.wav feed the samples")
+                        help="MUSDB18 / MUSDB18-HQ-layout root whose test tracks feed the samples")
     parser.add_argument("--samples", type=int, default=3, help="accompaniments to generate (0: none)")
     parser.add_argument("--sample-seconds", type=float, default=8.0, help="length of each sample's vocal excerpt (s)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed of the generated samples")
@@ -105,7 +105,7 @@ def _samples(args: argparse.Namespace, models: dict, folder: Path) -> list[Path]
     pipeline = GenerationPipeline(Cascade(**models), load_semantic(None), load_codec(None),
                                   load_sampling(args.checkpoints), weights_id="")
     written = []
-    tracks = sorted(musdb_io.open_db(args.corpus, "test"), key=lambda t: t.name)
+    tracks = musdb_io.tracks_of(args.corpus, "test")
     n = int(args.sample_seconds * ACOUSTIC_SR)
     for track in tracks[:args.samples]:
         song = musdb_io.read_track(track, sr=ACOUSTIC_SR)

@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="semantic_command", metavar="ACTION", required=True)
 
     fit = sub.add_parser("fit", help="fit k-means on the train split of a MUSDB18-layout corpus", formatter_class=fmt)
-    fit.add_argument("--root", required=True, help="corpus root with train/<track>/{vocals,bass,drums,other}.wav")
+    fit.add_argument("--root", required=True, help="MUSDB18 (.stem.mp4) or MUSDB18-HQ-layout root (train split)")
     fit.add_argument("--out", required=True, help="fitted tokenizer file to write (.safetensors)")
     # left-out options stay absent (SUPPRESS) so that a --config file's values are not overridden
     optional = dict(default=argparse.SUPPRESS)
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     report = sub.add_parser("report", help="cluster usage and musical information of the tokens (results/semantic.md)",
                             formatter_class=fmt)
-    report.add_argument("--root", required=True, help="corpus root with test/<track>/... and notes.json")
+    report.add_argument("--root", required=True, help="chorale corpus root (test tracks with notes.json)")
     report.add_argument("--tokenizers", nargs="+", default=["musicnn", "musicnn_chroma", "mfcc"],
                         help="tokenizers to compare: shipped names (musicnn, musicnn_chroma, mfcc) or fitted files")
     report.add_argument("--tracks", type=int, default=12, help="test tracks analysed (first N by name)")

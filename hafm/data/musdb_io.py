@@ -19,6 +19,8 @@ from hafm.errors import AudioError, HafmError
 
 SUBSETS = ("train", "test")
 SOURCES = ("vocals", "drums", "bass", "other")
+ACCOMPANIMENT_SOURCES = ("drums", "bass", "other")  # summed: the accompaniment (musdb's target)
+STEMS = ("vocals", "accompaniment")
 
 
 class TrackAudio(NamedTuple):
@@ -82,28 +84,69 @@ def read_source(track, name: str) -> np.ndarray:
     return mono
 
 
-def read_track(track, sr: int | None = None) -> TrackAudio:
-    """Decode one musdb track into mono vocals and accompaniment, resampled to ``sr`` if given."""
-    missing = [s for s in SOURCES if s not in track.sources]
+def tracks_of(root: str | os.PathLike, subset: str) -> list:
+    """The musdb tracks of one subset, sorted by name; :class:`HafmError` when there are none."""
+    tracks = sorted(open_db(root, subset), key=lambda t: t.name)
+    if not tracks:
+        raise HafmError(f"no tracks in {Path(root) / subset} (neither *.stem.mp4 nor <track>/mixture.wav)")
+    return tracks
+
+
+def track_folder(track) -> Path | None:
+    """The folder of a MUSDB18-HQ-layout track (where the chorale corpus also keeps ``notes.json``);
+    None for a ``.stem.mp4`` track."""
+    return Path(track.path).parent if track.is_wav else None
+
+
+def stem_paths(track, stem: str) -> list[Path]:
+    """The files ``stem`` (``vocals`` or ``accompaniment``) of ``track`` is decoded from: its wavs,
+    or the track's ``.stem.mp4`` (which holds every stem)."""
+    names = _sources_of(stem)
+    if not track.is_wav:
+        return [Path(track.path)]
+    return [Path(track.sources[n].path) for n in names]
+
+
+def _sources_of(stem: str) -> tuple[str, ...]:
+    if stem not in STEMS:
+        raise HafmError(f"unknown stem {stem!r}; expected one of {STEMS}")
+    return ("vocals",) if stem == "vocals" else ACCOMPANIMENT_SOURCES
+
+
+def read_stem(track, stem: str) -> np.ndarray:
+    """``vocals``, or ``accompaniment`` (drums + bass + other), of a musdb track: mono float32 ``[n]``
+    at ``track.rate`` Hz."""
+    names = _sources_of(stem)
+    missing = [s for s in names if s not in track.sources]
     if missing:
         raise HafmError(f"{track.path}: track {track.name!r} lacks stems {missing}")
-    stems = {name: read_source(track, name) for name in SOURCES}
-    lengths = {name: len(w) for name, w in stems.items()}
+    parts = {name: read_source(track, name) for name in names}
+    lengths = {name: len(w) for name, w in parts.items()}
     if len(set(lengths.values())) != 1:
         raise AudioError(f"track {track.name!r}: stems have different lengths {lengths}")
-    vocals = stems["vocals"]
-    accompaniment = stems["drums"] + stems["bass"] + stems["other"]
+    return sum(parts.values()) if len(parts) > 1 else parts[names[0]]
+
+
+def read_track(track, sr: int | None = None) -> TrackAudio:
+    """Decode one musdb track into mono vocals and accompaniment, resampled to ``sr`` if given."""
+    vocals, accompaniment = read_stem(track, "vocals"), read_stem(track, "accompaniment")
+    if len(vocals) != len(accompaniment):
+        raise AudioError(f"track {track.name!r}: stems have different lengths "
+                         f"(vocals {len(vocals)}, accompaniment {len(accompaniment)} samples)")
     rate = int(track.rate)
     if sr is not None and sr != rate:
-        import torch
-
-        from hafm.audio import resample
-
-        vocals, accompaniment = (
-            resample(torch.from_numpy(w)[None], rate, sr)[0].numpy() for w in (vocals, accompaniment)
-        )
+        vocals, accompaniment = (resample_mono(w, rate, sr) for w in (vocals, accompaniment))
         rate = sr
     return TrackAudio(track.name, vocals, accompaniment, rate)
+
+
+def resample_mono(wav: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """``[n]`` float32 at ``sr_in`` -> ``[n']`` at ``sr_out`` (``hafm.audio.resample``)."""
+    import torch
+
+    from hafm.audio import resample
+
+    return resample(torch.from_numpy(wav)[None], sr_in, sr_out)[0].numpy()
 
 
 def iter_tracks(

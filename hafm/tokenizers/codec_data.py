@@ -9,23 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from pathlib import Path
 
 import torch
 
 from hafm.data import musdb_io
-from hafm.errors import HafmError
 from hafm.tokenizers.alignment import ACOUSTIC_HOP, ACOUSTIC_SR
 
-STEMS = ("vocals", "accompaniment")
-
-
-def list_tracks(root: str | Path, split: str) -> list:
-    """The musdb tracks of ``split`` ("train" or "test") under ``root``, sorted by name."""
-    tracks = sorted(musdb_io.open_db(root, split), key=lambda t: t.name)
-    if not tracks:
-        raise HafmError(f"no {split!r} tracks under {root} (expected a MUSDB18(-HQ) layout)")
-    return tracks
+STEMS = musdb_io.STEMS
 
 
 def count_frames(tracks: list) -> int:

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from hafm.config import read_toml
 from hafm.errors import ConfigError
 from hafm.fileio import atomic_save, sha256_json
-from hafm.data import splits
+from hafm.data import musdb_io, splits
 from hafm.tokenizers import codec_data, rvq
 from hafm.tokenizers.codec import make_transform, save_codebooks
 
@@ -159,7 +159,7 @@ def fit_from_musdb(root: str | Path, out: str | Path, config: CodecFitConfig, pr
     """
     out = Path(out)
     start = time.time()
-    tracks = splits.select(codec_data.list_tracks(root, config.split), config.part)
+    tracks = splits.select(musdb_io.tracks_of(root, config.split), config.part)
     keep = keep_probabilities(codec_data.count_frames(tracks), config)
     waves = ((stem, wav) for _, stem, wav in codec_data.iter_stems(tracks))
     frames = sample_frames(waves, keep, config, progress)

@@ -16,57 +16,22 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from hafm.errors import AudioError, HafmError
+from hafm.data import musdb_io
 from hafm.fileio import atomic_save, sha256_file, sha256_json
 from hafm.tokenizers.alignment import SEMANTIC_HOP, SEMANTIC_SR, padded_length
 from hafm.tokenizers.features import FeatureExtractor, build_extractor
 from hafm.tokenizers.semantic import KMeansSemanticTokenizer, SemanticConfig, fit_kmeans
 
-STEMS = ("vocals", "accompaniment")
-ACCOMPANIMENT_STEMS = ("bass", "drums", "other")
 EXCERPT_SECONDS = 16.0  # audio analysed per source
 MARGIN_SECONDS = 1.5  # extra context each side, so kept frames never see the excerpt's edges
 
 
-def track_dirs(root: str | Path, split: str) -> list[Path]:
-    """Track folders of ``root/split`` (those with a ``vocals.wav``), sorted by name."""
-    folder = Path(root) / split
-    tracks = sorted(p for p in folder.glob("*") if (p / "vocals.wav").is_file()) if folder.is_dir() else []
-    if not tracks:
-        raise HafmError(f"no tracks (folders with vocals.wav) in {folder}")
-    return tracks
-
-
-def stem_files(track: Path, stem: str) -> list[Path]:
-    """The wav files whose sum is ``stem`` (``vocals`` or ``accompaniment``) of ``track``."""
-    if stem == "vocals":
-        return [track / "vocals.wav"]
-    files = [track / f"{s}.wav" for s in ACCOMPANIMENT_STEMS if (track / f"{s}.wav").is_file()]
-    if not files:
-        raise AudioError(f"{track}: no accompaniment stems ({', '.join(ACCOMPANIMENT_STEMS)}.wav)")
-    return files
-
-
-def load_stem_16k(track: Path, stem: str) -> np.ndarray:
-    """Mono float32 ``[n]`` at 16 kHz of ``stem`` of ``track`` (accompaniment summed before resampling)."""
-    from hafm import audio
-
-    total, sr = None, None
-    for path in stem_files(track, stem):
-        wav, file_sr = audio.load(path, allow_silent=True)
-        if sr is not None and file_sr != sr:
-            raise AudioError(f"{path}: sample rate {file_sr} Hz differs from the other stems' {sr} Hz")
-        sr = file_sr
-        total = wav if total is None else _sum_padded(total, wav)
-    return audio.resample(total, sr, SEMANTIC_SR)[0].numpy()
-
-
-def _sum_padded(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    n = max(a.shape[-1], b.shape[-1])
-    return F.pad(a, (0, n - a.shape[-1])) + F.pad(b, (0, n - b.shape[-1]))
+def load_stem_16k(track, stem: str) -> np.ndarray:
+    """Mono float32 ``[n]`` at 16 kHz of ``stem`` (``vocals`` or ``accompaniment``) of a musdb track
+    (``hafm.data.musdb_io``: MUSDB18 ``.stem.mp4``, MUSDB18-HQ wavs or the chorale corpus)."""
+    wav = musdb_io.read_stem(track, stem)
+    return musdb_io.resample_mono(wav, int(track.rate), SEMANTIC_SR)
 
 
 def excerpt_frames(extractor: FeatureExtractor, wav_16k: np.ndarray, rng: np.random.Generator,
@@ -86,9 +51,10 @@ def excerpt_frames(extractor: FeatureExtractor, wav_16k: np.ndarray, rng: np.ran
     return inner[idx]
 
 
-def source_fingerprint(track: Path, stem: str) -> str:
-    """sha256 over the contents of the files that make ``stem`` of ``track``."""
-    return sha256_json([sha256_file(p) for p in stem_files(track, stem)])
+def source_fingerprint(track, stem: str) -> str:
+    """sha256 over ``stem`` and the contents of the files it is decoded from (a ``.stem.mp4`` holds
+    every stem, so the stem's name is part of the fingerprint)."""
+    return sha256_json([stem] + [sha256_file(p) for p in musdb_io.stem_paths(track, stem)])
 
 
 def sample_corpus_frames(root: str | Path, cfg: SemanticConfig, extractor: FeatureExtractor,
@@ -97,7 +63,7 @@ def sample_corpus_frames(root: str | Path, cfg: SemanticConfig, extractor: Featu
     """Frames ``[N <= cfg.max_frames, d]`` sampled from ``split``, and the sources they came from."""
     from tqdm import tqdm
 
-    sources = [(t, s) for t in track_dirs(root, split) for s in STEMS]
+    sources = [(t, s) for t in musdb_io.tracks_of(root, split) for s in musdb_io.STEMS]
     order = np.random.default_rng(cfg.seed).permutation(len(sources))
     feature_key = sha256_json({"features": cfg.features.describe(), "per_file": cfg.frames_per_file,
                                "excerpt": EXCERPT_SECONDS, "seed": cfg.seed})[:16]

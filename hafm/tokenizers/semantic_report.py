@@ -29,7 +29,10 @@ import torch
 from hafm.fileio import atomic_write_json, atomic_write_text
 from hafm.tokenizers.alignment import SEMANTIC_HZ
 from hafm.tokenizers.semantic import KMeansSemanticTokenizer, load_semantic
-from hafm.tokenizers.semantic_fit import STEMS, load_stem_16k, track_dirs
+from hafm.data import musdb_io
+from hafm.data.musdb_io import STEMS
+from hafm.errors import HafmError
+from hafm.tokenizers.semantic_fit import load_stem_16k
 
 LABELS = {"vocals": ("melody_pc",), "accompaniment": ("bass_pc", "chord_pcs")}
 
@@ -88,14 +91,24 @@ def information(tokens: np.ndarray, labels: list, groups: np.ndarray, seed: int 
             "majority_rate": float((lab[test] == overall).mean()) if test.any() else float("nan")}
 
 
-def evaluate(tok: KMeansSemanticTokenizer, tracks: list[Path]) -> dict:
+def true_notes(track) -> list[dict]:
+    """The notes of a musdb track's ``notes.json`` (the chorale corpus writes one per track folder)."""
+    folder = musdb_io.track_folder(track)
+    path = folder / "notes.json" if folder is not None else None
+    if path is None or not path.is_file():
+        raise HafmError(f"{track.name}: no notes.json; the semantic report reads the true notes, which only "
+                        "the chorale corpus (`hafm data chorales`) has")
+    return json.loads(path.read_text())["notes"]
+
+
+def evaluate(tok: KMeansSemanticTokenizer, tracks: list) -> dict:
     """Usage and information of ``tok`` on ``tracks`` (vocals and accompaniment), with throughput."""
     tokens = {s: [] for s in STEMS}
     labels = {name: [] for names in LABELS.values() for name in names}
     groups = {s: [] for s in STEMS}
     audio_s, compute_s = 0.0, 0.0
     for i, track in enumerate(tracks):
-        notes = json.loads((track / "notes.json").read_text())["notes"]
+        notes = true_notes(track)
         for stem in STEMS:
             wav = load_stem_16k(track, stem)
             t0 = time.perf_counter()
@@ -173,7 +186,7 @@ def write_report(root: str | Path, tokenizers: list[str], n_tracks: int, out: Pa
     """Evaluate ``tokenizers`` on the first ``n_tracks`` test tracks; write ``out`` (md) and json."""
     from hafm.provenance import machine, now_utc, provenance
 
-    tracks = track_dirs(root, "test")[:n_tracks]
+    tracks = musdb_io.tracks_of(root, "test")[:n_tracks]
     results, meta = {}, {"root": str(root), "date": now_utc(), "tokenizers": {}, "cpu": machine()["cpu"],
                          "tracks": [t.name for t in tracks], "load_before": os.getloadavg()[0]}
     for name in tokenizers:

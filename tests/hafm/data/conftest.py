@@ -1,4 +1,5 @@
-"""Fixtures: tiny MUSDB18-HQ / MUSDB18 trees and short chorales from music21's corpus."""
+"""Fixtures: tiny MUSDB18-HQ trees and short chorales from music21's corpus (MUSDB18 ``.stem.mp4``
+trees: ``stems_tree`` in tests/hafm/conftest.py)."""
 
 from pathlib import Path
 
@@ -40,20 +41,6 @@ def hq_tree(tmp_path) -> Path:
 def hq_writer():
     """``write_hq_track(folder, seconds, sr=8000, base_freq=220.0)``, to change a track in a test."""
     return write_hq_track
-
-
-@pytest.fixture
-def stems_tree(tmp_path) -> Path:
-    """A MUSDB18 tree with one ``.stem.mp4`` per subset (AAC via ffmpeg, 44.1 kHz stereo)."""
-    stempeg = pytest.importorskip("stempeg")
-    root = tmp_path / "musdb18"
-    for subset, freq in (("train", 220.0), ("test", 110.0)):
-        (root / subset).mkdir(parents=True)
-        stems = [tone(freq * (i + 1), 1.0, 44_100) for i in range(4)]
-        order = [stems[0] + stems[1] + stems[2] + stems[3]] + [stems[1], stems[2], stems[3], stems[0]]
-        # stream order of MUSDB18: mixture, drums, bass, other, vocals
-        stempeg.write_stems(str(root / subset / f"song {subset}.stem.mp4"), np.stack(order), sample_rate=44_100)
-    return root
 
 
 @pytest.fixture(scope="session")

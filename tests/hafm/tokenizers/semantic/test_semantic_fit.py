@@ -13,7 +13,8 @@ from hafm.errors import HafmError
 from hafm.tokenizers import semantic_fit
 from hafm.tokenizers.features import FeatureConfig
 from hafm.tokenizers.semantic import SemanticConfig, load_semantic
-from hafm.tokenizers.semantic_fit import fit_on_corpus, load_stem_16k, track_dirs
+from hafm.data.musdb_io import tracks_of
+from hafm.tokenizers.semantic_fit import fit_on_corpus, load_stem_16k
 from hafm.tokenizers.semantic_report import frame_labels, usage, write_report
 
 SMALL = dict(n_clusters=8, max_frames=600, frames_per_file=100)
@@ -42,16 +43,17 @@ def test_fit_resumes_from_cached_frames(tiny_corpus, tmp_path, monkeypatch):
 def test_accompaniment_is_the_sum_of_the_other_stems(tiny_corpus):
     import soundfile as sf
 
-    track = track_dirs(tiny_corpus, "train")[0]
-    total = sum(sf.read(track / f"{s}.wav", dtype="float32")[0] for s in ("bass", "drums", "other"))
+    track = tracks_of(tiny_corpus, "train")[0]
+    total = sum(sf.read(track.sources[s].path, dtype="float32")[0] for s in ("bass", "drums", "other"))
     ours = load_stem_16k(track, "accompaniment")
     assert ours.shape[0] == total.shape[0] * 2 // 3
     assert abs(float(np.sqrt((ours ** 2).mean())) - float(np.sqrt((total ** 2).mean()))) < 0.01
 
 
 def test_empty_split_raises(tmp_path):
+    (tmp_path / "train").mkdir()
     with pytest.raises(HafmError, match="no tracks"):
-        track_dirs(tmp_path, "train")
+        tracks_of(tmp_path, "train")
 
 
 @pytest.mark.slow
@@ -104,3 +106,12 @@ def test_report_compares_tokenizers(tiny_corpus, tmp_path):
     assert "melody_pc" in text and "Throughput" in text and paths[1] in text
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["results"][paths[0]]["information"]["melody_pc"]["frames"] > 0
+
+
+@pytest.mark.slow
+def test_fit_reads_a_stem_mp4_tree(stems_tree, tmp_path):
+    cfg = SemanticConfig(features=FeatureConfig(kind="mfcc"), n_clusters=4, max_frames=150, frames_per_file=75)
+    tok = fit_on_corpus(stems_tree, cfg, cache_dir=tmp_path / "cache", progress=False)
+    assert tok.header["data"]["n_tracks"] == 1
+    assert {s["stem"] for s in tok.header["sources"]} == {"vocals", "accompaniment"}
+    assert tok.header["sources"][0]["sha256"] != tok.header["sources"][1]["sha256"]
