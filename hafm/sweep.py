@@ -32,7 +32,7 @@ class SweepConfig:
     clip_seconds: float = 6.0
     max_songs: int = 20  # validation songs used (one clip each, from the middle of the song)
     seed: int = 0
-    semantic_temperatures: tuple[float, ...] = (0.9,)
+    semantic_temperatures: tuple[float, ...] = (0.7, 0.9)
     coarse_temperatures: tuple[float, ...] = (0.6, 0.9)
     coarse_cfg_scales: tuple[float, ...] = (1.0, 3.0)
     fine_temperatures: tuple[float, ...] = (0.0, 0.5, 0.9)
