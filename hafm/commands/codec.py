@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _fit_config(args: argparse.Namespace):
     import dataclasses
 
-    from hafm.tokenizers.codec_fit import CodecFitConfig
+    from hafm.tokenizers.fitting.codec import CodecFitConfig
 
     config = CodecFitConfig.from_toml(args.config) if args.config else CodecFitConfig()
     flags = {"transform": "transform", "max_frames": "max_frames", "kmeans_iters": "iterations", "seed": "seed"}
@@ -84,7 +84,7 @@ def _fit_config(args: argparse.Namespace):
 
 def run_fit(args: argparse.Namespace) -> int:
     from hafm.runtime import configure_threads
-    from hafm.tokenizers.codec_fit import fit_from_musdb
+    from hafm.tokenizers.fitting.codec import fit_from_musdb
 
     configure_threads(getattr(args, "threads", None))
     metadata = fit_from_musdb(args.root, args.out, _fit_config(args))
@@ -96,7 +96,9 @@ def run_fit(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from hafm.runtime import configure_threads
     from hafm.data import musdb_io
-    from hafm.tokenizers import codec_data, codec_eval
+    from hafm.musicnn.embed import clip_embedder
+    from hafm.tokenizers.fitting import codec_data
+    from hafm.tokenizers.reports import codec as codec_eval
     from hafm.tokenizers.codec import load_codec
 
     configure_threads(getattr(args, "threads", None))
@@ -104,7 +106,7 @@ def run_eval(args: argparse.Namespace) -> int:
     tracks = musdb_io.tracks_of(args.root, args.split)
     if args.max_tracks > 0:
         tracks = tracks[: args.max_tracks]
-    embed = None if args.no_fad or args.tokens_only else codec_eval.musicnn_embedder()
+    embed = None if args.no_fad or args.tokens_only else clip_embedder(codec.sample_rate)
     codebooks = () if args.tokens_only else codec_eval.CODEBOOKS
     files = ((track, stem, wav) for track, stem, wav in codec_data.iter_stems(tracks) if stem in args.stems)
     evaluation = codec_eval.evaluate(codec, files, codebooks, embed=embed, progress=True)
@@ -132,7 +134,7 @@ def run_phase(args: argparse.Namespace) -> int:
     from hafm.runtime import configure_threads
     from hafm.sweep import validation_clips
     from hafm.tables import markdown_table
-    from hafm.tokenizers import codec_eval
+    from hafm.tokenizers.reports import codec as codec_eval
     from hafm.tokenizers.codec import load_codec
 
     configure_threads(None)

@@ -58,7 +58,7 @@ def _config(args: argparse.Namespace):
 
 def run_fit(args: argparse.Namespace) -> int:
     from hafm.runtime import configure_threads
-    from hafm.tokenizers.semantic_fit import fit_on_corpus
+    from hafm.tokenizers.fitting.semantic import fit_on_corpus
 
     configure_threads(args.threads)
     cfg = _config(args)
@@ -74,7 +74,7 @@ def run_fit(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     from hafm.runtime import configure_threads
-    from hafm.tokenizers.semantic_report import write_report
+    from hafm.tokenizers.reports.semantic import write_report
 
     configure_threads(args.threads)
     write_report(args.root, args.tokenizers, args.tracks, Path(args.out))

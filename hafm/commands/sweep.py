@@ -36,12 +36,12 @@ def run(args) -> int:
     from hafm.pipeline import GenerationPipeline, load_sampling
     from hafm.sweep import SweepConfig, sweep, validation_clips
     from hafm.tables import markdown_table
-    from hafm.tokenizers.codec_eval import musicnn_embedder
+    from hafm.musicnn.embed import clip_embedder
 
     cfg = SweepConfig(clip_seconds=args.clip_seconds, max_songs=args.max_songs, workers=args.workers)
     names, vocals, accomps = validation_clips(args.root, cfg.max_songs, cfg.clip_seconds)
     load = functools.partial(GenerationPipeline.load, args.checkpoints)
-    best, rows = sweep(load, load_sampling(args.checkpoints), vocals, accomps, musicnn_embedder(), cfg)
+    best, rows = sweep(load, load_sampling(args.checkpoints), vocals, accomps, clip_embedder(24_000), cfg)
     table = pd.DataFrame(rows)
     out = Path(args.out)
     atomic_write_text(out / "sampling_sweep.csv", table.to_csv(index=False, float_format="%.4g"))

@@ -113,9 +113,9 @@ def _sources_of(stem: str) -> tuple[str, ...]:
     return ("vocals",) if stem == "vocals" else ACCOMPANIMENT_SOURCES
 
 
-def read_stem(track, stem: str) -> np.ndarray:
+def read_stem(track, stem: str, sr: int | None = None) -> np.ndarray:
     """``vocals``, or ``accompaniment`` (drums + bass + other), of a musdb track: mono float32 ``[n]``
-    at ``track.rate`` Hz."""
+    at ``sr`` Hz (None: ``track.rate``)."""
     names = _sources_of(stem)
     missing = [s for s in names if s not in track.sources]
     if missing:
@@ -124,7 +124,8 @@ def read_stem(track, stem: str) -> np.ndarray:
     lengths = {name: len(w) for name, w in parts.items()}
     if len(set(lengths.values())) != 1:
         raise AudioError(f"track {track.name!r}: stems have different lengths {lengths}")
-    return sum(parts.values()) if len(parts) > 1 else parts[names[0]]
+    wav = sum(parts.values()) if len(parts) > 1 else parts[names[0]]
+    return wav if sr is None or sr == int(track.rate) else resample_mono(wav, int(track.rate), sr)
 
 
 def read_track(track, sr: int | None = None) -> TrackAudio:

@@ -21,6 +21,7 @@ Two ways to get one vector per 3 s (187-frame) window:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -144,3 +145,18 @@ def embed(wav_16k: np.ndarray, model: str = "MTT_musicnn", layer: str = "penulti
     pretrained model named ``model`` (loaded once per process)."""
     compute = patch_embeddings if exact_patches else window_embeddings
     return compute(_cached_model(model), wav_16k, layer, hop)
+
+
+def clip_embedder(sr: int, model_name: str = "MTT_musicnn", layer: str = "penultimate",
+                  hop_frames: int = 31) -> Callable[[torch.Tensor], np.ndarray]:
+    """``embed(wav [n] at sr Hz) -> [W, d]``: 3 s windows every ``hop_frames`` frames (31: about
+    0.5 s), the benchmark's default FAD embedding, for codec reports and the sampling sweep."""
+    from hafm import audio
+
+    model = _cached_model(model_name)
+
+    def embed_clip(wav: torch.Tensor) -> np.ndarray:
+        wav16 = audio.resample(wav[None].to(torch.float32), sr, 16_000)[0].numpy()
+        return window_embeddings(model, wav16, layer, hop_frames)
+
+    return embed_clip

@@ -205,25 +205,3 @@ def load_semantic(name_or_path: str | None = None, hubert_dir: str | None = None
             raise MissingWeightsError(f"no semantic tokenizer file at {path} "
                                       f"(and {name!r} is not one of {sorted(SHIPPED)})")
     return load_tokenizer_file(path, hubert_dir)
-
-
-def fit_kmeans(frames: np.ndarray, cfg: SemanticConfig, header: dict[str, Any] | None = None,
-               extractor: FeatureExtractor | None = None, verbose: bool = False) -> KMeansSemanticTokenizer:
-    """Fit MiniBatchKMeans (``cfg.n_clusters``, seeded, 1 thread) on standardised ``frames [N, d]``."""
-    from sklearn.cluster import MiniBatchKMeans
-    from threadpoolctl import threadpool_limits
-
-    if frames.ndim != 2 or frames.shape[0] < cfg.n_clusters:
-        raise HafmError(f"k-means with {cfg.n_clusters} clusters needs at least as many frames; got {frames.shape}")
-    blocks = extractor.blocks if extractor is not None else None
-    mean, std = standardisation(frames, cfg.std_floor, blocks)
-    x = (frames - mean) / std
-    km = MiniBatchKMeans(n_clusters=cfg.n_clusters, batch_size=cfg.batch_size, max_iter=cfg.max_iter,
-                         max_no_improvement=cfg.max_no_improvement, tol=0.0, n_init=cfg.n_init,
-                         random_state=cfg.seed, verbose=int(verbose))
-    with threadpool_limits(limits=1):
-        km.fit(x)
-    fit_info = {"inertia_per_frame": float(km.inertia_ / x.shape[0]), "n_frames": int(x.shape[0]),
-                "n_iter": int(km.n_iter_), "config": dataclasses.asdict(cfg)}
-    return KMeansSemanticTokenizer(cfg.features, km.cluster_centers_.astype(np.float32), mean, std,
-                                   {**(header or {}), "fit": fit_info}, extractor)

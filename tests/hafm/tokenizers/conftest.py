@@ -68,7 +68,7 @@ def musdb_tree(tmp_path: Path) -> Path:
 @pytest.fixture
 def small_fit_config():
     """8 stages of 16 codes, a few Lloyd iterations: fits in well under a second."""
-    from hafm.tokenizers.codec_fit import CodecFitConfig
+    from hafm.tokenizers.fitting.codec import CodecFitConfig
 
     return CodecFitConfig(codebook_size=16, max_frames=10_000, kmeans_iters=4, init_frames=500)
 
@@ -78,7 +78,7 @@ def fit_small_codec(codec_audio: torch.Tensor, config, transform: str):
     import dataclasses
 
     from hafm.tokenizers.codec import RvqCodec
-    from hafm.tokenizers.codec_fit import fit_codebooks
+    from hafm.tokenizers.fitting.codec import fit_codebooks
 
     config = dataclasses.replace(config, transform=transform)
     frames = config.make_transform().analyze(codec_audio[:, 0])

@@ -5,7 +5,7 @@ from hafm.errors import AudioError, HafmError, MissingWeightsError
 from hafm.tokenizers import codec as codec_module
 from hafm.tokenizers.base import AcousticCodec
 from hafm.tokenizers.codec import RvqCodec, load_codec, save_codebooks
-from hafm.tokenizers.codec_eval import log_mel_distance
+from hafm.tokenizers.reports.codec import log_mel_distance
 
 
 def test_default_codec_satisfies_the_acoustic_codec_protocol(small_codec):

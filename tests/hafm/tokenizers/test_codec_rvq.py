@@ -3,7 +3,7 @@ import itertools
 import torch
 
 from hafm.tokenizers import rvq
-from hafm.tokenizers.codec_fit import CodecFitConfig, fit_codebooks
+from hafm.tokenizers.fitting.codec import CodecFitConfig, fit_codebooks
 
 
 def _vectors(n=3000, d=320, seed=0):

@@ -10,12 +10,12 @@ import torch
 
 from hafm.cli import main
 from hafm.errors import HafmError
-from hafm.tokenizers import semantic_fit
 from hafm.tokenizers.features import FeatureConfig
 from hafm.tokenizers.semantic import SemanticConfig, load_semantic
+from hafm.data import musdb_io
 from hafm.data.musdb_io import tracks_of
-from hafm.tokenizers.semantic_fit import fit_on_corpus, load_stem_16k
-from hafm.tokenizers.semantic_report import frame_labels, usage, write_report
+from hafm.tokenizers.fitting.semantic import fit_on_corpus
+from hafm.tokenizers.reports.semantic import frame_labels, usage, write_report
 
 SMALL = dict(n_clusters=8, max_frames=600, frames_per_file=100)
 
@@ -35,7 +35,7 @@ def test_fit_resumes_from_cached_frames(tiny_corpus, tmp_path, monkeypatch):
     def no_audio(*args, **kwargs):
         raise AssertionError("audio was decoded again although every source is cached")
 
-    monkeypatch.setattr(semantic_fit, "load_stem_16k", no_audio)
+    monkeypatch.setattr(musdb_io, "read_stem", no_audio)
     again = fit_on_corpus(tiny_corpus, cfg, cache_dir=tmp_path / "cache", progress=False)
     torch.testing.assert_close(again.centroids, first.centroids)
 
@@ -45,7 +45,7 @@ def test_accompaniment_is_the_sum_of_the_other_stems(tiny_corpus):
 
     track = tracks_of(tiny_corpus, "train")[0]
     total = sum(sf.read(track.sources[s].path, dtype="float32")[0] for s in ("bass", "drums", "other"))
-    ours = load_stem_16k(track, "accompaniment")
+    ours = musdb_io.read_stem(track, "accompaniment", 16_000)
     assert ours.shape[0] == total.shape[0] * 2 // 3
     assert abs(float(np.sqrt((ours ** 2).mean())) - float(np.sqrt((total ** 2).mean()))) < 0.01
 

@@ -10,7 +10,8 @@ from hafm.errors import AudioError, HafmError, MissingWeightsError
 from hafm.tokenizers.alignment import semantic_frames
 from hafm.tokenizers.base import SemanticTokenizer
 from hafm.tokenizers.features import FeatureConfig, MfccChromaFeatures
-from hafm.tokenizers.semantic import SemanticConfig, fit_kmeans, load_semantic, standardisation
+from hafm.tokenizers.fitting.semantic import fit_kmeans
+from hafm.tokenizers.semantic import SemanticConfig, load_semantic, standardisation
 
 CFG = SemanticConfig(features=FeatureConfig(kind="mfcc"), n_clusters=8, seed=3)
 

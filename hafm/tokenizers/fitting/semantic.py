@@ -13,25 +13,19 @@ import dataclasses
 import hashlib
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from hafm.data import musdb_io
+from hafm.errors import HafmError
 from hafm.fileio import atomic_save, sha256_file, sha256_json
 from hafm.tokenizers.alignment import SEMANTIC_HOP, SEMANTIC_SR, padded_length
 from hafm.tokenizers.features import FeatureExtractor, build_extractor
-from hafm.tokenizers.semantic import KMeansSemanticTokenizer, SemanticConfig, fit_kmeans
+from hafm.tokenizers.semantic import KMeansSemanticTokenizer, SemanticConfig, standardisation
 
 EXCERPT_SECONDS = 16.0  # audio analysed per source
 MARGIN_SECONDS = 1.5  # extra context each side, so kept frames never see the excerpt's edges
-
-
-def load_stem_16k(track, stem: str) -> np.ndarray:
-    """Mono float32 ``[n]`` at 16 kHz of ``stem`` (``vocals`` or ``accompaniment``) of a musdb track
-    (``hafm.data.musdb_io``: MUSDB18 ``.stem.mp4``, MUSDB18-HQ wavs or the chorale corpus)."""
-    wav = musdb_io.read_stem(track, stem)
-    return musdb_io.resample_mono(wav, int(track.rate), SEMANTIC_SR)
 
 
 def excerpt_frames(extractor: FeatureExtractor, wav_16k: np.ndarray, rng: np.random.Generator,
@@ -75,7 +69,8 @@ def sample_corpus_frames(root: str | Path, cfg: SemanticConfig, extractor: Featu
         track, stem = sources[i]
         fingerprint = source_fingerprint(track, stem)
         frames = _cached_or_computed(cache_dir, feature_key, fingerprint, lambda: excerpt_frames(
-            extractor, load_stem_16k(track, stem), _source_rng(cfg.seed, track.name, stem), cfg.frames_per_file))
+            extractor, musdb_io.read_stem(track, stem, SEMANTIC_SR), _source_rng(cfg.seed, track.name, stem),
+            cfg.frames_per_file))
         frames = frames[:cfg.max_frames - total]
         chunks.append(frames)
         used.append({"track": track.name, "stem": stem, "sha256": fingerprint, "frames": int(frames.shape[0])})
@@ -118,3 +113,25 @@ def fit_on_corpus(root: str | Path, cfg: SemanticConfig, cache_dir: Path | None 
     tok.header["provenance"] = provenance(config=dataclasses.asdict(cfg))
     tok.header["sources"] = used
     return tok
+
+
+def fit_kmeans(frames: np.ndarray, cfg: SemanticConfig, header: dict[str, Any] | None = None,
+               extractor: FeatureExtractor | None = None, verbose: bool = False) -> KMeansSemanticTokenizer:
+    """Fit MiniBatchKMeans (``cfg.n_clusters``, seeded, 1 thread) on standardised ``frames [N, d]``."""
+    from sklearn.cluster import MiniBatchKMeans
+    from threadpoolctl import threadpool_limits
+
+    if frames.ndim != 2 or frames.shape[0] < cfg.n_clusters:
+        raise HafmError(f"k-means with {cfg.n_clusters} clusters needs at least as many frames; got {frames.shape}")
+    blocks = extractor.blocks if extractor is not None else None
+    mean, std = standardisation(frames, cfg.std_floor, blocks)
+    x = (frames - mean) / std
+    km = MiniBatchKMeans(n_clusters=cfg.n_clusters, batch_size=cfg.batch_size, max_iter=cfg.max_iter,
+                         max_no_improvement=cfg.max_no_improvement, tol=0.0, n_init=cfg.n_init,
+                         random_state=cfg.seed, verbose=int(verbose))
+    with threadpool_limits(limits=1):
+        km.fit(x)
+    fit_info = {"inertia_per_frame": float(km.inertia_ / x.shape[0]), "n_frames": int(x.shape[0]),
+                "n_iter": int(km.n_iter_), "config": dataclasses.asdict(cfg)}
+    return KMeansSemanticTokenizer(cfg.features, km.cluster_centers_.astype(np.float32), mean, std,
+                                   {**(header or {}), "fit": fit_info}, extractor)

@@ -87,7 +87,7 @@ def evaluate(
     progress: bool = False,
 ) -> CodecEvaluation:
     """Evaluate ``codec`` on ``(track, stem, wav [n] at 24 kHz)`` files (see the module docstring)."""
-    from hafm.tokenizers.token_stats import predictability
+    from hafm.tokenizers.reports.token_stats import predictability
 
     result = CodecEvaluation()
     accomp_codes, true_emb, coded_emb = [], [], {k: [] for k in codebooks}
@@ -127,21 +127,6 @@ def evaluate_files(
 ) -> list[dict]:
     """Per-file rows ``{track, stem, codebooks, si_snr_db, log_mel_l1}`` for ``(track, stem, wav [n])``."""
     return evaluate(codec, files, codebooks, progress=progress).rows
-
-
-def musicnn_embedder(model_name: str = "MTT_musicnn", layer: str = "penultimate", hop_frames: int = 31) -> Embedder:
-    """The benchmark's default FAD embedding (3 s windows every 0.5 s) as an ``Embedder``."""
-    from hafm import audio
-    from hafm.musicnn import load_musicnn
-    from hafm.musicnn.embed import window_embeddings
-
-    model = load_musicnn(model_name)
-
-    def embed(wav: torch.Tensor) -> np.ndarray:
-        wav16 = audio.resample(wav[None].to(torch.float32), ACOUSTIC_SR, 16_000)[0].numpy()
-        return window_embeddings(model, wav16, layer, hop_frames)
-
-    return embed
 
 
 def summarise(rows: list[dict]) -> list[dict]:

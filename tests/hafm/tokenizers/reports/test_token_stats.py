@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from hafm.tokenizers.token_stats import predictability, repeat_rate
+from hafm.tokenizers.reports.token_stats import predictability, repeat_rate
 
 
 def test_repeat_rate_counts_equal_neighbours():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from hafm.cli import main
-from hafm.tokenizers import codec_eval
+from hafm.tokenizers.reports import codec as codec_eval
 from hafm.tokenizers.codec import save_codebooks
 
 

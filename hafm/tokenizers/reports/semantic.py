@@ -32,7 +32,7 @@ from hafm.tokenizers.semantic import KMeansSemanticTokenizer, load_semantic
 from hafm.data import musdb_io
 from hafm.data.musdb_io import STEMS
 from hafm.errors import HafmError
-from hafm.tokenizers.semantic_fit import load_stem_16k
+from hafm.tokenizers.alignment import SEMANTIC_SR
 
 LABELS = {"vocals": ("melody_pc",), "accompaniment": ("bass_pc", "chord_pcs")}
 
@@ -110,7 +110,7 @@ def evaluate(tok: KMeansSemanticTokenizer, tracks: list) -> dict:
     for i, track in enumerate(tracks):
         notes = true_notes(track)
         for stem in STEMS:
-            wav = load_stem_16k(track, stem)
+            wav = musdb_io.read_stem(track, stem, SEMANTIC_SR)
             t0 = time.perf_counter()
             ids = tok.encode(torch.from_numpy(wav)[None, None])[0].numpy()
             compute_s += time.perf_counter() - t0

@@ -3,9 +3,11 @@ import json
 import pytest
 import torch
 
-from hafm.tokenizers import codec_fit, mdct, rvq
+from hafm.tokenizers import mdct
+from hafm.tokenizers.fitting import codec as codec_fit
+from hafm.tokenizers.fitting import rvq as rvq_fit
 from hafm.tokenizers.codec import load_codec
-from hafm.tokenizers.codec_fit import CodecFitConfig, fit_codebooks, fit_from_musdb
+from hafm.tokenizers.fitting.codec import CodecFitConfig, fit_codebooks, fit_from_musdb
 
 
 def test_fit_from_musdb_writes_codebooks_and_provenance(musdb_tree, small_fit_config, tmp_path):
@@ -31,7 +33,7 @@ def test_killed_fit_resumes_at_the_next_stage_with_the_same_result(
     frames = mdct.mdct(codec_audio[:, 0]).reshape(-1, mdct.HOP)
     expected, _ = fit_codebooks(frames, small_fit_config)
     calls = []
-    real_fit_stage = rvq.fit_stage
+    real_fit_stage = rvq_fit.fit_stage
 
     def dies_at_stage_4(*args, **kwargs):
         calls.append(1)
@@ -39,12 +41,12 @@ def test_killed_fit_resumes_at_the_next_stage_with_the_same_result(
             raise KeyboardInterrupt
         return real_fit_stage(*args, **kwargs)
 
-    monkeypatch.setattr(rvq, "fit_stage", dies_at_stage_4)
+    monkeypatch.setattr(rvq_fit, "fit_stage", dies_at_stage_4)
     checkpoint = tmp_path / "fit.partial.pt"
     with pytest.raises(KeyboardInterrupt):
         fit_codebooks(frames, small_fit_config, checkpoint)
     calls.clear()
-    monkeypatch.setattr(rvq, "fit_stage", lambda *a, **k: (calls.append(1), real_fit_stage(*a, **k))[1])
+    monkeypatch.setattr(rvq_fit, "fit_stage", lambda *a, **k: (calls.append(1), real_fit_stage(*a, **k))[1])
     resumed, _ = fit_codebooks(frames, small_fit_config, checkpoint)
     assert len(calls) == 5 and torch.equal(resumed, expected)
 

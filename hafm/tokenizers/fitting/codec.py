@@ -25,7 +25,9 @@ from hafm.config import read_toml
 from hafm.errors import ConfigError
 from hafm.fileio import atomic_save, sha256_json
 from hafm.data import musdb_io, splits
-from hafm.tokenizers import codec_data, rvq
+from hafm.tokenizers import rvq
+from hafm.tokenizers.fitting import codec_data
+from hafm.tokenizers.fitting import rvq as rvq_fit
 from hafm.tokenizers.codec import make_transform, save_codebooks
 
 TRANSFORMS = ("logmag", "mdct")
@@ -137,7 +139,7 @@ def fit_codebooks(
     bar = tqdm(total=config.n_codebooks, initial=len(done), desc="codec stages", disable=not progress)
     for stage in range(len(done), config.n_codebooks):
         generator = torch.Generator().manual_seed(config.seed * 1000 + stage)
-        codebook = rvq.fit_stage(
+        codebook = rvq_fit.fit_stage(
             residual, config.codebook_size, config.kmeans_iters, config.init_frames, generator,
             lambda it, mse: bar.set_postfix(iteration=it, mse=f"{mse:.3g}"),
         )
