@@ -5,6 +5,7 @@
     listening_test init-db --study OUT/study.toml
     listening_test serve --study OUT/study.toml  # development server (use gunicorn in deployment)
     listening_test export --study OUT/study.toml --out judgments.csv
+    listening_test participant --study OUT/study.toml --id PID [--revoke | --withdraw]
     listening_test demo-source FOLDER            # a synthetic ITEM/SYSTEM.wav folder to try it all
 
 The analysis subcommands (``analyze``, ``simulate``) come from ``listening_test.analysis.cli``.
@@ -80,6 +81,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_participant(args: argparse.Namespace) -> int:
+    from . import create_app, participants, store
+    from .db import get_db
+
+    app = create_app({"STUDY": args.study})
+    study_id = app.extensions["study"].study.study_id
+    with app.app_context():
+        db = get_db()
+        row = participants.find_session(db, study_id, app.config["SECRET_KEY"], args.id, args.code)
+        if args.withdraw:
+            gone = participants.withdraw(db, row, store.now_ms(), args.reason)
+            print(f"withdrawn: deleted {gone['judgments']} answers and the session; the link is revoked")
+            return 0
+        if args.revoke:
+            participants.revoke(db, row, store.now_ms(), args.reason)
+        row = store.find_session(db, row["session_id"])
+        answers = db.execute("SELECT COUNT(*) FROM judgments WHERE session_id = ?", (row["session_id"],)).fetchone()[0]
+        print(f"plan row {row['plan_index']}: {store.step(row)}, {answers} of {row['n_trials']} answers, "
+              f"{'revoked' if row['revoked'] else 'active'}")
+    return 0
+
+
 def cmd_demo_source(args: argparse.Namespace) -> int:
     from .demo import write_synthetic_source
 
@@ -124,6 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     _study_arg(p)
     p.add_argument("--out", type=Path, required=True, help="CSV file to write")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("participant", help="show, revoke or withdraw one participant", formatter_class=FMT)
+    _study_arg(p)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--id", default="", help="the participant's crowd-platform id (e.g. PROLIFIC_PID)")
+    who.add_argument("--code", default="", help="the completion code shown to the participant")
+    act = p.add_mutually_exclusive_group()
+    act.add_argument("--revoke", action="store_true", help="block the session and the link; keep the answers")
+    act.add_argument("--withdraw", action="store_true", help="revoke and delete everything stored for the session")
+    p.add_argument("--reason", default="", help="note kept with the revocation")
+    p.set_defaults(func=cmd_participant)
 
     p = sub.add_parser("demo-source", help="write a synthetic ITEM/SYSTEM.wav folder", formatter_class=FMT)
     p.add_argument("folder", type=Path, help="folder to create")

@@ -70,7 +70,7 @@ class ScreeningConfig:
 class CatchConfig:
     """Catch trials per session; stimuli for offbeat/transposed are made by build-stimuli."""
 
-    identical: int = 1  # the same mix on both sides
+    identical: int = 1  # the same mix on both sides (as two files that differ only below audibility)
     offbeat: int = 1  # base system vs its accompaniment shifted off the beat
     transposed: int = 1  # base system vs its accompaniment pitch-shifted
 
@@ -113,7 +113,7 @@ class StudyConfig:
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     known = {f.name: f for f in fields(cls) if f.metadata.get("serialise", True)}
-    unknown = sorted(set(data) - set(known))
+    unknown = sorted(str(k) for k in set(data) - set(known))  # YAML keys may be numbers
     if unknown:
         raise StudyConfigError(f"{where}: unknown field(s) {unknown}; known: {sorted(known)}")
     kwargs: dict[str, Any] = {}
@@ -158,13 +158,21 @@ def load_study(path: str | Path) -> StudyConfig:
         raise StudyConfigError(f"{path}: cannot read study file ({e})") from e
     try:
         data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
-        raise StudyConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {e}") from e
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, RecursionError) as e:  # both parsers recurse on nesting
+        raise StudyConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {type(e).__name__}: {e}") from e
     if not isinstance(data, dict):
         raise StudyConfigError(f"{path}: top level must be a table")
     study = _build(StudyConfig, data, str(path))
     study.root = path.parent.resolve()
     return study
+
+
+def _toml_char(ch: str) -> str:
+    """One character inside a TOML basic string: quote and backslash escaped; control characters
+    (newline, DEL...) may not appear raw there, so they are written as \\uXXXX."""
+    if ch in '"\\':
+        return "\\" + ch
+    return f"\\u{ord(ch):04x}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch
 
 
 def _toml_value(value: Any) -> str:
@@ -173,7 +181,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + "".join(_toml_char(ch) for ch in value) + '"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")

@@ -9,10 +9,10 @@ session_id             HMAC-SHA256 of the session id (pseudonymous; one per stud
 plan_index             participant's row in the counterbalancing design (0, 1, 2, ...)
 trial_index            0-based position of the trial in the session
 item                   vocal id (manifest item id)
-system_a               stimulus played as A (a manifest system, or catch_offbeat/catch_transposed)
+system_a               stimulus played as A (a manifest system, or catch_identical/_offbeat/_transposed)
 system_b               stimulus played as B
 pair_x                 first system of the compared pair in the study's order (catch: base system)
-pair_y                 second system of the pair (catch: the catch stimulus; identical: = pair_x)
+pair_y                 second system of the pair (catch: the catch stimulus, e.g. catch_identical)
 x_side                 "A" or "B": the side on which pair_x was played
 is_catch               1 for catch trials, else 0
 catch_kind             "", "identical", "offbeat" or "transposed"

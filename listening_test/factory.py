@@ -18,13 +18,8 @@ from werkzeug.exceptions import HTTPException
 
 from . import db, security
 from .config import StudyConfig, load_study
-from .manifest import (
-    CATCH_OFFBEAT,
-    CATCH_TRANSPOSED,
-    Manifest,
-    check_study_against_manifest,
-    load_manifest,
-)
+from .manifest import Manifest, check_study_against_manifest, load_manifest
+from .plan import CATCH_KINDS
 
 
 @dataclass(frozen=True)
@@ -58,12 +53,7 @@ def _secret_key(db_path: Path) -> str:
 def _study_context(study: StudyConfig) -> StudyContext:
     manifest = load_manifest(study.manifest_path, verify=True)
     check_study_against_manifest(study, manifest)
-    items = [it.id for it in manifest.items]
-    catch_items = {
-        "identical": items,
-        "offbeat": [it.id for it in manifest.items if CATCH_OFFBEAT in it.stimuli],
-        "transposed": [it.id for it in manifest.items if CATCH_TRANSPOSED in it.stimuli],
-    }
+    catch_items = {kind: [it.id for it in manifest.items if name in it.stimuli] for kind, name in CATCH_KINDS.items()}
     return StudyContext(study=study, manifest=manifest, catch_items=catch_items)
 
 

@@ -163,8 +163,8 @@ class Participant:
             self.client.request("GET", f"/audio/{token}")
             self.client.request("POST", "/api/playback", {"token": token, "event": "play", "position_ms": 0})
             time.sleep(self.clip_ms[kind] / 1000 + 0.05)
-            status, _, _ = self.client.request("POST", "/api/playback",
-                                               {"token": token, "event": "ended", "coverage": 1.0})
+            status, _, _ = self.client.request("POST", "/api/playback", {
+                "token": token, "event": "ended", "position_ms": self.clip_ms[kind], "coverage": 1.0})
             if status == 200:
                 return
 

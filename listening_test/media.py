@@ -52,7 +52,7 @@ def _headphone_wav(ref: str, tone_hz: float, tone_s: float, gap_s: float, sr: in
 def audio(token: str) -> Response:
     ctx = study_ctx()
     row = store.find_session(get_db(), session.get("sid"))
-    if row is None or not TOKEN.match(token):
+    if row is None or row["revoked"] or not TOKEN.fullmatch(token):
         return Response("not found", 404)
     tok = store.owned_token(get_db(), row["session_id"], token)
     if tok["fetched_ms"] is None:

@@ -20,9 +20,10 @@ import random
 from dataclasses import dataclass
 
 from .config import CatchConfig
-from .manifest import CATCH_OFFBEAT, CATCH_TRANSPOSED
+from .manifest import CATCH_IDENTICAL, CATCH_OFFBEAT, CATCH_TRANSPOSED
 
-CATCH_KINDS = {"identical": None, "offbeat": CATCH_OFFBEAT, "transposed": CATCH_TRANSPOSED}
+# Catch kind -> its stimulus, played against the base system.
+CATCH_KINDS = {"identical": CATCH_IDENTICAL, "offbeat": CATCH_OFFBEAT, "transposed": CATCH_TRANSPOSED}
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def _catch_trials(
     for j, kind in enumerate(kind for kind, n in counts.items() for _ in range(n)):
         pool = catch_items[kind]
         item = pool[(k + 7 * j) % len(pool)]
-        other = CATCH_KINDS[kind] or base
+        other = CATCH_KINDS[kind]
         a, b = (base, other) if (k + j) % 2 == 0 else (other, base)
         trials.append(TrialSpec(item=item, system_a=a, system_b=b, pair_x=base, pair_y=other, catch_kind=kind))
     shift = k % len(trials) if trials else 0
@@ -98,7 +99,7 @@ def session_plan(
     per_session: int = 0,
 ) -> list[TrialSpec]:
     """The ordered trials of participant ``k``; ``catch_items[kind]`` lists the items that have
-    the stimuli for that catch kind ("identical" may use any item)."""
+    the stimuli for that catch kind."""
     regular = _regular_trials(items, pairs, k, per_session)
     extra = _catch_trials(catch, catch_base, catch_items, k)
     total = len(regular) + len(extra)

@@ -86,3 +86,13 @@ CREATE TABLE IF NOT EXISTS screening (
     answered_ms BIGINT,
     PRIMARY KEY (session_id, position)
 );
+
+-- Participants the study owner revoked or who withdrew (listening_test participant ...): their
+-- sessions and platform links get 403. Keyed by rater_hash, so it outlives a withdrawn session.
+CREATE TABLE IF NOT EXISTS revoked (
+    study_id TEXT NOT NULL,
+    rater_hash TEXT NOT NULL,
+    revoked_ms BIGINT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (study_id, rater_hash)
+);

@@ -1,8 +1,10 @@
 """CSRF checks, per-client rate limits, security headers, pseudonymous ids.
 
 * CSRF: every session has a random token (stored with the session row); every POST must carry it
-  in the ``X-CSRF-Token`` header (fetch) or the ``csrf_token`` form field, and a present
-  ``Origin`` header must be this server. A token of another session is simply a wrong token.
+  in the ``X-CSRF-Token`` header (the JSON API) or the ``csrf_token`` field (the two forms), and a
+  present ``Origin`` header must be exactly this server's origin. An ``Origin`` that is not a bare
+  ``scheme://host[:port]`` is refused like a foreign one (it used to reach ``urlsplit`` and raise
+  a 500). A token of another session is simply a wrong token.
 * Rate limits: token buckets in process memory, keyed by participant session (or client IP before
   one exists). With N gunicorn workers a client can get up to N times the limit; that is the
   documented approximation (use a shared store for stricter limits).
@@ -14,10 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, request, session
 
@@ -47,14 +49,27 @@ def tokens_equal(given: str | None, expected: str) -> bool:
     return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
 
 
-def check_csrf(expected: str) -> None:
-    """Abort with 403 unless the request carries ``expected`` and comes from this origin."""
-    origin = request.headers.get("Origin")
-    if origin and origin != "null":
-        host = urlsplit(origin).netloc
-        if host != request.host:
-            abort(403, description="cross-origin request refused")
-    given = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+# What a browser sends as Origin: scheme, host, optional port; nothing else (no path, no userinfo).
+ORIGIN = re.compile(r"(https?)://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+
+
+def same_origin(origin: str | None) -> bool:
+    """True when ``origin`` is absent, "null" (privacy-sensitive contexts; the CSRF token still
+    decides), or exactly this server's host; False for a foreign or unparsable value."""
+    if origin is None or origin == "null":
+        return True
+    m = ORIGIN.fullmatch(origin)
+    if m is None:
+        return False
+    return f"{m.group(2)}{m.group(3) or ''}".lower() == request.host.lower()
+
+
+def check_csrf(expected: str, form_token: str | None = None) -> None:
+    """Abort with 403 unless the request comes from this origin and carries ``expected``: in the
+    ``X-CSRF-Token`` header, or for the two forms in their ``csrf_token`` field (``form_token``)."""
+    if not same_origin(request.headers.get("Origin")):
+        abort(403, description="cross-origin request refused")
+    given = request.headers.get("X-CSRF-Token") or form_token
     if not tokens_equal(given, expected):
         abort(403, description="missing or invalid CSRF token")
 

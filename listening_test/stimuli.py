@@ -12,14 +12,21 @@ otherwise peak above ``PEAK_LIMIT`` (peaks are never clipped). All stimuli of an
 the same length, at most ``max_seconds``.
 
 Catch stimuli, built from ``catch_base`` (ground truth when present): the accompaniment shifted
-off the beat (half a beat from librosa's tempo estimate, or ``offbeat_shift_s``) and the
-accompaniment transposed by ``transpose_semitones``.
+off the beat (half a beat from librosa's tempo estimate, or ``offbeat_shift_s``), the
+accompaniment transposed by ``transpose_semitones``, and ``catch_identical``: the base mix again,
+equal in sound but not in bytes, so a script cannot spot the "identical" trial by comparing files.
+It is delayed by ``IDENTICAL_DELAY_SAMPLES`` (42 us at 24 kHz, far below any audible timing
+difference between two clips heard one after the other) and carries its own dither.
+
+Every stimulus is quantised to 16 bits with TPDF dither (+-1 LSB, about -96 dBFS; seeded by item
+and stimulus, so builds are reproducible).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+import zlib
 from dataclasses import dataclass, replace
 from math import gcd
 from pathlib import Path
@@ -34,6 +41,7 @@ from hafm.fileio import atomic_path, atomic_write_json, atomic_write_text, sha25
 
 from .config import PAPER_PAIRS, StudyConfig, study_to_toml
 from .manifest import (
+    CATCH_IDENTICAL,
     CATCH_OFFBEAT,
     CATCH_STIMULI,
     CATCH_TRANSPOSED,
@@ -44,6 +52,7 @@ from .manifest import (
 PEAK_LIMIT = 0.98
 SILENT_LUFS = -70.0
 MIN_SECONDS = 0.5  # BS.1770 gating needs 400 ms blocks
+IDENTICAL_DELAY_SAMPLES = 1
 
 
 @dataclass
@@ -89,6 +98,22 @@ def _gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
 
 
+def dither_rng(item_index: int, stimulus: str) -> np.random.Generator:
+    """The dither noise of one stimulus: the same on every build, different between stimuli."""
+    return np.random.default_rng([item_index, zlib.crc32(stimulus.encode())])
+
+
+def pcm16_dithered(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``x`` (float, full scale 1.0) as int16 with triangular (TPDF) dither of +-1 LSB."""
+    tpdf = rng.random(len(x)) - rng.random(len(x))
+    return np.clip(np.round(x * 32768.0 + tpdf), -32768, 32767).astype(np.int16)
+
+
+def delayed(x: np.ndarray, samples: int) -> np.ndarray:
+    """``x`` later by ``samples`` (silence in front), same length."""
+    return np.concatenate([np.zeros(samples, x.dtype), x[: len(x) - samples]])
+
+
 def discover(source: Path) -> dict[str, dict[str, Path]]:
     """Map item id -> {"vocals": path, system: path} for either source layout."""
     source = Path(source)
@@ -114,7 +139,7 @@ def common_systems(table: dict[str, dict[str, Path]]) -> list[str]:
     every = set().union(*(set(v) - {"vocals"} for v in table.values()))
     if every - systems:
         print(f"build-stimuli: systems missing for some items, left out: {sorted(every - systems)}", file=sys.stderr)
-    bad = [s for s in systems if not SYSTEM_NAME.match(s) or s in CATCH_STIMULI]
+    bad = [s for s in systems if not SYSTEM_NAME.fullmatch(s) or s in CATCH_STIMULI]
     if bad:
         raise AudioError(f"system names {bad} are not allowed (letters, digits, _ . -; not {CATCH_STIMULI})")
     if not systems:
@@ -206,21 +231,29 @@ def _mix_pass(table: dict, items: list[str], systems: list[str], opts: BuildOpti
     return stats, per_item
 
 
+def _write_stimulus(x: np.ndarray, k: int, name: str, sr: int, out: Path, target: float) -> dict:
+    """Write one normalised stimulus as dithered 16-bit WAV; return its manifest entry."""
+    path = out / "mixes" / f"{k:03d}" / f"{name}.wav"
+    write_wav(path, pcm16_dithered(x, dither_rng(k, name)), sr)
+    return {"path": str(path.relative_to(out)), "sha256": sha256_file(path), "duration_s": len(x) / sr,
+            "loudness_lufs": round(target, 2), "peak": round(float(np.abs(x).max()), 4)}
+
+
 def _normalise_pass(table: dict, items: list[str], stats: Stats, per_item: list, target: float, sr: int,
-                    out: Path) -> list[dict]:
-    """Rescale every mix to ``target`` LUFS as 16-bit WAV; return the manifest's item entries."""
+                    base: str, out: Path) -> list[dict]:
+    """Rescale every mix to ``target`` LUFS as 16-bit WAV, add the identical catch copy of
+    ``base``; return the manifest's item entries."""
     entries = []
     for k, item in enumerate(items):
         stimuli = {}
-        for (kk, name), (lufs, peak) in stats.items():
+        for (kk, name), (lufs, _peak) in stats.items():
             if kk != k:
                 continue
-            path = out / "mixes" / f"{k:03d}" / f"{name}.wav"
-            gain = _gain(target - lufs)
-            write_wav(path, sf.read(path, dtype="float32")[0] * gain, sr)
-            stimuli[name] = {"path": str(path.relative_to(out)), "sha256": sha256_file(path),
-                             "duration_s": per_item[k][0], "loudness_lufs": round(target, 2),
-                             "peak": round(peak * gain, 4)}
+            x = sf.read(out / "mixes" / f"{k:03d}" / f"{name}.wav", dtype="float32")[0] * _gain(target - lufs)
+            stimuli[name] = _write_stimulus(x, k, name, sr, out, target)
+            if name == base:
+                copy = delayed(x, IDENTICAL_DELAY_SAMPLES)
+                stimuli[CATCH_IDENTICAL] = _write_stimulus(copy, k, CATCH_IDENTICAL, sr, out, target)
         entries.append({"id": item, "duration_s": per_item[k][0], "vocals_sha256": sha256_file(table[item]["vocals"]),
                         "offbeat_shift_s": round(per_item[k][1], 4), "stimuli": stimuli})
     return entries
@@ -267,7 +300,7 @@ def build_stimuli(source: Path, out: Path, opts: BuildOptions, study: StudyConfi
         "systems": systems,
         "catch": {"base_system": opts.catch_base, "transpose_semitones": opts.transpose_semitones},
         "calibration": _write_calibration(table[items[0]]["vocals"], target, opts, out),
-        "items": _normalise_pass(table, items, stats, per_item, target, opts.sample_rate, out),
+        "items": _normalise_pass(table, items, stats, per_item, target, opts.sample_rate, opts.catch_base, out),
     }
     atomic_write_json(out / "manifest.json", manifest)
     if not (out / "study.toml").exists():

@@ -7,9 +7,8 @@ durable too, since syncing the WAL syncs every earlier commit.
 
 Every answer is stored the moment it is given. A repeated submission of the same answer is
 acknowledged again without a second row; a different answer to an already answered question is
-refused (409) and the first one kept. Playback is verified here, on the server clock: a clip
-counts as heard only when its "ended" event arrives at least its duration (less a small slack)
-after the "play" event that started it from the beginning, and after the audio was fetched.
+refused (409) and the first one kept. Whether a clip was played to the end is decided in
+``playback.py``, on the server clock.
 """
 
 from __future__ import annotations
@@ -20,14 +19,12 @@ import sqlite3
 import time
 from typing import Any
 
-from werkzeug.exceptions import Conflict, NotFound
+from werkzeug.exceptions import Conflict, Forbidden, NotFound
 
 from .db import write_transaction
 from .plan import headphone_plan, session_plan
 from .security import keyed_hash
-from .validation import Answer, PlaybackEvent
-
-MIN_COVERAGE = 0.95
+from .validation import Answer
 
 
 def now_ms() -> int:
@@ -38,10 +35,16 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+REVOKED = "the study team has ended this participation"
+
+
 def find_session(db: sqlite3.Connection, session_id: str | None) -> sqlite3.Row | None:
+    """The session row, with ``revoked`` 1 if the study owner revoked its participant."""
     if not session_id:
         return None
-    return db.execute("SELECT * FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+    return db.execute(
+        "SELECT s.*, EXISTS (SELECT 1 FROM revoked r WHERE r.study_id = s.study_id AND r.rater_hash = s.rater_hash)"
+        " AS revoked FROM sessions s WHERE s.session_id = ?", (session_id,)).fetchone()
 
 
 def step(row: sqlite3.Row) -> str:
@@ -95,12 +98,17 @@ def create_session(db: sqlite3.Connection, ctx: Any, secret: str, platform_id: s
     study_id = ctx.study.study_id
     pid_hash = keyed_hash(secret, f"{study_id}:{platform_id}") if platform_id else None
     with write_transaction(db, durable=False):
+        if pid_hash and db.execute("SELECT 1 FROM revoked WHERE study_id = ? AND rater_hash = ?",
+                                   (study_id, pid_hash)).fetchone():
+            raise Forbidden(REVOKED)
         if pid_hash:
             row = db.execute("SELECT session_id FROM sessions WHERE study_id = ? AND platform_id_hash = ?",
                              (study_id, pid_hash)).fetchone()
             if row:
                 return row["session_id"]
-        k = db.execute("SELECT COUNT(*) FROM sessions WHERE study_id = ?", (study_id,)).fetchone()[0]
+        # The next row of the design; MAX, not COUNT: a withdrawn participant's row stays used.
+        k = db.execute("SELECT COALESCE(MAX(plan_index) + 1, 0) FROM sessions WHERE study_id = ?",
+                       (study_id,)).fetchone()[0]
         session_id = new_token()
         rater = pid_hash or keyed_hash(secret, f"{study_id}:session:{session_id}")
         code = ctx.study.completion_code or keyed_hash(secret, f"code:{session_id}")[:10].upper()
@@ -135,37 +143,6 @@ def owned_token(db: sqlite3.Connection, session_id: str, token: str) -> sqlite3.
 def mark_fetched(db: sqlite3.Connection, token: str, when: int) -> None:
     with write_transaction(db, durable=False):
         db.execute("UPDATE audio_tokens SET fetched_ms = ? WHERE token = ? AND fetched_ms IS NULL", (when, token))
-
-
-def record_playback(db: sqlite3.Connection, session_id: str, ev: PlaybackEvent, slack_ms: int,
-                    when: int) -> dict[str, Any]:
-    """Log a play/pause/ended event; an accepted "ended" counts one complete play. A rejected
-    "ended" (too early, not fetched, low coverage) raises 409 after being logged."""
-    with write_transaction(db, durable=False):
-        tok = owned_token(db, session_id, ev.token)
-        accepted, reason = 1, ""
-        if ev.event == "play" and (ev.position_ms == 0 or tok["play_started_ms"] is None):
-            db.execute("UPDATE audio_tokens SET play_started_ms = ? WHERE token = ?", (when, ev.token))
-        elif ev.event == "ended":
-            started = tok["play_started_ms"]
-            if tok["fetched_ms"] is None or started is None:
-                accepted, reason = 0, "no playback was started"
-            elif when - started < tok["duration_ms"] - slack_ms:
-                accepted, reason = 0, "ended sooner than the clip lasts"
-            elif ev.coverage is not None and ev.coverage < MIN_COVERAGE:
-                accepted, reason = 0, "parts of the clip were skipped"
-            else:
-                db.execute("UPDATE audio_tokens SET plays_completed = plays_completed + 1, play_started_ms = NULL"
-                           " WHERE token = ?", (ev.token,))
-        db.execute(
-            "INSERT INTO playback_events (event_id, token, event, client_ms, coverage, server_ms, accepted)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (new_token(), ev.token, ev.event, ev.position_ms, ev.coverage, when, accepted),
-        )
-        plays = tok["plays_completed"] + (1 if ev.event == "ended" and accepted else 0)
-    if not accepted:
-        raise Conflict(f"playback not verified: {reason}; please play the clip again")
-    return {"ok": True, "plays_completed": plays}
 
 
 def record_answer(db: sqlite3.Connection, session_id: str, ans: Answer, when: int) -> dict[str, Any]:

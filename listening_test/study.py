@@ -26,16 +26,19 @@ from flask import (
 from werkzeug.exceptions import Conflict
 from werkzeug.wrappers import Response
 
+from . import playback as playback_state
 from . import store
+from .bodies import form_fields, json_object
 from .config import ANCHORS, ATTRIBUTES, QUESTIONS
 from .db import get_db
-from .security import check_csrf, keyed_hash, too_many
+from .security import check_csrf, keyed_hash, same_origin, too_many
 from .validation import (
-    json_object,
     parse_answer,
     parse_headphone,
     parse_platform_id,
+    parse_platform_ref,
     parse_playback,
+    printable,
 )
 
 bp = Blueprint("study", __name__)
@@ -59,6 +62,8 @@ def require_session(page: str | None) -> sqlite3.Row:
     row = current_session()
     if row is None:
         abort(redirect(url_for("study.start")) if page else 403)
+    if row["revoked"]:
+        abort(403, description=store.REVOKED)
     if page and store.step(row) != page:
         abort(redirect(url_for(STEP_ENDPOINTS[store.step(row)])))
     return row
@@ -72,20 +77,24 @@ def _hashed(value: str) -> str:
 @bp.get("/")
 def start() -> Response:
     ctx = study_ctx()
+    # Every parameter is checked before anything is looked up or stored.
     pid = parse_platform_id(request.args.get(ctx.study.participant_param))
+    platform_study = parse_platform_ref(request.args.get("STUDY_ID"), "STUDY_ID")
+    platform_session = parse_platform_ref(request.args.get("SESSION_ID"), "SESSION_ID")
     row = current_session()
     if pid or row is None:
         if not current_app.extensions["new_session_limiter"].allow(f"ip:{request.remote_addr}"):
             too_many()
         sid = store.create_session(
-            get_db(), ctx, current_app.config["SECRET_KEY"], pid,
-            request.args.get("STUDY_ID", "")[:64], _hashed(request.args.get("SESSION_ID", "")[:64]),
-            request.headers.get("User-Agent", "")[:256], random.Random(secrets.randbits(64)),
+            get_db(), ctx, current_app.config["SECRET_KEY"], pid, platform_study, _hashed(platform_session),
+            printable(request.headers.get("User-Agent", ""), 256), random.Random(secrets.randbits(64)),
         )
         session.clear()
         session["sid"] = sid
         session.permanent = True
         row = current_session()
+    if row["revoked"]:
+        abort(403, description=store.REVOKED)
     # Redirect to a clean URL: the platform id leaves the address bar and the history.
     return redirect(url_for(STEP_ENDPOINTS[store.step(row)]))
 
@@ -94,12 +103,22 @@ def _page(template: str, row: sqlite3.Row, **kw: Any) -> str:
     return render_template(template, csrf=row["csrf_token"], study=study_ctx().study, **kw)
 
 
+def _posted_form(row: sqlite3.Row, allowed: frozenset[str]) -> dict[str, str]:
+    """The page's form after the CSRF checks: the origin before the body is read, then the token
+    from the form's own field."""
+    if not same_origin(request.headers.get("Origin")):
+        abort(403, description="cross-origin request refused")
+    fields = form_fields(request, allowed)
+    check_csrf(row["csrf_token"], fields.get("csrf_token"))
+    return fields
+
+
 @bp.route("/consent", methods=["GET", "POST"])
 def consent() -> Response | str:
     row = require_session("consent")
     if request.method == "POST":
-        check_csrf(row["csrf_token"])
-        if request.form.get("agree") != "yes":
+        form = _posted_form(row, frozenset({"csrf_token", "agree"}))
+        if form.get("agree") != "yes":
             return _page("consent.html", row, error="Please tick the box to take part."), 422
         store.set_once(get_db(), row["session_id"], "consent_ms", store.now_ms())
         return redirect(url_for("study.setup"))
@@ -120,7 +139,7 @@ def _setup_state(row: sqlite3.Row) -> dict[str, Any]:
 def setup() -> Response | str:
     row = require_session("setup")
     if request.method == "POST":
-        check_csrf(row["csrf_token"])
+        _posted_form(row, frozenset({"csrf_token"}))
         try:
             store.finish_setup(get_db(), row["session_id"], store.now_ms())
         except Conflict as e:
@@ -159,7 +178,7 @@ def playback() -> Response:
     check_csrf(row["csrf_token"])
     ev = parse_playback(json_object(request))
     slack = study_ctx().study.playback_slack_ms
-    return jsonify(store.record_playback(get_db(), row["session_id"], ev, slack, store.now_ms()))
+    return jsonify(playback_state.record(get_db(), row["session_id"], ev, slack, store.now_ms()))
 
 
 @bp.post("/api/headphone")

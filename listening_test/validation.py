@@ -1,21 +1,29 @@
-"""Strict parsing of everything a participant's browser sends. Anything unexpected is refused
-with 400 (not JSON / not an object) or 422 (well-formed but invalid); nothing is coerced."""
+"""Strict parsing of everything a participant's browser sends (the bodies themselves are read by
+``bodies.py``). Anything unexpected is refused with 400 (malformed identifiers) or 422
+(well-formed but invalid); nothing is coerced or cut to size.
+
+Identifiers are matched whole (``fullmatch``: ``$`` alone also matches before a trailing newline,
+which let ``PROLIFIC_PID=X%0A`` open a second session for participant X) against a whitelist of
+characters.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Request
 from werkzeug.exceptions import BadRequest, UnprocessableEntity
 
 from .config import ATTRIBUTES
 
-PLATFORM_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
-TOKEN = re.compile(r"^[A-Za-z0-9_\-]{16,64}$")
+PLATFORM_ID = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")
+PLATFORM_REF = re.compile(r"[A-Za-z0-9_.:@\-]{1,64}")  # the platform's study and attempt ids
+TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,64}")
 EVENTS = ("play", "pause", "ended")
+# Fields of each playback event, all required: "ended" carries the page's measured coverage.
+EVENT_FIELDS = {"play": {"token", "event", "position_ms"}, "pause": {"token", "event", "position_ms"},
+                "ended": {"token", "event", "position_ms", "coverage"}}
 MAX_POSITION_MS = 3_600_000
 
 
@@ -31,20 +39,7 @@ class PlaybackEvent:
     token: str
     event: str
     position_ms: int
-    coverage: float | None
-
-
-def json_object(req: Request) -> dict[str, Any]:
-    """The request body as a JSON object; 400 for anything else."""
-    if not req.is_json:
-        raise BadRequest("expected application/json")
-    try:
-        data = json.loads(req.get_data(cache=False, as_text=True))
-    except ValueError as e:
-        raise BadRequest("malformed JSON") from e
-    if not isinstance(data, dict):
-        raise BadRequest("expected a JSON object")
-    return data
+    coverage: float | None  # "ended" only
 
 
 def _exact_keys(obj: Any, keys: set[str], where: str) -> dict[str, Any]:
@@ -74,20 +69,22 @@ def parse_answer(data: dict[str, Any], n_trials: int) -> Answer:
 
 
 def parse_playback(data: dict[str, Any]) -> PlaybackEvent:
-    if not {"token", "event"} <= set(data) <= {"token", "event", "position_ms", "coverage"}:
-        raise UnprocessableEntity("playback event needs token and event (position_ms, coverage optional)")
-    token = data["token"]
-    if not isinstance(token, str) or not TOKEN.match(token):
-        raise UnprocessableEntity("bad token")
-    if data["event"] not in EVENTS:
+    """A play/pause event has exactly token, event, position_ms; "ended" also coverage."""
+    event = data.get("event")
+    if not isinstance(event, str) or event not in EVENTS:
         raise UnprocessableEntity(f"event must be one of {EVENTS}")
-    position = _int(data.get("position_ms", 0), 0, MAX_POSITION_MS, "position_ms")
-    coverage = data.get("coverage")
-    if coverage is not None and (isinstance(coverage, bool) or not isinstance(coverage, (int, float))
-                                 or not 0.0 <= coverage <= 1.5):
-        raise UnprocessableEntity("coverage must be a number from 0 to 1.5")
-    return PlaybackEvent(token=token, event=data["event"], position_ms=position,
-                         coverage=None if coverage is None else float(coverage))
+    _exact_keys(data, EVENT_FIELDS[event], f"a {event} event")
+    token = data["token"]
+    if not isinstance(token, str) or not TOKEN.fullmatch(token):
+        raise UnprocessableEntity("bad token")
+    position = _int(data["position_ms"], 0, MAX_POSITION_MS, "position_ms")
+    coverage = None
+    if event == "ended":
+        coverage = data["coverage"]
+        if isinstance(coverage, bool) or not isinstance(coverage, (int, float)) or not 0.0 <= coverage <= 1.5:
+            raise UnprocessableEntity("coverage must be a number from 0 to 1.5")
+        coverage = float(coverage)
+    return PlaybackEvent(token=token, event=event, position_ms=position, coverage=coverage)
 
 
 def parse_headphone(data: dict[str, Any], n_trials: int) -> tuple[int, int]:
@@ -98,6 +95,21 @@ def parse_headphone(data: dict[str, Any], n_trials: int) -> tuple[int, int]:
 def parse_platform_id(value: str | None) -> str | None:
     if value is None or value == "":
         return None
-    if not PLATFORM_ID.match(value):
+    if not PLATFORM_ID.fullmatch(value):
         raise BadRequest("participant id: 1-128 letters, digits or _ . : @ -")
     return value
+
+
+def parse_platform_ref(value: str | None, name: str) -> str:
+    """The platform's study or attempt id (``STUDY_ID``, ``SESSION_ID``): "" when absent."""
+    if value is None or value == "":
+        return ""
+    if not PLATFORM_REF.fullmatch(value):
+        raise BadRequest(f"{name}: 1-64 letters, digits or _ . : @ -")
+    return value
+
+
+def printable(value: str, limit: int) -> str:
+    """Free text kept as metadata (the User-Agent): control characters (NUL, newlines...) become
+    "?" and the text is cut to ``limit`` characters. It is not an identifier, so it is not refused."""
+    return "".join(ch if ch.isprintable() else "?" for ch in value[:limit])

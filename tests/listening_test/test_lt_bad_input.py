@@ -103,7 +103,8 @@ def test_ended_sooner_than_the_clip_is_refused(participant, clock, rows):
     participant.client.get(f"/audio/{token}")
     participant.post_json("/api/playback", {"token": token, "event": "play", "position_ms": 0})
     clock.advance(300)  # a 1 s clip cannot have ended after 0.3 s
-    r = participant.post_json("/api/playback", {"token": token, "event": "ended", "position_ms": 1000})
+    r = participant.post_json("/api/playback", {"token": token, "event": "ended", "position_ms": 1000,
+                                                "coverage": 1.0})
     assert r.status_code == 409
     assert rows("SELECT plays_completed FROM audio_tokens WHERE token = ?", (token,))[0][0] == 0
 
@@ -113,7 +114,8 @@ def test_ended_without_fetching_the_audio_is_refused(participant, clock):
     token = participant.tokens("/trial")[0]
     participant.post_json("/api/playback", {"token": token, "event": "play", "position_ms": 0})
     clock.advance(5000)
-    r = participant.post_json("/api/playback", {"token": token, "event": "ended", "position_ms": 1000})
+    r = participant.post_json("/api/playback", {"token": token, "event": "ended", "position_ms": 1000,
+                                                "coverage": 1.0})
     assert r.status_code == 409
 
 
@@ -123,7 +125,8 @@ def test_skipped_parts_are_refused(participant, clock):
     participant.client.get(f"/audio/{token}")
     participant.post_json("/api/playback", {"token": token, "event": "play", "position_ms": 0})
     clock.advance(2000)
-    r = participant.post_json("/api/playback", {"token": token, "event": "ended", "coverage": 0.5})
+    r = participant.post_json("/api/playback", {"token": token, "event": "ended", "position_ms": 1000,
+                                                "coverage": 0.5})
     assert r.status_code == 409
 
 
@@ -149,13 +152,13 @@ def test_another_sessions_audio_is_404(ready, new_participant):
     other.ready_for_trials()
     foreign = ready.tokens("/trial")[0]
     assert other.client.get(f"/audio/{foreign}").status_code == 404
-    r = other.post_json("/api/playback", {"token": foreign, "event": "play"})
+    r = other.post_json("/api/playback", {"token": foreign, "event": "play", "position_ms": 0})
     assert r.status_code == 404
 
 
 def test_unknown_event_is_422(ready):
     token = ready.tokens("/trial")[0]
-    assert ready.post_json("/api/playback", {"token": token, "event": "seek"}).status_code == 422
+    assert ready.post_json("/api/playback", {"token": token, "event": "seek", "position_ms": 0}).status_code == 422
 
 
 def test_oversized_body_is_413(ready, rows):

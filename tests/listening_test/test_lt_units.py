@@ -56,9 +56,9 @@ def test_catch_trials_are_spread_and_never_first():
     assert len(positions) == 3 and positions[0] > 0 and positions[-1] < len(trials) - 1
 
 
-def test_identical_catch_has_the_same_stimulus_on_both_sides():
+def test_identical_catch_plays_the_base_against_its_identical_copy():
     t = next(t for t in plan(0, CatchConfig(identical=1, offbeat=0, transposed=0)) if t.catch_kind)
-    assert t.system_a == t.system_b == "ground_truth"
+    assert {t.system_a, t.system_b} == {"ground_truth", "catch_identical"}
 
 
 def test_items_per_session_rotates_blocks():
@@ -93,7 +93,8 @@ def test_bad_study_files_raise_a_clear_error(tmp_path, text):
 def test_manifest_lists_every_system_and_catch_stimulus(built_study):
     m = load_manifest(built_study / "manifest.json")
     assert m.systems == ("ground_truth", "random", "three_stage", "two_stage")
-    assert all({"catch_offbeat", "catch_transposed", *m.systems} == set(it.stimuli) for it in m.items)
+    assert all({"catch_identical", "catch_offbeat", "catch_transposed", *m.systems} == set(it.stimuli)
+               for it in m.items)
 
 
 def test_stimuli_of_an_item_have_equal_length_and_target_loudness(built_study):
