@@ -9,6 +9,7 @@ file or argument and the problem, so a bad input never reaches a model.
 from __future__ import annotations
 
 import io
+import math
 import os
 import struct
 from pathlib import Path
@@ -24,6 +25,10 @@ from hafm.fileio import atomic_path
 # gigabytes of memory); callers that really mean it pass ``max_seconds=None``.
 DEFAULT_MAX_SECONDS = 20 * 60.0
 SILENCE_PEAK = 1e-6  # below -120 dBFS peak counts as digital silence
+# torchaudio's sinc kernel holds (out/g) x (in/g) taps for rates in/out with gcd g: 80 x 147 for
+# 44100 -> 24000, but about 1e9 (gigabytes) for an odd rate such as 44101 Hz, which a damaged or
+# forged header can claim. Past this many taps resampling is refused instead of exhausting memory.
+MAX_RESAMPLE_TAPS = 20_000_000
 
 
 def _as_tensor(wav: torch.Tensor | np.ndarray, name: str) -> torch.Tensor:
@@ -142,7 +147,10 @@ def load(
         wav = downmix(wav)
     wav = validate(wav, str(path), sr=file_sr, max_seconds=max_seconds, allow_silent=allow_silent)
     if sr is not None and sr != file_sr:
-        wav = resample(wav, file_sr, sr)
+        try:
+            wav = resample(wav, file_sr, sr)
+        except AudioError as err:  # a header's odd rate: name the file
+            raise AudioError(f"{path}: {err}") from err
         file_sr = sr
     return wav, int(file_sr)
 
@@ -158,6 +166,10 @@ def resample(wav: torch.Tensor, sr_in: int, sr_out: int) -> torch.Tensor:
         raise AudioError(f"resample: sample rates must be positive, got {sr_in} -> {sr_out} Hz")
     if sr_in == sr_out:
         return wav
+    g = math.gcd(int(sr_in), int(sr_out))
+    if (sr_in // g) * (sr_out // g) > MAX_RESAMPLE_TAPS:
+        raise AudioError(f"resample: {sr_in} -> {sr_out} Hz has no small rational ratio (is the file's sample "
+                         "rate right? convert it to a standard rate first)")
     import torchaudio.functional as AF
 
     return AF.resample(wav, int(sr_in), int(sr_out))
