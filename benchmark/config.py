@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 ALL_SYSTEMS = ("ground_truth", "codec_oracle", "codec_oracle_4", "three_stage", "two_stage", "random")
-MODEL_SYSTEMS = ("three_stage", "two_stage")
 
 
 @dataclass

@@ -208,7 +208,6 @@ BACKENDS: dict[str, Callable[..., Backend]] = {
     "clap": _clap,
     "encodec": _encodec,
 }
-DEFAULT_BACKEND = "musicnn"
 
 
 def get_backend(name: str, **overrides) -> Backend:

@@ -34,7 +34,6 @@ N_MELS = 64
 MEL_MIN_HZ, MEL_MAX_HZ = 125.0, 7500.0
 LOG_OFFSET = 0.01
 EXAMPLE_FRAMES = 96  # 0.96 s
-EXAMPLE_SECONDS = EXAMPLE_FRAMES * HOP / SAMPLE_RATE
 EMBEDDING_DIM = 128
 WEIGHTS_FILE = "vggish-10086976.pth"
 WEIGHTS_URL = f"https://github.com/harritaylor/torchvggish/releases/download/v0.1/{WEIGHTS_FILE}"

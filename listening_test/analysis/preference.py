@@ -21,8 +21,6 @@ from scipy import stats
 
 from listening_test.analysis.schema import AnalysisError
 
-Z95 = stats.norm.ppf(0.975)
-
 
 @dataclass(frozen=True)
 class ProportionResult:
