@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 import pytest
@@ -11,53 +10,14 @@ import soundfile as sf
 import torch
 
 from hafm.cli import main as hafm_main
-from hafm.config import SamplingConfig, small
+from hafm.config import SamplingConfig
 from hafm.errors import MissingWeightsError
 from hafm.generate import generate_accompaniment, generate_tokens, mix_with_vocals, window_grid
 from hafm.model.cascade import Cascade, load_cascade
-from hafm.tokenizers.alignment import ACOUSTIC_HOP, semantic_frames
+from hafm.testing import EnergySemantic, ToneCodec, tiny_config
 from hafm.tokenizers.base import AcousticCodec, SemanticTokenizer
 
 FAST = SamplingConfig(window_seconds=0.6, overlap_seconds=0.2)  # 30-frame windows, 10 shared
-
-
-class FakeSemantic:
-    """Semantic tokens from the frame energy: deterministic, shaped like the real tokenizer."""
-
-    sample_rate, frame_rate, n_clusters = 16_000, 50, 500
-
-    def encode(self, wav: torch.Tensor) -> torch.Tensor:
-        n = semantic_frames(wav.shape[-1], self.sample_rate)
-        padded = torch.nn.functional.pad(wav[:, 0], (0, n * 320 - wav.shape[-1]))
-        energy = padded.view(wav.shape[0], n, 320).pow(2).mean(-1)
-        return (energy * 1e4).long() % self.n_clusters
-
-    def identity(self) -> str:
-        return "fake-semantic"
-
-
-class FakeCodec:
-    """Decodes each frame to a tone whose pitch follows its first code."""
-
-    sample_rate, frame_rate, n_codebooks, codebook_size = 24_000, 75, 8, 1024
-
-    def encode(self, wav: torch.Tensor) -> torch.Tensor:
-        return torch.zeros(wav.shape[0], 8, math.ceil(wav.shape[-1] / ACOUSTIC_HOP), dtype=torch.long)
-
-    def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        freq = 100.0 + codes[:, 0].float().repeat_interleave(ACOUSTIC_HOP, dim=-1)
-        t = torch.arange(freq.shape[-1]) / self.sample_rate
-        return (0.1 * torch.sin(2 * math.pi * freq * t)).unsqueeze(1)
-
-    def identity(self) -> str:
-        return "fake-codec"
-
-
-def tiny_config(max_len: int = 256):
-    cfg = small()
-    tiny = dict(d_model=32, n_layers=1, n_heads=2, max_len=max_len, rel_pos_buckets=8, rel_pos_max_distance=32)
-    return dataclasses.replace(cfg, **{name: dataclasses.replace(cfg.stage(name), **tiny)
-                                       for name in ("semantic", "coarse", "fine")})
 
 
 @pytest.fixture
@@ -109,8 +69,8 @@ def test_one_window_longer_than_max_len_is_refused():
 def test_accompaniment_has_the_vocal_duration_at_24khz_and_follows_the_seed(cascade):
     sr = 22_050
     vocals = 0.1 * torch.randn(2, sr)  # 1 s stereo
-    runs = [generate_accompaniment(vocals, sr, sampling=FAST, seed=s, cascade=cascade, codec=FakeCodec(),
-                                   semantic=FakeSemantic()) for s in (3, 3, 4)]
+    runs = [generate_accompaniment(vocals, sr, sampling=FAST, seed=s, cascade=cascade, codec=ToneCodec(),
+                                   semantic=EnergySemantic()) for s in (3, 3, 4)]
     assert runs[0].shape == (1, 24_000)
     assert torch.equal(runs[0], runs[1])
     assert not torch.equal(runs[0], runs[2])
@@ -123,7 +83,7 @@ def test_mix_never_clips():
 
 
 def test_fakes_satisfy_the_tokenizer_protocols():
-    assert isinstance(FakeSemantic(), SemanticTokenizer) and isinstance(FakeCodec(), AcousticCodec)
+    assert isinstance(EnergySemantic(), SemanticTokenizer) and isinstance(ToneCodec(), AcousticCodec)
 
 
 def test_missing_weights_name_the_files(tmp_path):
@@ -143,8 +103,8 @@ def test_cli_writes_accompaniment_and_mix(vocal_file, tmp_path, monkeypatch):
     import hafm.tokenizers.codec
     import hafm.tokenizers.semantic
 
-    monkeypatch.setattr(hafm.tokenizers.codec, "load_codec", lambda name=None: FakeCodec())
-    monkeypatch.setattr(hafm.tokenizers.semantic, "load_semantic", lambda name=None, hubert_dir=None: FakeSemantic())
+    monkeypatch.setattr(hafm.tokenizers.codec, "load_codec", lambda name=None: ToneCodec())
+    monkeypatch.setattr(hafm.tokenizers.semantic, "load_semantic", lambda name=None, hubert_dir=None: EnergySemantic())
     _write_release_checkpoints(Cascade.from_config(tiny_config(max_len=1024)), tmp_path)
     out, mix = tmp_path / "accomp.wav", tmp_path / "mix.wav"
     code = hafm_main(["generate", str(vocal_file), "-o", str(out), "--mix", str(mix), "--checkpoints",
@@ -162,8 +122,8 @@ def test_cli_writes_ogg_accompaniment_and_mp3_mix(vocal_file, tmp_path, monkeypa
     import hafm.tokenizers.codec
     import hafm.tokenizers.semantic
 
-    monkeypatch.setattr(hafm.tokenizers.codec, "load_codec", lambda name=None: FakeCodec())
-    monkeypatch.setattr(hafm.tokenizers.semantic, "load_semantic", lambda name=None, hubert_dir=None: FakeSemantic())
+    monkeypatch.setattr(hafm.tokenizers.codec, "load_codec", lambda name=None: ToneCodec())
+    monkeypatch.setattr(hafm.tokenizers.semantic, "load_semantic", lambda name=None, hubert_dir=None: EnergySemantic())
     _write_release_checkpoints(Cascade.from_config(tiny_config(max_len=1024)), tmp_path)
     out, mix = tmp_path / "accomp.ogg", tmp_path / "mix.mp3"
     assert hafm_main(["generate", str(vocal_file), "-o", str(out), "--mix", str(mix),
@@ -189,7 +149,8 @@ def test_cli_refuses_mp3_without_an_encoder_in_one_line_before_generating(vocal_
 def test_a_vocal_shorter_than_one_frame_still_gets_its_length(cascade):
     sr = 48_000
     vocals = 0.1 * torch.randn(1, 240)  # 5 ms
-    out = generate_accompaniment(vocals, sr, sampling=FAST, cascade=cascade, codec=FakeCodec(), semantic=FakeSemantic())
+    out = generate_accompaniment(vocals, sr, sampling=FAST, cascade=cascade, codec=ToneCodec(),
+                                 semantic=EnergySemantic())
     assert out.shape == (1, 120)
 
 
@@ -198,7 +159,7 @@ def test_silent_or_broken_vocals_are_refused(cascade):
 
     for bad in (torch.zeros(1, 16_000), torch.full((1, 16_000), float("nan"))):
         with pytest.raises(AudioError):
-            generate_accompaniment(bad, 16_000, cascade=cascade, codec=FakeCodec(), semantic=FakeSemantic())
+            generate_accompaniment(bad, 16_000, cascade=cascade, codec=ToneCodec(), semantic=EnergySemantic())
 
 
 @pytest.mark.parametrize("flag, bad, problem", [("-o", "", "is a directory"), ("--mix", "mix.mp4", "extension '.mp4'")])
@@ -249,7 +210,7 @@ def test_generation_honours_max_seconds(cascade):
     from hafm.errors import AudioTooLongError
 
     vocals = 0.1 * torch.randn(1, 16_000)  # 1 s
-    kwargs = dict(sampling=FAST, cascade=cascade, codec=FakeCodec(), semantic=FakeSemantic())
+    kwargs = dict(sampling=FAST, cascade=cascade, codec=ToneCodec(), semantic=EnergySemantic())
     with pytest.raises(AudioTooLongError, match="exceeds the limit"):
         generate_accompaniment(vocals, 16_000, max_seconds=0.5, **kwargs)
     assert generate_accompaniment(vocals, 16_000, max_seconds=None, **kwargs).shape == (1, 24_000)

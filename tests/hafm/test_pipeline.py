@@ -1,51 +1,15 @@
 import dataclasses
-import math
 
 import numpy as np
 import torch
 
-from hafm.config import SamplingConfig, small
-from hafm.model.cascade import Cascade
+from hafm.config import SamplingConfig
 from hafm.pipeline import GenerationPipeline, length_batches, load_sampling
-from hafm.tokenizers.alignment import ACOUSTIC_HOP, semantic_frames
-
-
-class EnergySemantic:
-    sample_rate, frame_rate, n_clusters = 16_000, 50, 500
-
-    def encode(self, wav):
-        n = semantic_frames(wav.shape[-1], self.sample_rate)
-        padded = torch.nn.functional.pad(wav[:, 0], (0, n * 320 - wav.shape[-1]))
-        return (padded.view(wav.shape[0], n, 320).pow(2).mean(-1) * 1e4).long() % self.n_clusters
-
-    def identity(self):
-        return "energy"
-
-
-class SumCodec:
-    """Each decoded frame's pitch depends on the sum of all given codebooks, so k matters."""
-
-    sample_rate, frame_rate, n_codebooks, codebook_size = 24_000, 75, 8, 1024
-
-    def decode(self, codes):
-        freq = 100.0 + codes.sum(1).float().repeat_interleave(ACOUSTIC_HOP, dim=-1) / 8
-        t = torch.arange(freq.shape[-1]) / self.sample_rate
-        return (0.1 * torch.sin(2 * math.pi * freq * t)).unsqueeze(1)
-
-    def identity(self):
-        return "sum"
-
-
-def _tiny_cascade():
-    cfg = small()
-    tiny = dict(d_model=32, n_layers=1, n_heads=2, max_len=256, rel_pos_buckets=8, rel_pos_max_distance=32)
-    stages = {n: dataclasses.replace(cfg.stage(n), **tiny) for n in ("semantic", "coarse", "fine")}
-    cfg = dataclasses.replace(cfg, **stages)
-    return Cascade.from_config(cfg)
+from hafm.testing import EnergySemantic, ToneCodec, tiny_cascade
 
 
 def _pipeline(sampling=None):
-    return GenerationPipeline(_tiny_cascade(), EnergySemantic(), SumCodec(), sampling or SamplingConfig(), "w")
+    return GenerationPipeline(tiny_cascade(), EnergySemantic(), ToneCodec(), sampling or SamplingConfig(), "w")
 
 
 def test_one_generation_gives_both_ablation_outputs_exactly():
