@@ -7,9 +7,17 @@
   chroma smears low (bass) notes over neighbouring pitch classes: on 12 test chorales the true
   accompaniment beat another song's in 11/12 clips with CQT chroma and in 7/12 with STFT chroma.
 
-Both are pure functions of two mono waveforms at one sample rate; higher is more coherent. They
-answer the listening test's rhythm and harmony questions objectively, at scale; a real
-accompaniment must score above the random baseline (another song's accompaniment).
+- ``tonality``: the harmonic share of the accompaniment's spectral energy after median-filter
+  harmonic/percussive separation (``librosa.decompose.hpss`` on its STFT magnitude):
+  harmonic / (harmonic + percussive) energy. Sustained pitched notes are horizontal ridges in a
+  spectrogram and land in the harmonic part; noise spreads evenly and splits about in half. So
+  "is it music" is a number in every run: the true chorale accompaniments score 0.97-0.99 (three test songs),
+  white noise about 0.54. It reads the accompaniment alone.
+
+All are pure functions of mono waveforms at one sample rate; higher is more coherent (or more
+tonal). Rhythm and harmony answer the listening test's questions objectively, at scale; a real
+accompaniment must score above the random baseline (another song's accompaniment). The
+note-based rhythm, harmony and coherence metrics of ``benchmark.music`` supersede them.
 """
 
 from __future__ import annotations
@@ -60,7 +68,22 @@ def harmonic_compatibility(vocals: np.ndarray, accomp: np.ndarray, sr: int) -> f
     return float((cos * energy).sum() / energy.sum())
 
 
+def tonality(accomp: np.ndarray, sr: int, n_fft: int = 2048, hop: int = 1024) -> float:
+    """Harmonic / (harmonic + percussive) spectral energy of ``accomp [n]`` after HPSS, in [0, 1].
+
+    0.0 for silence. At 22.05 kHz, median filters over 16 frames of ``hop`` (0.74 s) along time and
+    31 bins (334 Hz) along frequency: the spans of librosa's default 31 x 31 at hop 512, at a
+    seventh of the cost (0.24 s per 10 s clip instead of 1.8 s; values within 0.01 on chorales).
+    """
+    y = _resample(accomp, sr)
+    mag = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop))
+    harmonic, percussive = librosa.decompose.hpss(mag, kernel_size=(16, 31))
+    h, p = float(np.sum(harmonic**2)), float(np.sum(percussive**2))
+    return h / (h + p) if h + p > 0 else 0.0
+
+
 def proxies(vocals: np.ndarray, accomp: np.ndarray, sr: int) -> dict[str, float]:
-    """Both proxies for one clip."""
+    """The three proxies for one clip (``rhythm_xcorr``-style names kept: rhythm, harmony, tonality)."""
     return {"rhythm": rhythm_alignment(vocals, accomp, sr),
-            "harmony": harmonic_compatibility(vocals, accomp, sr)}
+            "harmony": harmonic_compatibility(vocals, accomp, sr),
+            "tonality": tonality(accomp, sr)}

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from benchmark.cache import OutputCache
 from benchmark.clips import Clip, load_manifest, save_manifest, select_clips
 from benchmark.config import BenchmarkConfig
-from benchmark.proxies import proxies
+from benchmark.music.bench import clip_rows, music_identity
 from benchmark.systems import SR, ClipAudio, System
 from hafm.data.musdb_io import TrackAudio, iter_tracks
 from hafm.fileio import atomic_write_json, atomic_write_text, sha256_json
@@ -83,13 +83,9 @@ def run_systems(systems: Iterable[System], clips: list[ClipAudio], cache: Output
     return outputs
 
 
-def proxy_rows(outputs: Outputs, clips: list[ClipAudio]) -> pd.DataFrame:
-    rows = []
-    for system, by_clip in outputs.items():
-        for clip in clips:
-            rows.append({"clip_id": clip.clip_id, "track": clip.track, "system": system,
-                         **proxies(clip.vocals, by_clip[clip.clip_id], SR)})
-    return pd.DataFrame(rows)
+def proxy_rows(outputs: Outputs, clips: list[ClipAudio], workers: int = 1) -> pd.DataFrame:
+    """Per system x clip: the audio proxies and the note-based music metrics (``benchmark.music``)."""
+    return pd.DataFrame(clip_rows(outputs, clips, SR, workers))
 
 
 def mix(vocals: np.ndarray, accompaniment: np.ndarray) -> np.ndarray:
@@ -143,7 +139,8 @@ def cached_stats(out: Path, key: str) -> dict | None:
     if not (path.exists() and (out / "_cache" / "per_clip.csv").exists()):
         return None
     stats = json.loads(path.read_text())
-    return stats if stats.get("meta", {}).get("run_key") == key else None
+    meta = stats.get("meta", {})
+    return stats if meta.get("run_key") == key and meta.get("music") == music_identity() else None
 
 
 def write_per_clip(out: Path, frame: pd.DataFrame) -> None:
@@ -248,12 +245,12 @@ def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: d
     if precompute is not None:
         precompute(systems, clip_audio, cache)
     outputs = run_systems(systems, clip_audio, cache)
-    write_per_clip(out, proxy_rows(outputs, clip_audio))
+    write_per_clip(out, proxy_rows(outputs, clip_audio, cfg.workers))
     stats = embed_all(embedders, cfg, outputs, clip_audio, reference)
     stats["meta"] = {"data": data_name, "n_clips": len(clips), "clip_seconds": cfg.clip_seconds,
                      "n_songs": len({c.track for c in clips}),
                      "reference": f"{len(ref_clips)} training-split clips of {len(ref_tracks)} songs",
                      "bootstrap": cfg.bootstrap, "systems": {s.name: s.identity() for s in systems},
-                     "wall_seconds": elapsed(t0), "run_key": key}
+                     "wall_seconds": elapsed(t0), "run_key": key, "music": music_identity()}
     write_stats(out, stats)
     return stats

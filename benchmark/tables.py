@@ -3,7 +3,8 @@
 Inputs (written by the runner under ``<out>/_cache/``): ``fad_stats.json`` and ``per_clip.csv``.
 Outputs in ``<out>/``: ``fad.md``, ``fad.csv``, ``fad.tex``, ``fad_inf.tex`` and
 ``fad.pdf``/``.svg``/``.png`` (paper-ready: ``benchmark.paper``), ``proxies.csv``,
-``proxies.md``, ``per_song_fad.csv``, ``paper_comparison.md``.
+``proxies.md``, ``per_song_fad.csv``, ``paper_comparison.md``, and the music metrics' ``music.*``
+(``benchmark.music.tables``).
 """
 
 from __future__ import annotations
@@ -85,17 +86,27 @@ def paper_comparison(df: pd.DataFrame, stats: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+PROXY_COLUMNS = {"rhythm_xcorr": "rhythm: max normalised cross-correlation of onset envelopes within +-100 ms",
+                 "harmony_chroma": "harmony: vocal-energy-weighted CQT-chroma cosine",
+                 "tonality": "tonality: HPSS harmonic share of the accompaniment's spectral energy"}
+
+
 def proxies_tables(per_clip: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    summary = (per_clip.groupby("system")[["rhythm", "harmony"]]
-               .agg(["mean", "sem", "count"]).reset_index())
+    """Mean +- s.e. of the audio proxies per system (runs before the music metrics named them
+    ``rhythm``/``harmony``)."""
+    if "rhythm_xcorr" not in per_clip.columns:
+        per_clip = per_clip.rename(columns={"rhythm": "rhythm_xcorr", "harmony": "harmony_chroma"})
+    columns = [c for c in PROXY_COLUMNS if c in per_clip.columns]
+    summary = per_clip.groupby("system")[columns].agg(["mean", "sem", "count"]).reset_index()
     summary.columns = ["system"] + [f"{a}_{b}" for a, b in summary.columns[1:]]
-    lines = ["# Objective coherence proxies (vocal vs accompaniment, higher is better)", "",
-             "rhythm: max normalised cross-correlation of onset envelopes within +-100 ms; "
-             "harmony: vocal-energy-weighted CQT-chroma cosine.", "",
-             "| system | rhythm (mean +- s.e.) | harmony (mean +- s.e.) | clips |", "|---|---|---|---|"]
-    for r in summary.itertuples():
-        lines.append(f"| {r.system} | {r.rhythm_mean:.3f} +- {r.rhythm_sem:.3f} | "
-                     f"{r.harmony_mean:.3f} +- {r.harmony_sem:.3f} | {r.rhythm_count} |")
+    lines = ["# Audio proxies (vocal vs accompaniment, higher is better)", "",
+             "; ".join(PROXY_COLUMNS[c] for c in columns) + ". The note-based rhythm, harmony and "
+             "coherence metrics are in `music.md`.", "",
+             "| system | " + " | ".join(f"{c} (mean +- s.e.)" for c in columns) + " | clips |",
+             "|---" * (len(columns) + 2) + "|"]
+    for r in summary.to_dict("records"):
+        cells = " | ".join(f"{r[c + '_mean']:.3f} +- {r[c + '_sem']:.3f}" for c in columns)
+        lines.append(f"| {r['system']} | {cells} | {r[columns[0] + '_count']} |")
     return summary, "\n".join(lines) + "\n"
 
 
@@ -122,4 +133,6 @@ def write_tables(out: str | Path) -> list[Path]:
     per_clip = pd.read_csv(cache / "per_clip.csv")
     _write_csv(per_clip, written[6])
     atomic_write_text(written[7], proxies_tables(per_clip)[1])
-    return written
+    from benchmark.music.tables import write_music_tables
+
+    return written + write_music_tables(out, per_clip)

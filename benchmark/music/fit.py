@@ -1,0 +1,159 @@
+"""Choose the transcribers' thresholds on validation songs against their true notes.
+
+``python -m benchmark.music.fit --root data/chorales`` takes 10 s clips of the *validation* songs
+of the training split (``hafm.data.splits``; never test songs), runs each model once (cached),
+then grid-searches the decoding settings for the best mean note F1 (mir_eval.transcription: onset
+within 50 ms, pitch within 50 cents, offsets ignored) of the accompaniment (basic-pitch) and of
+the vocal (torchcrepe). The onset latency is part of the grid: it is a property of the model on
+this corpus' rendered instruments, so it is measured here like the thresholds. It writes
+``results/metrics_fit.json``; with ``--write`` it also saves the chosen settings (accompaniment,
+and the vocal hop, see ``chosen_settings``) to ``benchmark/configs/music_thresholds.json``, which
+``Transcribers.fitted`` (the benchmark and the validation) reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+from pathlib import Path
+
+import mir_eval
+import numpy as np
+from tqdm import tqdm
+
+from benchmark.music.cache import TranscriptionCache, default_cache_dir
+from benchmark.music.corpus import SR, clip_audio, clip_true_notes, corpus_clips
+from benchmark.music.metrics import THRESHOLDS, note_metrics
+from benchmark.music.notes import Notes
+from benchmark.music.transcribe import BasicPitch
+from benchmark.music.vocal import Crepe
+from hafm.fileio import atomic_write_json
+
+ACCOMP_GRID = {"onset_threshold": (0.3, 0.4, 0.5, 0.6, 0.7), "frame_threshold": (0.2, 0.3, 0.4),
+               "min_note_ms": (58.0, 127.7)}
+VOCAL_GRID = {"voicing_threshold": (0.3, 0.5, 0.7), "onset_delta": (0.15, 0.3, 0.5, 0.8, 2.0),
+              "median_frames": (3, 5), "min_note_s": (0.06, 0.1)}
+LAGS_S = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08)
+
+
+def note_f1(ref: Notes, est: Notes, onset_tolerance: float = 0.05) -> float:
+    """mir_eval note F-measure (onset within ``onset_tolerance`` s, pitch within 50 cents, no offsets)."""
+    if len(ref) == 0 or len(est) == 0:
+        return float(len(ref) == len(est))
+    intervals = [np.stack([n.onset, np.maximum(n.offset, n.onset + 1e-3)], axis=1) for n in (ref, est)]
+    hz = [mir_eval.util.midi_to_hz(n.pitch) for n in (ref, est)]
+    return float(mir_eval.transcription.precision_recall_f1_overlap(
+        intervals[0], hz[0], intervals[1], hz[1], onset_tolerance=onset_tolerance, offset_ratio=None)[2])
+
+
+def grid_search(backend, outputs: list[dict], truths: list[Notes], grid: dict) -> tuple[dict, list[dict]]:
+    """Best settings (mean F1 over clips) of ``backend`` over ``grid`` x ``LAGS_S``; all rows too.
+
+    Decoding runs once per grid point; each latency is then a shift of the decoded notes.
+    """
+    rows = []
+    names = list(grid)
+    for values in tqdm(list(itertools.product(*grid.values())), desc=f"grid {backend.name}", unit="setting"):
+        decoder = dataclasses.replace(backend, **dict(zip(names, values)), onset_lag_s=0.0)
+        decoded = [decoder.decode(o) for o in outputs]
+        for lag in LAGS_S:
+            f1 = [note_f1(t, d.earlier(lag)) for t, d in zip(truths, decoded)]
+            rows.append({**dict(zip(names, values)), "onset_lag_s": lag, "f1": float(np.mean(f1))})
+    best = max(rows, key=lambda r: r["f1"])
+    return best, rows
+
+
+def model_outputs(backend, audio: list[np.ndarray], cache: TranscriptionCache) -> list[dict]:
+    return [cache.output(backend, x, SR) for x in tqdm(audio, desc=f"model {backend.name}", unit="clip")]
+
+
+CANDIDATES = {"harmony": ("consonance", "chord_tones", "key"), "rhythm": ("onset_f", "tempo")}
+
+
+def metric_selection(vocal_notes: list[Notes], accomp_notes: list[Notes], songs: list[str],
+                     duration: float) -> dict:
+    """Per candidate metric: mean with the true accompaniment and with another validation song's
+    (transcribed notes both), and the paired effect size d = mean / sd of the per-clip differences.
+
+    The headline of each family is the candidate with the largest d; the chance level of the
+    onset F-measure is its mean over other-song pairs.
+    """
+    rng = np.random.default_rng(0)
+    own, other = [], []
+    for i, (vocal, song) in enumerate(zip(vocal_notes, songs)):
+        j = int(rng.choice([k for k, s in enumerate(songs) if s != song]))
+        own.append(note_metrics(vocal, accomp_notes[i], duration))
+        other.append(note_metrics(vocal, accomp_notes[j], duration))
+    table = {}
+    for family, names in CANDIDATES.items():
+        for name in names:
+            d = np.array([a[name] - b[name] for a, b in zip(own, other)])
+            table[name] = {"family": family, "true_pair": float(np.mean([a[name] for a in own])),
+                           "other_song": float(np.mean([b[name] for b in other])),
+                           "effect_size_d": float(d.mean() / (d.std(ddof=1) + 1e-12))}
+    chosen = {f: max(names, key=lambda n: table[n]["effect_size_d"]) for f, names in CANDIDATES.items()}
+    return {"candidates": table, "headline": chosen, "chance_onset_f": table["onset_f"]["other_song"]}
+
+
+def fit(root: str | Path, cache: TranscriptionCache, per_song: int = 2, max_songs: int = 0) -> dict:
+    """Fit both transcribers on the validation songs; returns the report written to JSON."""
+    clips = corpus_clips(root, "train", "validation", per_song=per_song, max_songs=max_songs)
+    audio = [clip_audio(c) for c in clips]
+    truths = [clip_true_notes(c) for c in clips]
+    report = {"clips": len(clips), "songs": len({c.track for c in clips}), "split": "train/validation",
+              "metric": "mean note F1, mir_eval.transcription, onset 50 ms, pitch 50 cents, offsets ignored"}
+    acc_out = model_outputs(BasicPitch(), [a for _, a in audio], cache)
+    best, rows = grid_search(BasicPitch(), acc_out, [t[1] for t in truths], ACCOMP_GRID)
+    default = next(r for r in rows if r["onset_threshold"] == 0.5 and r["frame_threshold"] == 0.3
+                   and r["min_note_ms"] == 127.7 and r["onset_lag_s"] == 0.0)
+    report["accompaniment"] = {"best": best, "upstream_default": default, "grid": rows}
+    report["vocal"] = {}
+    for hop in (0.02, 0.04):
+        voc_out = model_outputs(Crepe(hop_s=hop), [v for v, _ in audio], cache)
+        best, rows = grid_search(Crepe(hop_s=hop), voc_out, [t[0] for t in truths], VOCAL_GRID)
+        report["vocal"][f"hop_{hop}"] = {"best": best, "grid": rows}
+    report["chosen"] = chosen_settings(report)
+    vocal, accomp = Crepe(**report["chosen"]["vocal"]), BasicPitch(**report["chosen"]["accompaniment"])
+    vocal_notes = [vocal.decode(cache.output(vocal, v, SR)) for v, _ in audio]
+    accomp_notes = [accomp.decode(o) for o in acc_out]
+    report["selection"] = metric_selection(vocal_notes, accomp_notes, [c.track for c in clips], clips[0].duration)
+    return report
+
+
+FINER_HOP_GAIN = 0.02  # note F1 the 20 ms hop must gain over 40 ms to be worth twice the CPU
+
+
+def chosen_settings(report: dict) -> dict:
+    """The best accompaniment settings and the best vocal settings of the 40 ms hop, or of the
+    20 ms hop where its F1 is higher by more than ``FINER_HOP_GAIN``, as keyword arguments of
+    ``BasicPitch`` and ``Crepe``."""
+    def settings(best: dict) -> dict:
+        return {k: v for k, v in best.items() if k != "f1"}
+
+    f1 = {h: report["vocal"][h]["best"]["f1"] for h in ("hop_0.02", "hop_0.04")}
+    hop = "hop_0.02" if f1["hop_0.02"] > f1["hop_0.04"] + FINER_HOP_GAIN else "hop_0.04"
+    return {"accompaniment": settings(report["accompaniment"]["best"]),
+            "vocal": {"hop_s": float(hop.removeprefix("hop_")), **settings(report["vocal"][hop]["best"])}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmark.music.fit", description=__doc__.splitlines()[0])
+    p.add_argument("--root", default="data/chorales")
+    p.add_argument("--out", default="results/metrics_fit.json")
+    p.add_argument("--cache", default=None, help="transcription cache (default: $HAFM_TRANSCRIPTION_CACHE)")
+    p.add_argument("--per-song", type=int, default=2, help="10 s clips per validation song")
+    p.add_argument("--max-songs", type=int, default=0, help="only the first N validation songs (0: all)")
+    p.add_argument("--write", action="store_true", help=f"save the chosen settings to {THRESHOLDS}")
+    args = p.parse_args(argv)
+    report = fit(args.root, TranscriptionCache(args.cache or default_cache_dir()), args.per_song, args.max_songs)
+    atomic_write_json(args.out, report)
+    if args.write:
+        atomic_write_json(THRESHOLDS, report["chosen"])
+    print(json.dumps({"chosen": report["chosen"], "selection": report["selection"]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

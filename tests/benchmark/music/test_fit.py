@@ -1,0 +1,69 @@
+"""Threshold fitting on constructed transcriptions whose best settings are known."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from benchmark.music.fit import chosen_settings, grid_search, metric_selection, note_f1
+from benchmark.music.notes import Notes
+
+
+def _notes(rows):
+    return Notes.from_array(np.array(rows, dtype=float))
+
+
+TRUTH = _notes([(t, t + 0.4, 60 + i % 5, 1.0) for i, t in enumerate(np.arange(0, 8, 0.5))])
+
+
+def test_note_f1_is_one_for_the_truth_and_zero_off_pitch_or_late():
+    assert note_f1(TRUTH, TRUTH) == 1.0
+    assert note_f1(TRUTH, TRUTH.transposed(1)) == 0.0
+    assert note_f1(TRUTH, TRUTH.shifted(0.1)) == 0.0
+
+
+@dataclass
+class Thresholded:
+    """A decoder keeping the notes whose confidence reaches ``threshold``, then moved by the lag."""
+
+    threshold: float = 0.5
+    onset_lag_s: float = 0.0
+    name: str = "fake"
+
+    def decode(self, output):
+        rows = output["rows"]
+        return _notes(rows[rows[:, 3] >= self.threshold]).earlier(self.onset_lag_s)
+
+
+def test_grid_search_finds_the_threshold_and_the_latency():
+    late = TRUTH.shifted(0.07).to_array()  # the model reports every onset 70 ms late
+    spurious = _notes([(t + 0.25, t + 0.3, 70, 0.2) for t in np.arange(0, 8, 0.5)]).to_array()
+    outputs = [{"rows": np.concatenate([late, spurious])}]
+    best, rows = grid_search(Thresholded(), outputs, [TRUTH], {"threshold": (0.1, 0.5)})
+    assert best["threshold"] == 0.5 and best["f1"] == pytest.approx(1.0)
+    assert abs(best["onset_lag_s"] - 0.07) <= 0.05 and len(rows) == 2 * 9
+    assert next(r for r in rows if r["threshold"] == 0.5 and r["onset_lag_s"] == 0.0)["f1"] == 0.0
+
+
+def _report(f1_20ms, f1_40ms):
+    return {"accompaniment": {"best": {"onset_threshold": 0.4, "f1": 0.7}},
+            "vocal": {"hop_0.02": {"best": {"voicing_threshold": 0.5, "f1": f1_20ms}},
+                      "hop_0.04": {"best": {"voicing_threshold": 0.3, "f1": f1_40ms}}}}
+
+
+def test_chosen_settings_take_the_cheaper_vocal_hop_unless_the_finer_one_is_clearly_better():
+    assert chosen_settings(_report(0.61, 0.60)) == {"accompaniment": {"onset_threshold": 0.4},
+                                                    "vocal": {"hop_s": 0.04, "voicing_threshold": 0.3}}
+    assert chosen_settings(_report(0.70, 0.60))["vocal"] == {"hop_s": 0.02, "voicing_threshold": 0.5}
+
+
+def test_metric_selection_prefers_metrics_that_separate_own_from_other_songs():
+    beats = np.arange(0, 8, 0.5)
+    keys = (0, 1, 2)  # another song's accompaniment is a semitone or a tone off: always dissonant
+    vocal = [_notes([(t, t + 0.5, 72 + k, 1) for t in beats]) for k in keys]
+    accomp = [_notes([(t, t + 0.5, 48 + k, 1) for t in beats]) for k in keys]
+    out = metric_selection(vocal, accomp, ["a", "b", "c"], 8.0)
+    consonance = out["candidates"]["consonance"]
+    assert (consonance["true_pair"], consonance["other_song"]) == (1.0, 0.0)
+    assert out["candidates"]["onset_f"]["effect_size_d"] == 0.0  # same beats everywhere: no separation
+    assert out["chance_onset_f"] == 1.0
