@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="paired rating comparisons (default: every pair of rated systems)")
     analyze.add_argument("--n-boot", type=int, default=None, help="rater-bootstrap resamples (config default: 2000)")
     analyze.add_argument("--seed", dest="boot_seed", type=int, default=None, help="bootstrap seed (config default: 0)")
+    analyze.add_argument("--objective", type=Path, default=None,
+                         help="per-clip objective metrics (the benchmark's results/proxies.csv): adds "
+                              "objective_vs_subjective.md/.csv, correlation per attribute")
     analyze.add_argument("--require-headphones", action="store_true",
                          help="also exclude raters who failed the headphone check (export column headphone_passed)")
     analyze.set_defaults(func=run_analyze)
@@ -102,10 +105,29 @@ def run_analyze(args: argparse.Namespace) -> int:
         "versions": _versions(),
     }
     written = write_results(result, args.out, simulated, provenance, config.alpha, config.power)
+    if args.objective is not None:
+        written += _write_objective(df, config, args, simulated)
     label = "SIMULATED data" if simulated else "data"
     print(f"analysed {label}: {result.screening.raters_after}/{result.screening.raters_before} raters kept, "
           f"{result.screening.judgments_after} judgments; wrote {len(written)} files to {args.out}")
     return 0
+
+
+def _write_objective(df, config, args: argparse.Namespace, simulated: bool) -> list[Path]:
+    """Objective metrics beside the screened ratings (``listening_test.analysis.objective``)."""
+    import pandas as pd
+
+    from hafm.fileio import atomic_write_text
+    from listening_test.analysis.objective import side_by_side, side_by_side_markdown
+    from listening_test.analysis.screening import screen
+
+    kept, _ = screen(df, config.screening)
+    table = side_by_side(kept[kept["is_catch"] == 0], pd.read_csv(args.objective), n_boot=config.n_boot,
+                         seed=config.seed)
+    paths = [Path(args.out) / "objective_vs_subjective.md", Path(args.out) / "objective_vs_subjective.csv"]
+    atomic_write_text(paths[0], side_by_side_markdown(table, simulated))
+    atomic_write_text(paths[1], table.assign(simulated=int(simulated)).to_csv(index=False, float_format="%.6g"))
+    return paths
 
 
 def run_simulate(args: argparse.Namespace) -> int:
