@@ -89,7 +89,7 @@ def _clip_rows(job: tuple[int, CorpusClip, CorpusClip, np.ndarray]) -> list[dict
     for cond in conditions():
         audio, notes = damaged(cond, accomp, true_accomp, partner, seed=index)
         base = {"clip_id": clip.clip_id, "track": clip.track, "condition": cond.name, "family": cond.family,
-                "level": cond.level}
+                "level": cond.level, "seconds": duration}
         rows.append({**base, "source": "true", **note_metrics(true_vocal, notes, duration)})
         t0 = time.process_time()
         heard = tr.accompaniment_notes(audio, SR)

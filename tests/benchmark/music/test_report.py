@@ -27,7 +27,7 @@ def rows() -> pd.DataFrame:
         for clip in range(2):
             for cond in conditions():
                 base = {"clip_id": f"s{song}@{clip}", "track": f"s{song}", "condition": cond.name,
-                        "family": cond.family, "level": cond.level}
+                        "family": cond.family, "level": cond.level, "seconds": 10.0}
                 v = _value(cond) + rng.normal(0, 0.01)
                 out.append({**base, "source": "true", **{m: v for m in METRICS}})
                 out.append({**base, "source": "transcribed", **{m: v + rng.normal(0, 0.01) for m in METRICS},
