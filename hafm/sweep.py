@@ -30,7 +30,7 @@ class SweepConfig:
     """The sweep's clips and candidates. Temperatures 0 mean greedy decoding."""
 
     clip_seconds: float = 6.0
-    max_songs: int = 20  # validation songs used (one clip each, from the middle of the song)
+    max_songs: int = 0  # validation songs used, one clip each from the middle of the song (0: all)
     seed: int = 0
     semantic_temperatures: tuple[float, ...] = (0.7, 0.9)
     coarse_temperatures: tuple[float, ...] = (0.6, 0.9)
@@ -146,7 +146,7 @@ def validation_clips(root: str, max_songs: int, seconds: float) -> tuple[list[st
     tracks = splits.select(sorted(musdb_io.open_db(root, "train"), key=lambda t: t.name), "validation")
     names, vocals, accomps = [], [], []
     n = int(seconds * 24_000)
-    for track in tracks[:max_songs]:
+    for track in tracks[:max_songs or None]:
         audio = musdb_io.read_track(track, sr=24_000)
         start = max(0, (len(audio.vocals) - n) // 2)
         names.append(track.name)

@@ -17,7 +17,7 @@ def register(subparsers) -> None:
     parser.add_argument("--write", action="store_true",
                         help="save the chosen settings as sampling.toml in the checkpoint folder (the default "
                              "for hafm generate and the benchmark)")
-    parser.add_argument("--max-songs", type=int, default=20, help="validation songs (one clip each)")
+    parser.add_argument("--max-songs", type=int, default=0, help="validation songs, one clip each (0: all)")
     parser.add_argument("--clip-seconds", type=float, default=6.0, help="clip length (s)")
     parser.add_argument("--workers", type=int, default=2, help="generation processes (1 thread each)")
     parser.set_defaults(func=run)
