@@ -34,7 +34,7 @@ from listening_test.manifest import CATCH_STIMULI, load_manifest
 _COMMON = dict(deadline=None, database=None, derandomize=True, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("lt-fuzz", max_examples=12, stateful_step_count=20, **_COMMON)
-settings.register_profile("lt-fuzz-slow", max_examples=50, stateful_step_count=30, **_COMMON)
+settings.register_profile("lt-fuzz-slow", max_examples=70, stateful_step_count=30, **_COMMON)
 
 TABLES = ("sessions", "audio_tokens", "trials", "screening", "judgments", "playback_events")
 # Tables a successful (2xx/3xx) request of each route may change; any other route changes none.
