@@ -150,17 +150,17 @@ def listening(session: nox.Session) -> None:
 def parity(session: nox.Session) -> None:
     """Our Fréchet distance vs scipy's sqrtm and frechet-audio-distance's own (numpy<2 venv)."""
     session.install("numpy<2", "scipy")
-    # --no-deps: its declared dependencies pull torch, laion_clap and encodec; benchmark.parity
+    # --no-deps: its declared dependencies pull torch, laion_clap and encodec; tools.parity
     # reads the method it needs from the installed source (numpy and scipy only).
     session.install("--no-deps", "frechet-audio-distance==0.3.4")
-    session.run("python", "-m", "benchmark.parity", "--out", "results", env=OFFLINE_ENV)
+    session.run("python", "-m", "tools.parity", "--out", "results", env=OFFLINE_ENV)
 
 
 @nox.session(reuse_venv=True)
 def perf(session: nox.Session) -> None:
     """Speed and memory benchmarks; JSON results in results/perf/."""
     _install(session)
-    for module in ("benchmark.perf.frechet", "benchmark.perf.codec", "benchmark.perf.embeddings",
-                   "benchmark.perf.generation",
-                   "listening_test.loadtest"):
+    for module in ("tools.perf.frechet", "tools.perf.codec", "tools.perf.embeddings",
+                   "tools.perf.generation",
+                   "tools.loadtest"):
         session.run("python", "-m", module, env=OFFLINE_ENV)

@@ -28,7 +28,7 @@ far too few frames for a 200-d covariance; with the hop a 10 s clip gives 15. Au
 3 s is repeat-padded to one window (one frame), as musicnn's training did. VGGish keeps the FAD
 standard framing (0.96 s, no overlap) so its numbers stay comparable with ``frechet-audio-distance``.
 
-Speed (``python -m benchmark.perf.embeddings``, ``results/perf/embeddings.json``): ``musicnn``
+Speed (``python -m tools.perf.embeddings``, ``results/perf/embeddings.json``): ``musicnn``
 runs its front and mid end once over the whole clip and pools the 15 windows from those frame
 features (``hafm.musicnn.window_embeddings``) instead of running the network on 15 overlapping
 patches. Features near a window's edges then see the real neighbouring audio instead of the zero

@@ -11,7 +11,7 @@ covariances (frames < dimensions) give a finite, non-negative distance instead o
 ``d * eps * (largest)`` (numpy's ``matrix_rank`` tolerance) in a covariance whose square root is
 taken are round-off of exact zeros and count as 0: otherwise their square roots (~sqrt(eps)) add
 a ~1e-8 relative error on singular covariances, which is what the sqrtm route carries there
-(measured against an exact nuclear-norm value in ``benchmark.parity``).
+(measured against an exact nuclear-norm value in ``tools.parity``).
 
 The reference side (S1) is usually fixed while many systems and bootstrap resamples are compared
 against it, so its square root is computed once: ``prepare_reference(mu, sigma) -> Reference``.
@@ -19,7 +19,7 @@ against it, so its square root is computed once: ``prepare_reference(mu, sigma) 
 ``S1^1/2 S2 S1^1/2 = V (T S2 T^T) V^T`` has the eigenvalues of ``T S2 T^T``. One ``eigvalsh`` of
 that matrix is the fast route; when S1 S2 is near-singular (n < d, or condition ~1/eps) and its
 error estimate exceeds FAST_RTOL, the singular values of ``T S2^1/2`` are summed instead
-(``Reference.trace_sqrt``). ``benchmark.parity`` checks both against an exact frame-based value.
+(``Reference.trace_sqrt``). ``tools.parity`` checks both against an exact frame-based value.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class Reference:
         matters when the product S1 S2 is near-singular (condition ~1/eps, or n < d). When the
         estimate ``sum(min(sqrt(delta), delta / (2 sqrt(eig))))`` exceeds FAST_RTOL of the trace,
         the singular values of ``T S2^1/2`` (whose squares are those eigenvalues) are used instead:
-        nothing is squared there, so their error stays ~eps relative. ``benchmark.parity`` checks
+        nothing is squared there, so their error stays ~eps relative. ``tools.parity`` checks
         both routes against an exact QR + nuclear-norm value.
         """
         eig = np.linalg.eigvalsh(0.5 * (inner + inner.T))

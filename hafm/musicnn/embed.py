@@ -15,7 +15,7 @@ Two ways to get one vector per 3 s (187-frame) window:
   clip with a 0.5 s hop: 626 frames instead of 15 x 187 = 2805), and features near a window's
   edges see the real neighbouring audio instead of zero padding; only the input's own two ends
   are zero-padded, as in upstream. The vectors therefore differ slightly from upstream's
-  (``benchmark.perf.embeddings`` measures by how much).
+  (``tools.perf.embeddings`` measures by how much).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def patch_embeddings_from_log_mel(model: Musicnn | MusicnnVGG, mel: np.ndarray, 
     """Log-mel ``[T, 96]`` -> one ``layer`` vector per 187-frame patch: ``[P, d]`` float32.
 
     ``batch_size`` patches go through the network together. One at a time is the default because
-    on one CPU thread larger batches were measured slower (``benchmark.perf.embeddings``).
+    on one CPU thread larger batches were measured slower (``tools.perf.embeddings``).
     """
     _check_layer(model, layer)
     batch = patches(mel, hop)

@@ -165,7 +165,7 @@ def test_nan_embeddings_are_refused(reference, evaluated):
 
 def test_fewer_frames_than_dimensions_still_match_the_exact_value():
     """n < d: the resampling statistics take the singular-value fallback and stay exact."""
-    from benchmark.parity import exact_distance
+    from tools.parity import exact_distance
 
     rng = np.random.default_rng(600)
     ref_frames = rng.standard_normal((200, 16))

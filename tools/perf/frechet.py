@@ -1,6 +1,6 @@
 """Speed of the Fréchet distance: scipy's sqrtm against the eigh routes, and the bootstrap CI.
 
-    python -m benchmark.perf.frechet [--out results/perf/frechet.json]
+    python -m tools.perf.frechet [--out results/perf/frechet.json]
 
 Per FAD at each d, on the same statistics (n = 10 d well-conditioned frames per side):
   * ``scipy_sqrtm``: the textbook route, ``trace(scipy.linalg.sqrtm(S1 @ S2))`` on real input;
@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from benchmark.fad import fad, song_stats
 from hafm.frechet import frechet_distance, gaussian_stats, prepare_reference
-from benchmark.parity import make_embeddings, sqrtm_distance
+from tools.parity import make_embeddings, sqrtm_distance
 from hafm.fileio import atomic_write_json
 
 DIMS = (128, 200, 512, 1024)

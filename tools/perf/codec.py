@@ -1,6 +1,6 @@
 """Speed of the acoustic codec: encode + decode throughput as a multiple of real time.
 
-``python -m benchmark.perf.codec [--codec default] [--seconds 60] [--threads 1 2]`` encodes a
+``python -m tools.perf.codec [--codec default] [--seconds 60] [--threads 1 2]`` encodes a
 deterministic synthetic clip (harmonic notes plus noise, 24 kHz mono) and decodes it with 4 and 8
 codebooks, repeats each step and keeps the median time, for each thread count, and writes
 ``results/perf/codec.json`` with the machine, the date and the load average at the start (the

@@ -1,6 +1,6 @@
 """Load and fault benchmark of the study server (loopback only, bounded to a few minutes).
 
-    python -m listening_test.loadtest [--participants 200] [--workers 2] [--threads 8]
+    python -m tools.loadtest [--participants 200] [--workers 2] [--threads 8]
 
 1. Builds a small synthetic study (``--clip-seconds`` clips) in a temporary folder.
 2. Starts ``gunicorn "listening_test:create_app()"`` (gthread workers) on 127.0.0.1.
@@ -49,17 +49,17 @@ import numpy as np
 
 from hafm.fileio import atomic_write_json, atomic_write_text
 
-from .config import (
+from listening_test.config import (
     CatchConfig,
     ScreeningConfig,
     SecurityConfig,
     StudyConfig,
     study_to_toml,
 )
-from .db import connect, init_db
-from .demo import write_synthetic_source
-from .security import keyed_hash
-from .stimuli import BuildOptions, build_stimuli
+from listening_test.db import connect, init_db
+from listening_test.demo import write_synthetic_source
+from listening_test.security import keyed_hash
+from listening_test.stimuli import BuildOptions, build_stimuli
 
 SECRET = "loadtest-secret-key"
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')

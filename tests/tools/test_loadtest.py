@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from listening_test import loadtest
+from tools import loadtest
 
 
 @pytest.mark.slow

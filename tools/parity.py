@@ -2,7 +2,7 @@
 
 Run by ``nox -s parity`` in its own venv (``frechet-audio-distance==0.3.4`` pins numpy<2):
 
-    python -m benchmark.parity --out results      # writes results/parity.md and results/parity.json
+    python -m tools.parity --out results      # writes results/parity.md and results/parity.json
 
 On the same synthetic embeddings (d = 128, 200, 512, 1024; well-conditioned, ill-conditioned
 (covariance condition ~1e6 and ~1e8) and singular (n < d)) it compares

@@ -1,6 +1,6 @@
 """Speed and memory of generation with the ``small`` cascade (random weights: speed does not depend on them).
 
-``python -m benchmark.perf.generation`` writes ``results/perf/generation.json``:
+``python -m tools.perf.generation`` writes ``results/perf/generation.json``:
 
 * ``kv_cache_speedup``: coarse stage, 500-frame prefix, 1,500 generated frames, guidance as
   configured (2 rows). The KV-cache run is timed whole. The recomputing run (every step reruns
@@ -37,7 +37,7 @@ import time
 import numpy as np
 import torch
 
-from benchmark.perf.codec import machine
+from tools.perf.codec import machine
 from hafm.config import SamplingConfig, small
 from hafm.errors import MissingWeightsError
 from hafm.fileio import atomic_write_json
@@ -202,7 +202,7 @@ def batch_throughput(cascade: Cascade, sampling: SamplingConfig, batch: int, sec
 def peak_memory_child(seconds: float) -> dict:
     """Run the 4-minute generation in a child process; its peak RSS (ru_maxrss) is the answer."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run([sys.executable, "-m", "benchmark.perf.generation", "--child-seconds", str(seconds)],
+    out = subprocess.run([sys.executable, "-m", "tools.perf.generation", "--child-seconds", str(seconds)],
                          check=True, capture_output=True, text=True)
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if peak_kb <= before:

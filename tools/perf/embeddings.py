@@ -1,6 +1,6 @@
 """Speed of the FAD embedding backends, and what the fast ``musicnn`` mode changes.
 
-    python -m benchmark.perf.embeddings [--root data/chorales] [--out results/perf/embeddings.json]
+    python -m tools.perf.embeddings [--root data/chorales] [--out results/perf/embeddings.json]
 
 Seconds per 10 s clip at 24 kHz (the benchmark's clips; resampling and log-mel included), on one
 thread, for every backend and mode side by side in one run:

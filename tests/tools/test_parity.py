@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hafm.frechet import FewFramesWarning, frechet_distance, gaussian_stats
-from benchmark.parity import CASES, exact_distance, make_embeddings, markdown, sqrtm_distance
+from tools.parity import CASES, exact_distance, make_embeddings, markdown, sqrtm_distance
 
 
 @pytest.mark.parametrize("case", CASES)
