@@ -44,7 +44,7 @@ def require_admin() -> None:
 @bp.get("/export.csv")
 def export_csv() -> Response:
     ctx = study_ctx()
-    text = csv_text(get_db(), ctx.study.study_id, current_app.config["SECRET_KEY"], ctx.study.screening.pass_threshold)
+    text = csv_text(get_db(), ctx.study, current_app.config["SECRET_KEY"])
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{ctx.study.study_id}-judgments.csv"'})
 

@@ -1,6 +1,6 @@
 """``listening_test`` command line: build stimuli, create the database, serve, export.
 
-    listening_test build-stimuli SOURCE OUT      # ITEM/SYSTEM.wav + ITEM/vocals.wav
+    listening_test build-stimuli SOURCE OUT [--study-file FILE]   # ITEM/SYSTEM.wav + ITEM/vocals.wav
                                                  #   -> OUT/manifest.json, OUT/study.toml
     listening_test init-db --study OUT/study.toml
     listening_test serve --study OUT/study.toml  # development server (use gunicorn in deployment)
@@ -33,11 +33,13 @@ def cmd_build_stimuli(args: argparse.Namespace) -> int:
     from .config import load_study
     from .stimuli import BuildOptions, build_stimuli
 
-    opts = BuildOptions(sample_rate=args.sample_rate, target_lufs=args.target_lufs,
+    study = load_study(args.study_file)
+    opts = BuildOptions(sample_rate=study.audio.sample_rate if args.sample_rate is None else args.sample_rate,
+                        channels=args.channels or study.audio.channels, target_lufs=args.target_lufs,
                         accomp_offset_db=args.accomp_offset_db, max_seconds=args.max_seconds,
-                        catch_base=args.catch_base, offbeat_shift_s=args.offbeat_shift,
-                        transpose_semitones=args.transpose_semitones)
-    manifest = build_stimuli(args.source, args.out, opts, load_study(args.template))
+                        catch_base=study.catch.base_system if args.catch_base is None else args.catch_base,
+                        offbeat_shift_s=args.offbeat_shift, transpose_semitones=args.transpose_semitones)
+    manifest = build_stimuli(args.source, args.out, opts, study)
     print(f"wrote {manifest} and {args.out / 'study.toml'}")
     return 0
 
@@ -75,7 +77,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     app = create_app({"STUDY": args.study})
     ctx = app.extensions["study"]
     with app.app_context():
-        text = csv_text(get_db(), ctx.study.study_id, app.config["SECRET_KEY"], ctx.study.screening.pass_threshold)
+        text = csv_text(get_db(), ctx.study, app.config["SECRET_KEY"])
     atomic_write_text(args.out, text)
     print(f"wrote {text.count(chr(10)) - 1} judgments to {args.out}")
     return 0
@@ -118,17 +120,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build-stimuli", help="loudness-matched mixes + manifest + study file", formatter_class=FMT)
     p.add_argument("source", type=Path, help="ITEM/SYSTEM.wav + ITEM/vocals.wav, or SYSTEM/ITEM.wav + vocals/ITEM.wav")
     p.add_argument("out", type=Path, help="output folder (manifest.json, mixes/, study.toml)")
-    p.add_argument("--sample-rate", type=int, default=24000, help="output sample rate in Hz")
+    p.add_argument("--sample-rate", type=int, default=None,
+                   help="output sample rate in Hz, 0 = the sources' (default: [audio] sample_rate of the study file)")
+    p.add_argument("--channels", choices=("keep", "mono", "stereo"), default=None,
+                   help="output channels (default: [audio] channels of the study file)")
     p.add_argument("--target-lufs", type=float, default=-23.0, help="mix loudness in LUFS (lowered if peaks need it)")
     p.add_argument("--accomp-offset-db", type=float, default=0.0,
                    help="accompaniment loudness relative to the vocal, dB")
     p.add_argument("--max-seconds", type=float, default=30.0, help="longest stimulus in seconds (longer items are cut)")
-    p.add_argument("--catch-base", default="",
-                   help="system the catch stimuli are made from ('' = ground_truth or first)")
+    p.add_argument("--catch-base", default=None,
+                   help="system the catch stimuli are made from (default: [catch] base_system of the study file; "
+                        "'' = ground_truth)")
     p.add_argument("--offbeat-shift", type=float, default=0.0, help="off-beat shift in s (0 = half a beat)")
     p.add_argument("--transpose-semitones", type=float, default=1.0, help="pitch shift of the transposed catch")
-    p.add_argument("--template", type=Path, default=Path(__file__).parent / "configs" / "demo.toml",
-                   help="study file copied to OUT/study.toml (when OUT has none)")
+    p.add_argument("--study-file", "--template", dest="study_file", type=Path,
+                   default=Path(__file__).parent / "configs" / "demo.toml",
+                   help="study file (TOML/YAML, see the README): its [audio] and [catch] guide the build, and it "
+                        "is written to OUT/study.toml (when OUT has none) with the pairs the built systems allow")
     p.set_defaults(func=cmd_build_stimuli)
 
     p = sub.add_parser("init-db", help="create the database tables (keeps existing data)", formatter_class=FMT)

@@ -11,6 +11,8 @@ Connections are opened lazily per request, never before gunicorn forks.
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -58,12 +60,35 @@ def schema_sql() -> str:
     return resources.files("listening_test").joinpath("schema.sql").read_text(encoding="utf-8")
 
 
+# Databases made before the study file had questions kept the three default ratings in columns.
+FIXED_RATING_COLUMNS = ("rhythm_a", "harmony_a", "coherence_a", "rhythm_b", "harmony_b", "coherence_b")
+
+
+def _move_fixed_ratings(db: sqlite3.Connection) -> None:
+    """Rebuild an old ``judgments`` table (ratings in six columns) with the ratings as the JSON
+    column of the current schema, in one transaction; every row is kept."""
+    with write_transaction(db):
+        if "ratings" in {r["name"] for r in db.execute("PRAGMA table_info(judgments)")}:
+            return
+        db.execute("ALTER TABLE judgments RENAME TO judgments_fixed_ratings")
+        db.execute(re.search(r"CREATE TABLE IF NOT EXISTS judgments \(.*?\n\);", schema_sql(), re.S).group(0))
+        for r in db.execute("SELECT * FROM judgments_fixed_ratings").fetchall():
+            ratings = json.dumps({c: r[c] for c in FIXED_RATING_COLUMNS}, sort_keys=True)
+            db.execute("INSERT INTO judgments (session_id, position, preference, ratings, plays_a, plays_b,"
+                       " answered_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (r["session_id"], r["position"], r["preference"], ratings, r["plays_a"], r["plays_b"],
+                        r["answered_ms"]))
+        db.execute("DROP TABLE judgments_fixed_ratings")
+
+
 def init_db(path: str | Path) -> None:
-    """Create the tables that do not exist yet; never drops or changes stored data."""
+    """Create the tables that do not exist yet and bring an older ``judgments`` table to the
+    current layout; never drops stored data."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = connect(path)
     try:
         db.executescript(schema_sql())
+        _move_fixed_ratings(db)
     finally:
         db.close()
 

@@ -20,8 +20,9 @@ catch_expected         side holding the intact accompaniment for offbeat/transpo
 preference             "A" or "B" (forced choice)
 preferred_system       the stimulus name on the preferred side
 chose_x                1 if pair_x was preferred, else 0
-rhythm_a, harmony_a, coherence_a      1-5 ratings of A
-rhythm_b, harmony_b, coherence_b      1-5 ratings of B
+ID_a ..., ID_b ...     the ratings of A, then of B, one column per question of the study file, in its
+                       order (default: rhythm_a, harmony_a, coherence_a, rhythm_b, harmony_b,
+                       coherence_b, 1-5)
 plays_a, plays_b       complete, server-verified plays of A and B before the answer
 shown_at               when the trial page was first served
 answered_at            when the answer was stored
@@ -38,25 +39,34 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
+from .config import StudyConfig
 from .security import keyed_hash
 
-COLUMNS = (
+LEADING_COLUMNS = (
     "study_id", "rater_id", "session_id", "plan_index", "trial_index", "item", "system_a", "system_b",
     "pair_x", "pair_y", "x_side", "is_catch", "catch_kind", "catch_expected", "preference", "preferred_system",
-    "chose_x", "rhythm_a", "harmony_a", "coherence_a", "rhythm_b", "harmony_b", "coherence_b", "plays_a",
-    "plays_b", "shown_at", "answered_at", "response_ms", "headphone_correct", "headphone_trials",
+    "chose_x",
+)
+TRAILING_COLUMNS = (
+    "plays_a", "plays_b", "shown_at", "answered_at", "response_ms", "headphone_correct", "headphone_trials",
     "headphone_passed", "session_completed",
 )
+
+
+def columns(question_ids: Sequence[str]) -> tuple[str, ...]:
+    """The CSV header for a study asking ``question_ids``."""
+    ratings = tuple(f"{q}_{side}" for side in "ab" for q in question_ids)
+    return LEADING_COLUMNS + ratings + TRAILING_COLUMNS
 
 QUERY = """
 SELECT s.study_id, s.rater_hash, s.session_id, s.plan_index, s.completed_ms,
        t.position, t.item, t.system_a, t.system_b, t.pair_x, t.pair_y, t.catch_kind, t.shown_ms,
-       j.preference, j.rhythm_a, j.harmony_a, j.coherence_a, j.rhythm_b, j.harmony_b, j.coherence_b,
-       j.plays_a, j.plays_b, j.answered_ms,
+       j.preference, j.ratings, j.plays_a, j.plays_b, j.answered_ms,
        (SELECT COUNT(*) FROM screening c WHERE c.session_id = s.session_id AND c.answer = c.correct) AS hp_correct,
        (SELECT COUNT(*) FROM screening c WHERE c.session_id = s.session_id) AS hp_trials
 FROM judgments j
@@ -87,8 +97,7 @@ def _row(r: sqlite3.Row, secret: str, pass_threshold: int) -> dict[str, Any]:
         "x_side": x_side, "is_catch": int(bool(r["catch_kind"])), "catch_kind": r["catch_kind"],
         "catch_expected": expected, "preference": r["preference"], "preferred_system": preferred,
         "chose_x": int(r["preference"] == x_side),
-        **{k: r[k] for k in ("rhythm_a", "harmony_a", "coherence_a", "rhythm_b", "harmony_b", "coherence_b",
-                             "plays_a", "plays_b")},
+        **json.loads(r["ratings"]), "plays_a": r["plays_a"], "plays_b": r["plays_b"],
         "shown_at": iso_ms(r["shown_ms"]), "answered_at": iso_ms(r["answered_ms"]),
         "response_ms": "" if r["shown_ms"] is None else r["answered_ms"] - r["shown_ms"],
         "headphone_correct": r["hp_correct"], "headphone_trials": r["hp_trials"],
@@ -102,9 +111,11 @@ def export_rows(db: sqlite3.Connection, study_id: str, secret: str, pass_thresho
         yield _row(r, secret, pass_threshold)
 
 
-def write_csv(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
-    """Write the header and ``rows``; returns the number of data rows."""
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+def write_csv(rows: Iterator[dict[str, Any]], out: IO[str], question_ids: Sequence[str]) -> int:
+    """Write the header and ``rows``; returns the number of data rows. An answer stored under
+    other questions (the study file changed during the study) raises ``ValueError`` rather than
+    losing its ratings."""
+    writer = csv.DictWriter(out, fieldnames=columns(question_ids), lineterminator="\n")
     writer.writeheader()
     n = 0
     for row in rows:
@@ -113,7 +124,9 @@ def write_csv(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
     return n
 
 
-def csv_text(db: sqlite3.Connection, study_id: str, secret: str, pass_threshold: int) -> str:
+def csv_text(db: sqlite3.Connection, study: StudyConfig, secret: str) -> str:
+    """The export of ``study`` (its id, questions and headphone pass threshold) as CSV text."""
     buf = io.StringIO()
-    write_csv(export_rows(db, study_id, secret, pass_threshold), buf)
+    rows = export_rows(db, study.study_id, secret, study.screening.pass_threshold)
+    write_csv(rows, buf, [q.id for q in study.questions])
     return buf.getvalue()

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from . import db, security
@@ -55,6 +57,15 @@ def _study_context(study: StudyConfig) -> StudyContext:
     check_study_against_manifest(study, manifest)
     catch_items = {kind: [it.id for it in manifest.items if name in it.stimuli] for kind, name in CATCH_KINDS.items()}
     return StudyContext(study=study, manifest=manifest, catch_items=catch_items)
+
+
+# CommonMark without raw HTML: a study file's text cannot inject markup or scripts into the pages.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def markdown_filter(text: str) -> Markup:
+    """The ``markdown`` template filter: a study file's text (consent, task) as safe HTML."""
+    return Markup(_MARKDOWN.render(text))
 
 
 def _handle_http_error(e: HTTPException) -> Any:
@@ -101,6 +112,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app, sec.requests_per_minute, sec.new_sessions_per_hour)
     app.extensions["study"] = _study_context(study) if study else None
     app.register_error_handler(HTTPException, _handle_http_error)
+    app.add_template_filter(markdown_filter, "markdown")
 
     from . import admin, media
     from . import study as study_bp

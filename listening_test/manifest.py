@@ -8,6 +8,7 @@ JSON layout (paths relative to the manifest's folder, durations in seconds, loud
       "created_utc": "2026-11-26T01:00:00Z",
       "source": "/path/the/stimuli/came/from",
       "sample_rate": 24000,
+      "channels": 1,                   # 1 or 2 (build-stimuli keeps the sources' by default)
       "target_lufs": -23.0,            # every mix is loudness-normalised (BS.1770) to this
       "systems": ["ground_truth", "random", "three_stage", "two_stage"],
       "catch": {"base_system": "ground_truth", "transpose_semitones": 1.0},

@@ -64,12 +64,7 @@ CREATE TABLE IF NOT EXISTS judgments (
     session_id TEXT NOT NULL,
     position INTEGER NOT NULL,
     preference TEXT NOT NULL CHECK (preference IN ('A', 'B')),
-    rhythm_a INTEGER NOT NULL CHECK (rhythm_a BETWEEN 1 AND 5),
-    harmony_a INTEGER NOT NULL CHECK (harmony_a BETWEEN 1 AND 5),
-    coherence_a INTEGER NOT NULL CHECK (coherence_a BETWEEN 1 AND 5),
-    rhythm_b INTEGER NOT NULL CHECK (rhythm_b BETWEEN 1 AND 5),
-    harmony_b INTEGER NOT NULL CHECK (harmony_b BETWEEN 1 AND 5),
-    coherence_b INTEGER NOT NULL CHECK (coherence_b BETWEEN 1 AND 5),
+    ratings TEXT NOT NULL,                 -- JSON object {"ID_a": n, ..., "ID_b": n} of the study's questions
     plays_a INTEGER NOT NULL,
     plays_b INTEGER NOT NULL,
     answered_ms BIGINT NOT NULL,

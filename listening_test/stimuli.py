@@ -11,12 +11,17 @@ every mix is then normalised to one study-wide loudness, ``target_lufs`` or lowe
 otherwise peak above ``PEAK_LIMIT`` (peaks are never clipped). All stimuli of an item are cut to
 the same length, at most ``max_seconds``.
 
-Catch stimuli, built from ``catch_base`` (ground truth when present): the accompaniment shifted
-off the beat (half a beat from librosa's tempo estimate, or ``offbeat_shift_s``), the
+Sample rate and channels are kept from the sources (the highest rate and the most channels, when
+they differ) unless ``sample_rate``/``channels`` ask for others; ``output_format`` decides and
+reports every conversion on stderr.
+
+Catch stimuli, built from ``catch_base`` (ground truth unless named; without one it must be
+named): the accompaniment shifted off the beat (half a beat from librosa's tempo estimate, or
+``offbeat_shift_s``), the
 accompaniment transposed by ``transpose_semitones``, and ``catch_identical``: the base mix again,
 equal in sound but not in bytes, so a script cannot spot the "identical" trial by comparing files.
-It is delayed by ``IDENTICAL_DELAY_SAMPLES`` (42 us at 24 kHz, far below any audible timing
-difference between two clips heard one after the other) and carries its own dither.
+It is delayed by ``IDENTICAL_DELAY_SAMPLES`` (42 us at 24 kHz, 23 us at 44.1 kHz, far below any
+audible timing difference between two clips heard one after the other) and carries its own dither.
 
 Every stimulus is quantised to 16 bits with TPDF dither (+-1 LSB, about -96 dBFS; seeded by item
 and stimulus, so builds are reproducible).
@@ -39,7 +44,7 @@ from scipy.signal import resample_poly
 from hafm.errors import AudioError
 from hafm.fileio import atomic_path, atomic_write_json, atomic_write_text, sha256_file
 
-from .config import PAPER_PAIRS, StudyConfig, study_to_toml
+from .config import PAPER_PAIRS, AudioConfig, StudyConfig, study_to_toml
 from .manifest import (
     CATCH_IDENTICAL,
     CATCH_OFFBEAT,
@@ -53,39 +58,71 @@ PEAK_LIMIT = 0.98
 SILENT_LUFS = -70.0
 MIN_SECONDS = 0.5  # BS.1770 gating needs 400 ms blocks
 IDENTICAL_DELAY_SAMPLES = 1
+CHANNEL_COUNT = {"mono": 1, "stereo": 2}
 
 
 @dataclass
 class BuildOptions:
-    sample_rate: int = 24000  # Hz; the codec's rate, so no system is favoured by bandwidth
+    sample_rate: int = 0  # Hz; 0 = the sources' rate (the highest, if they differ)
+    channels: str = "keep"  # "keep" (the most any source has), "mono" or "stereo"
     target_lufs: float = -23.0  # EBU R128
     accomp_offset_db: float = 0.0  # accompaniment loudness relative to the vocal
     max_seconds: float = 30.0
-    catch_base: str = ""  # "" = ground_truth if present, else the first system
+    catch_base: str = ""  # "" = ground_truth; required when there is none
     offbeat_shift_s: float = 0.0  # 0 = half a beat (0.25 s when the tempo is unknown)
     transpose_semitones: float = 1.0
 
 
 # Audio I/O and loudness, kept behind small functions so they can move to hafm.audio.
-def read_mono(path: Path, sample_rate: int) -> np.ndarray:
-    """Read any soundfile-readable file as float32 mono at ``sample_rate`` Hz; refuse bad audio."""
+def read_audio(path: Path, sample_rate: int, channels: int) -> np.ndarray:
+    """Read any soundfile-readable file as float32 ``[n, channels]`` at ``sample_rate`` Hz (mono
+    is the mean of the channels, stereo from mono repeats it); refuse bad audio."""
     try:
         x, sr = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
         raise AudioError(f"{path}: unreadable audio ({e})") from e
     if x.size == 0:
         raise AudioError(f"{path}: empty audio")
-    x = x.mean(axis=1)
+    if x.shape[1] != channels:
+        x = np.repeat(x.mean(axis=1, keepdims=True), channels, axis=1)
     if not np.isfinite(x).all():
         raise AudioError(f"{path}: contains NaN or infinite samples")
     if sr != sample_rate:
         g = gcd(sr, sample_rate)
-        x = resample_poly(x, sample_rate // g, sr // g).astype(np.float32)
+        x = resample_poly(x, sample_rate // g, sr // g, axis=0).astype(np.float32)
     return x
 
 
+def output_format(files: list[Path], opts: BuildOptions) -> tuple[int, str]:
+    """The study's sample rate and channel layout ("mono"/"stereo"): as ``opts`` asks, else kept
+    from the sources (the highest rate, the most channels). Every conversion it implies is
+    reported on stderr."""
+    info = {}
+    for path in files:
+        try:
+            i = sf.info(str(path))
+        except (sf.LibsndfileError, RuntimeError, OSError) as e:
+            raise AudioError(f"{path}: unreadable audio ({e})") from e
+        info[path] = (int(i.samplerate), int(i.channels))
+    sr = opts.sample_rate or max(r for r, _ in info.values())
+    channels = CHANNEL_COUNT.get(opts.channels) or max(c for _, c in info.values())
+    if channels > 2:
+        raise AudioError(f"{max(info, key=lambda p: info[p][1])}: {channels} channels; a study plays mono "
+                         "or stereo: set [audio] channels = \"mono\" or \"stereo\" in the study file")
+    changed = sorted({v for v in info.values() if v != (sr, channels)})
+    if changed:
+        found = ", ".join(f"{r} Hz {_layout(c)}" for r, c in changed)
+        print(f"build-stimuli: converting sources ({found}) to {sr} Hz {_layout(channels)} "
+              f"(audio.sample_rate = {opts.sample_rate}, audio.channels = {opts.channels!r})", file=sys.stderr)
+    return sr, _layout(channels)
+
+
+def _layout(channels: int) -> str:
+    return {n: name for name, n in CHANNEL_COUNT.items()}.get(channels, f"{channels}-channel")
+
+
 def loudness_lufs(x: np.ndarray, sample_rate: int) -> float:
-    """Integrated loudness (BS.1770-4) of a mono signal in LUFS; -inf for silence."""
+    """Integrated loudness (BS.1770-4) of a ``[n]`` or ``[n, channels]`` signal in LUFS; -inf for silence."""
     return float(pyloudnorm.Meter(sample_rate).integrated_loudness(x.astype(np.float64)))
 
 
@@ -105,13 +142,13 @@ def dither_rng(item_index: int, stimulus: str) -> np.random.Generator:
 
 def pcm16_dithered(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``x`` (float, full scale 1.0) as int16 with triangular (TPDF) dither of +-1 LSB."""
-    tpdf = rng.random(len(x)) - rng.random(len(x))
+    tpdf = rng.random(x.shape) - rng.random(x.shape)
     return np.clip(np.round(x * 32768.0 + tpdf), -32768, 32767).astype(np.int16)
 
 
 def delayed(x: np.ndarray, samples: int) -> np.ndarray:
     """``x`` later by ``samples`` (silence in front), same length."""
-    return np.concatenate([np.zeros(samples, x.dtype), x[: len(x) - samples]])
+    return np.concatenate([np.zeros((samples, *x.shape[1:]), x.dtype), x[: len(x) - samples]])
 
 
 def discover(source: Path) -> dict[str, dict[str, Path]]:
@@ -148,19 +185,20 @@ def common_systems(table: dict[str, dict[str, Path]]) -> list[str]:
 
 
 def half_beat_seconds(x: np.ndarray, sample_rate: int) -> float:
-    """Half a beat of the estimated tempo; 0.25 s when the clip is too short or has no beat."""
+    """Half a beat of the estimated tempo of ``[n, channels]`` audio; 0.25 s when the clip is too
+    short or has no beat."""
     if len(x) < 5 * sample_rate:
         return 0.25
     import librosa
 
-    tempo = float(np.atleast_1d(librosa.beat.beat_track(y=x, sr=sample_rate)[0])[0])
+    tempo = float(np.atleast_1d(librosa.beat.beat_track(y=x.mean(axis=1), sr=sample_rate)[0])[0])
     return 30.0 / tempo if 40.0 <= tempo <= 240.0 else 0.25
 
 
 def transpose(x: np.ndarray, sample_rate: int, semitones: float) -> np.ndarray:
     import librosa
 
-    return librosa.effects.pitch_shift(x, sr=sample_rate, n_steps=semitones).astype(np.float32)
+    return librosa.effects.pitch_shift(x.T, sr=sample_rate, n_steps=semitones).T.astype(np.float32)
 
 
 def _match(acc: np.ndarray, vocal_lufs: float, opts: BuildOptions, sr: int) -> np.ndarray:
@@ -173,11 +211,12 @@ def _match(acc: np.ndarray, vocal_lufs: float, opts: BuildOptions, sr: int) -> n
 def read_item(
     files: dict[str, Path], systems: list[str], opts: BuildOptions
 ) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
-    """The vocal and each system's accompaniment of one item, cut to a common length (mono at
-    ``opts.sample_rate``), and the vocal's loudness in LUFS; every refusal happens here."""
-    sr = opts.sample_rate
-    vocal = read_mono(files["vocals"], sr)
-    accs = {s: read_mono(files[s], sr) for s in systems}
+    """The vocal and each system's accompaniment of one item, cut to a common length (at
+    ``opts.sample_rate`` with ``opts.channels``, already resolved by ``output_format``), and the
+    vocal's loudness in LUFS; every refusal happens here."""
+    sr, ch = opts.sample_rate, CHANNEL_COUNT[opts.channels]
+    vocal = read_audio(files["vocals"], sr, ch)
+    accs = {s: read_audio(files[s], sr, ch) for s in systems}
     lengths = {"vocals": len(vocal), **{s: len(a) for s, a in accs.items()}}
     shortest = min(lengths, key=lengths.get)
     if lengths[shortest] < MIN_SECONDS * sr:
@@ -201,7 +240,7 @@ def item_mixes(
     mixes = {s: vocal + a for s, a in accs.items()}
     base = accs[opts.catch_base]
     shift = opts.offbeat_shift_s or half_beat_seconds(base, sr)
-    mixes[CATCH_OFFBEAT] = vocal + np.roll(base, round(shift * sr))
+    mixes[CATCH_OFFBEAT] = vocal + np.roll(base, round(shift * sr), axis=0)
     mixes[CATCH_TRANSPOSED] = vocal + _match(transpose(base, sr, opts.transpose_semitones), v_lufs, opts, sr)
     return mixes, shift
 
@@ -262,7 +301,7 @@ def _normalise_pass(table: dict, items: list[str], stats: Stats, per_item: list,
 def _write_calibration(vocal: Path, target: float, opts: BuildOptions, out: Path) -> dict:
     """The volume-check clip: the first vocal alone (at most 5 s) at the study's loudness."""
     sr = opts.sample_rate
-    calib = read_mono(vocal, sr)[: int(min(opts.max_seconds, 5.0) * sr)]
+    calib = read_audio(vocal, sr, CHANNEL_COUNT[opts.channels])[: int(min(opts.max_seconds, 5.0) * sr)]
     gain = min(_gain(target - loudness_lufs(calib, sr)), PEAK_LIMIT / float(np.abs(calib).max()))
     write_wav(out / "calibration.wav", calib * gain, sr)
     return {"path": "calibration.wav", "sha256": sha256_file(out / "calibration.wav"), "duration_s": len(calib) / sr}
@@ -277,9 +316,7 @@ def build_stimuli(source: Path, out: Path, opts: BuildOptions, study: StudyConfi
     source, out = Path(source).resolve(), Path(out).resolve()
     table = discover(source)
     systems = common_systems(table)
-    opts = replace(opts, catch_base=opts.catch_base or ("ground_truth" if "ground_truth" in systems else systems[0]))
-    if opts.catch_base not in systems:
-        raise AudioError(f"catch base system {opts.catch_base!r} is not among {systems}")
+    opts = resolved_options(opts, table, systems)
     items = sorted(table)
     # Every input is checked before anything is written: a bad file must not leave a study that is
     # already built (and perhaps being served) with mixes that no longer match its manifest.
@@ -296,6 +333,7 @@ def build_stimuli(source: Path, out: Path, opts: BuildOptions, study: StudyConfi
         "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "source": str(source),
         "sample_rate": opts.sample_rate,
+        "channels": CHANNEL_COUNT[opts.channels],
         "target_lufs": round(target, 2),
         "systems": systems,
         "catch": {"base_system": opts.catch_base, "transpose_semitones": opts.transpose_semitones},
@@ -304,9 +342,30 @@ def build_stimuli(source: Path, out: Path, opts: BuildOptions, study: StudyConfi
     }
     atomic_write_json(out / "manifest.json", manifest)
     if not (out / "study.toml").exists():
-        study = study or StudyConfig()
-        if not all(set(p) <= set(systems) for p in study.pairs):
-            study.pairs = default_pairs(systems)
-        study.manifest = "manifest.json"
-        atomic_write_text(out / "study.toml", study_to_toml(study))
+        _write_study(out / "study.toml", study or StudyConfig(), systems, opts)
     return out / "manifest.json"
+
+
+def resolved_options(opts: BuildOptions, table: dict[str, dict[str, Path]], systems: list[str]) -> BuildOptions:
+    """``opts`` with the catch base system, the sample rate and the channel layout decided."""
+    if opts.channels not in ("keep", *CHANNEL_COUNT):
+        raise ValueError(f"channels must be 'keep', 'mono' or 'stereo', not {opts.channels!r}")
+    base = opts.catch_base or ("ground_truth" if "ground_truth" in systems else "")
+    if not base:
+        raise AudioError(f"no ground_truth among the systems {systems}: name the system the catch trials are "
+                         "made from ([catch] base_system in the study file, or --catch-base)")
+    if base not in systems:
+        raise AudioError(f"catch base system {base!r} is not among {systems}")
+    files = [files[name] for files in table.values() for name in ("vocals", *systems)]
+    sample_rate, channels = output_format(files, opts)
+    return replace(opts, catch_base=base, sample_rate=sample_rate, channels=channels)
+
+
+def _write_study(path: Path, study: StudyConfig, systems: list[str], opts: BuildOptions) -> None:
+    """The study file of a build: ``study`` with the pairs these systems allow (its own when every
+    named system was built, else the paper's) and the audio format and catch base actually used."""
+    study = replace(study, manifest="manifest.json", audio=AudioConfig(opts.sample_rate, opts.channels),
+                    catch=replace(study.catch, base_system=opts.catch_base))
+    if not all(set(p) <= set(systems) for p in study.pairs):
+        study.pairs = default_pairs(systems)
+    atomic_write_text(path, study_to_toml(study))

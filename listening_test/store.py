@@ -13,6 +13,7 @@ refused (409) and the first one kept. Whether a clip was played to the end is de
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import sqlite3
@@ -147,12 +148,12 @@ def mark_fetched(db: sqlite3.Connection, token: str, when: int) -> None:
 
 def record_answer(db: sqlite3.Connection, session_id: str, ans: Answer, when: int) -> dict[str, Any]:
     """Store one judgment and advance the session, atomically; idempotent for identical repeats."""
-    cols = ["preference", *ans.ratings]
+    ratings = json.dumps(ans.ratings, sort_keys=True)
     with write_transaction(db):
-        old = db.execute(f"SELECT {', '.join(cols)} FROM judgments WHERE session_id = ? AND position = ?",
+        old = db.execute("SELECT preference, ratings FROM judgments WHERE session_id = ? AND position = ?",
                          (session_id, ans.trial)).fetchone()
         if old is not None:
-            if dict(old) == {"preference": ans.preference, **ans.ratings}:
+            if (old["preference"], json.loads(old["ratings"])) == (ans.preference, ans.ratings):
                 return {"ok": True, "duplicate": True}
             raise Conflict("this trial was already answered differently; the first answer is kept")
         sess = db.execute("SELECT next_trial FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
@@ -166,9 +167,9 @@ def record_answer(db: sqlite3.Connection, session_id: str, ans: Answer, when: in
         if plays[0] < 1 or plays[1] < 1:
             raise Conflict("play both A and B to the end before answering")
         db.execute(
-            f"INSERT INTO judgments (session_id, position, {', '.join(cols)}, plays_a, plays_b, answered_ms)"
-            f" VALUES (?, ?, {', '.join('?' for _ in cols)}, ?, ?, ?)",
-            (session_id, ans.trial, ans.preference, *ans.ratings.values(), plays[0], plays[1], when),
+            "INSERT INTO judgments (session_id, position, preference, ratings, plays_a, plays_b, answered_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (session_id, ans.trial, ans.preference, ratings, plays[0], plays[1], when),
         )
         db.execute("UPDATE sessions SET next_trial = next_trial + 1 WHERE session_id = ? AND next_trial = ?",
                    (session_id, ans.trial))

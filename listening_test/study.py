@@ -29,7 +29,6 @@ from werkzeug.wrappers import Response
 from . import playback as playback_state
 from . import store
 from .bodies import form_fields, json_object
-from .config import ANCHORS, ATTRIBUTES, QUESTIONS
 from .db import get_db
 from .security import check_csrf, keyed_hash, same_origin, too_many
 from .validation import (
@@ -159,8 +158,7 @@ def trial() -> str:
     if t["shown_ms"] is None:
         store.mark_shown(get_db(), row["session_id"], pos, store.now_ms())
     return _page("trial.html", row, position=pos, total=row["n_trials"], token_a=t["token_a"],
-                 token_b=t["token_b"], played_a=t["played_a"], played_b=t["played_b"],
-                 attributes=ATTRIBUTES, anchors=ANCHORS, questions=QUESTIONS)
+                 token_b=t["token_b"], played_a=t["played_a"], played_b=t["played_b"])
 
 
 @bp.get("/done")
@@ -193,7 +191,7 @@ def headphone() -> Response:
 def answer() -> Response:
     row = require_session(None)
     check_csrf(row["csrf_token"])
-    ans = parse_answer(json_object(request), row["n_trials"])
+    ans = parse_answer(json_object(request), row["n_trials"], study_ctx().study.questions)
     result = store.record_answer(get_db(), row["session_id"], ans, store.now_ms())
     nxt = store.find_session(get_db(), row["session_id"])
     result.update(next=url_for(STEP_ENDPOINTS[store.step(nxt)]), progress=nxt["next_trial"])

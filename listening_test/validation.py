@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.exceptions import BadRequest, UnprocessableEntity
 
-from .config import ATTRIBUTES
+from .config import Question
 
 PLATFORM_ID = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")
 PLATFORM_REF = re.compile(r"[A-Za-z0-9_.:@\-]{1,64}")  # the platform's study and attempt ids
@@ -31,7 +31,7 @@ MAX_POSITION_MS = 3_600_000
 class Answer:
     trial: int
     preference: str  # "A" or "B"
-    ratings: dict[str, int]  # "rhythm_a", ..., "coherence_b" -> 1..5
+    ratings: dict[str, int]  # "ID_a" for every question id, then "ID_b" -> a point of its scale
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ def _int(value: Any, lo: int, hi: int, where: str) -> int:
     return value
 
 
-def parse_answer(data: dict[str, Any], n_trials: int) -> Answer:
+def parse_answer(data: dict[str, Any], n_trials: int, questions: list[Question]) -> Answer:
+    """An answer with exactly the study's questions, each rated on its own scale for A and B."""
     _exact_keys(data, {"trial", "preference", "ratings"}, "answer")
     trial = _int(data["trial"], 0, max(0, n_trials - 1), "trial")
     if data["preference"] not in ("A", "B"):
@@ -62,9 +63,9 @@ def parse_answer(data: dict[str, Any], n_trials: int) -> Answer:
     ratings = _exact_keys(data["ratings"], {"A", "B"}, "ratings")
     flat = {}
     for side in ("A", "B"):
-        scores = _exact_keys(ratings[side], set(ATTRIBUTES), f"ratings.{side}")
-        for attr in ATTRIBUTES:
-            flat[f"{attr}_{side.lower()}"] = _int(scores[attr], 1, 5, f"ratings.{side}.{attr}")
+        scores = _exact_keys(ratings[side], {q.id for q in questions}, f"ratings.{side}")
+        for q in questions:
+            flat[f"{q.id}_{side.lower()}"] = _int(scores[q.id], q.min, q.max, f"ratings.{side}.{q.id}")
     return Answer(trial=trial, preference=data["preference"], ratings=flat)
 
 

@@ -264,7 +264,7 @@ def lost_answers(db_path: Path, acked: dict[tuple[str, int], tuple[float, dict]]
                 " WHERE s.platform_id_hash = ? AND j.position = ?",
                 (keyed_hash(SECRET, f"loadtest:{pid}"), trial)).fetchone()
             want = {f"{a}_{s.lower()}": v for s, r in ans["ratings"].items() for a, v in r.items()}
-            if row is None or row["preference"] != ans["preference"] or any(row[k] != v for k, v in want.items()):
+            if row is None or (row["preference"], json.loads(row["ratings"])) != (ans["preference"], want):
                 lost.append((pid, trial))
         return lost
     finally:

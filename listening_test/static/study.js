@@ -130,7 +130,7 @@
       const heard = players.every((p) => p.verified);
       submit.disabled = !(heard && complete());
       if (!heard) say("Play A and B to the end to continue.");
-      else if (!complete()) say("Choose a preference and give all six ratings.");
+      else if (!complete()) say("Choose a preference and give every rating.");
       else say("");
     };
     document.querySelectorAll(".player").forEach((el) => players.push(new Player(el, update)));
@@ -141,7 +141,11 @@
       submit.disabled = true;
       const val = (name) => Number(form.querySelector('input[name="' + name + '"]:checked').value);
       const ratings = { A: {}, B: {} };
-      ["rhythm", "harmony", "coherence"].forEach((a) => { ratings.A[a] = val(a + "_A"); ratings.B[a] = val(a + "_B"); });
+      form.querySelectorAll("fieldset.rating").forEach((fs) => {
+        const q = fs.dataset.question;
+        ratings.A[q] = val(q + "_A");
+        ratings.B[q] = val(q + "_B");
+      });
       const body = { trial: Number(form.dataset.trial),
         preference: form.querySelector('input[name="preference"]:checked').value, ratings: ratings };
       const r = await post("/api/answer", body, 5);

@@ -141,6 +141,12 @@ def new_participant(app, clock):
 
 
 @pytest.fixture
+def participant_of(clock):
+    """Factory: ``participant_of(app, pid)`` is a fresh browser on another app (another study)."""
+    return lambda app, pid=None: Participant(app, clock, pid=pid)
+
+
+@pytest.fixture
 def participant(new_participant):
     return new_participant("PID_alpha_01")
 

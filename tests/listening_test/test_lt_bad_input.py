@@ -7,6 +7,7 @@ import json
 import pytest
 
 from listening_test import store
+from listening_test.config import StudyConfig
 from listening_test.db import connect
 from listening_test.validation import parse_answer
 
@@ -190,7 +191,7 @@ class CrashingConnection:
 
 def test_failed_write_leaves_no_half_trial(ready, rows, app):
     db = connect(app.config["DATABASE"])
-    answer = parse_answer({"trial": 0, "preference": "A", "ratings": RATINGS}, n_trials=10)
+    answer = parse_answer({"trial": 0, "preference": "A", "ratings": RATINGS}, 10, StudyConfig().questions)
     with pytest.raises(RuntimeError):
         store.record_answer(CrashingConnection(db), rows("SELECT session_id FROM sessions")[0][0], answer, 1)
     db.close()

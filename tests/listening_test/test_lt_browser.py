@@ -4,6 +4,7 @@ stored rows match what was clicked. Saves a screenshot of each page type."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -121,10 +122,10 @@ def test_browser_completes_a_session_with_a_reload(server, page, rows):
     page.locator("#completion-code").wait_for()
     shot(page, "done")
     code = page.locator("#completion-code").inner_text().strip()
-    stored = rows("SELECT j.position, j.preference, j.rhythm_a, j.harmony_a, j.coherence_a, j.rhythm_b,"
-                  " j.harmony_b, j.coherence_b, j.plays_a, j.plays_b FROM judgments j ORDER BY j.position")
-    assert [(r[0], r[1], list(r[2:8])) for r in stored] == [(k, *choice(k)) for k in range(n)]
-    assert all(r[8] >= 1 and r[9] >= 1 for r in stored)
+    stored = rows("SELECT position, preference, ratings, plays_a, plays_b FROM judgments ORDER BY position")
+    order = [f"{a}_{s}" for s in "ab" for a in ("rhythm", "harmony", "coherence")]
+    assert [(r[0], r[1], [json.loads(r[2])[c] for c in order]) for r in stored] == [(k, *choice(k)) for k in range(n)]
+    assert all(r[3] >= 1 and r[4] >= 1 for r in stored)
     assert rows("SELECT completion_code FROM sessions")[0][0] == code
     assert re.fullmatch(r"[0-9A-F]{10}", code)
 

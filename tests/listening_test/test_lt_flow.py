@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 
@@ -35,8 +36,9 @@ def test_complete_session_stores_every_answer(rows, participant):
         assert r.status_code == 200 and r.json["progress"] == k + 1
     done = participant.client.get("/done")
     code = re.search(r'id="completion-code">([^<]+)<', done.text).group(1)
-    stored = rows("SELECT preference, rhythm_a, coherence_b FROM judgments")
-    assert len(stored) == n and all(tuple(r) == ("B", 4, 3) for r in stored)
+    stored = [(r[0], json.loads(r[1])) for r in rows("SELECT preference, ratings FROM judgments")]
+    want = {"rhythm_a": 4, "harmony_a": 3, "coherence_a": 5, "rhythm_b": 2, "harmony_b": 1, "coherence_b": 3}
+    assert len(stored) == n and all(r == ("B", want) for r in stored)
     assert rows("SELECT completion_code FROM sessions")[0][0] == code
 
 

@@ -7,7 +7,8 @@ import csv
 import io
 import re
 
-from listening_test.export import COLUMNS
+from listening_test.config import ATTRIBUTES
+from listening_test.export import columns
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 SYSTEM_WORDS = ("ground_truth", "three_stage", "two_stage", "random", "catch_", "identical", "offbeat", "transposed",
@@ -110,7 +111,7 @@ def test_export_csv_has_the_documented_columns_and_one_row_per_judgment(particip
         participant.answer(k, preference="B")
     r = participant.client.get("/admin/export.csv", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     table = list(csv.DictReader(io.StringIO(r.text)))
-    assert tuple(table[0]) == COLUMNS and len(table) == 2
+    assert tuple(table[0]) == columns(ATTRIBUTES) and len(table) == 2
     stored = rows("SELECT t.system_b FROM judgments j JOIN trials t USING (session_id, position) ORDER BY position")
     assert [row["preferred_system"] for row in table] == [s[0] for s in stored]
 

@@ -138,7 +138,7 @@ def test_silent_vocal_is_refused(tmp_path):
     sf.write(tmp_path / "src" / "a" / "vocals.wav", np.zeros(24000, np.float32), 24000)
     sf.write(tmp_path / "src" / "a" / "sys.wav", 0.1 * np.ones(24000, np.float32), 24000)
     with pytest.raises(AudioError, match="silent"):
-        build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions())
+        build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions(catch_base="sys"))
 
 
 def _tone_item(folder: Path, seconds: float = 1.0, sr: int = 24000) -> None:
@@ -156,11 +156,11 @@ def _files(folder: Path) -> dict[Path, bytes]:
 def test_a_corrupt_wav_is_refused_before_a_built_study_is_touched(tmp_path):
     for item in ("a", "b"):
         _tone_item(tmp_path / "src" / item)
-    build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions(max_seconds=1.0))
+    build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions(max_seconds=1.0, catch_base="sys"))
     before = _files(tmp_path / "out")
     (tmp_path / "src" / "b" / "sys.wav").write_bytes(b"RIFF" + bytes(40))
     with pytest.raises(AudioError, match=r"b[/\\]sys\.wav: unreadable"):
-        build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions(max_seconds=1.0))
+        build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions(max_seconds=1.0, catch_base="sys"))
     assert _files(tmp_path / "out") == before
 
 
@@ -168,7 +168,7 @@ def test_a_too_short_accompaniment_is_named(tmp_path):
     _tone_item(tmp_path / "src" / "a")
     sf.write(tmp_path / "src" / "a" / "sys.wav", 0.1 * np.ones(2400, np.float32), 24000)
     with pytest.raises(AudioError, match=r"sys\.wav: 0\.100 s of audio"):
-        build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions())
+        build_stimuli(tmp_path / "src", tmp_path / "out", BuildOptions(catch_base="sys"))
 
 
 def test_antiphase_tone_inverts_one_channel_and_quiet_tone_is_6db_down():

@@ -148,10 +148,14 @@ class StudyFuzz(RuleBasedStateMachine):
         b = self.browsers[i]
         rows = self.h.query("SELECT * FROM judgments ORDER BY answered_ms DESC LIMIT 1")
         if b.csrf and rows:
-            r = rows[0]
-            ratings = {s: {a: r[f"{a}_{s.lower()}"] for a in ATTRIBUTES} for s in "AB"}
-            self.post_json(b, "/api/answer", {"trial": r["position"], "preference": r["preference"],
-                                              "ratings": ratings})
+            self.post_json(b, "/api/answer", posted_answer(rows[0]))
+
+
+def posted_answer(row: Any) -> dict:
+    """The answer body that stored the judgment ``row`` (its ratings are one JSON object)."""
+    stored = json.loads(row["ratings"])
+    ratings = {s: {a: stored[f"{a}_{s.lower()}"] for a in ATTRIBUTES} for s in "AB"}
+    return {"trial": row["position"], "preference": row["preference"], "ratings": ratings}
 
 
 def run_fuzz(harness: Any, clock: Any, hostile: Any, profile: str) -> None:
@@ -165,8 +169,10 @@ def check_coverage(harness: Any, min_requests: int, min_hostile: int) -> None:
     How requests are counted: ``Harness.send`` counts every request it sends to the app, per route
     (``harness.counts``): the hostile ones drawn by the ``hostile_*`` rules (``harness.hostile``)
     and the honest sequences' own (the rules draw which browser acts, when, and with which
-    answers). The examples are derandomized, so a run sends the same requests every time: on
-    2026-11-28 the normal test sent 1,073 (573 hostile) and the slow one 8,362 (2,895 hostile). The
+    answers). The examples are derandomized, so a run sends the same requests every time (they
+    follow the source of ``StudyFuzz``: editing the class draws other examples). On 2026-11-28,
+    after ratings became one JSON object, the normal test sent 1,083 (615 hostile); before that
+    change it sent 1,073 (573 hostile) and the slow one 8,362 (2,895 hostile). The
     floors below keep a CI run, which runs both, at 8,500 requests or more (3,000 hostile), with
     room for small changes of the generators.
     """
