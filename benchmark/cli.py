@@ -1,4 +1,4 @@
-"""``python -m benchmark run|tables|stimuli|fad``: the benchmark harness from the command line."""
+"""``python -m benchmark run|tables|stimuli|clips export|fad``: the benchmark harness from the command line."""
 
 from __future__ import annotations
 
@@ -22,25 +22,42 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--musdb-root", dest="root", help="alias of --root for real MUSDB18(-HQ)")
     run.add_argument("--out", default="results", help="results folder (tables) with its _cache/")
     run.add_argument("--config", help="TOML file of BenchmarkConfig fields (benchmark/config.py)")
-    run.add_argument("--systems", nargs="+", help="subset of systems to run (default: all six)")
+    run.add_argument("--systems", nargs="+", help="subset of the shipped systems (benchmark/registry.py; default: all)")
+    run.add_argument("--system-dir", action="append", metavar="NAME=DIR",
+                     help="an outside system: DIR/<clip_id>.wav per clip (any rate/channels; `clips export` "
+                          "writes the vocals), scored beside the others; repeatable")
     run.add_argument("--backends", nargs="+",
                      help="embedding backends: musicnn, musicnn_vgg, vggish, clap, encodec")
     run.add_argument("--max-clips", type=int, help="only the first N clips, for a quick look")
     run.add_argument("--clips-per-song", type=int, help="10 s clips per test song")
     run.add_argument("--checkpoints", help="cascade checkpoint folder (default: the shipped cascade)")
     run.add_argument("--threads", type=int, default=None, help="torch threads (default: $HAFM_THREADS or 1)")
-    tables = sub.add_parser("tables", formatter_class=fmt, help="rebuild tables/figures from the cache (seconds)")
-    tables.add_argument("--out", default="results", help="results folder holding _cache/")
+    tables = sub.add_parser("tables", formatter_class=fmt,
+                            help="rebuild tables/figures from the run's statistics in OUT/stats/ (seconds)")
+    tables.add_argument("--out", default="results", help="results folder holding stats/")
     stim = sub.add_parser("stimuli", formatter_class=fmt,
                           help="export cached clips as a listening-test source (vocals/ITEM.wav, SYSTEM/ITEM.wav)")
     stim.add_argument("--results", default="results", help="results folder of a finished run")
     stim.add_argument("--root", default="data/chorales", help="the MUSDB tree the run used (for the vocals)")
     stim.add_argument("--out", default="data/listening_source", help="folder to write")
     stim.add_argument("--max-items", type=int, default=12, help="items (one clip per song)")
+    _add_clips(sub, fmt)
     from benchmark.fad_cli import register as register_fad
 
     register_fad(sub, fmt)  # FAD between two folders: benchmark/fad_cli.py
     return p
+
+
+def _add_clips(sub, fmt) -> None:
+    clips = sub.add_parser("clips", formatter_class=fmt, help="the benchmark's clips, for an outside model")
+    export = clips.add_subparsers(dest="clips_command", required=True).add_parser(
+        "export", formatter_class=fmt, help="write OUT/<clip_id>.wav (vocals, mono 24 kHz) and OUT/manifest.json")
+    export.add_argument("out", help="folder to write")
+    export.add_argument("--root", default="data/chorales", help="the MUSDB tree the run uses")
+    export.add_argument("--results", default="results", help="results folder whose _cache/clips.json the run uses")
+    export.add_argument("--config", help="TOML file of BenchmarkConfig fields (the run's clip selection)")
+    export.add_argument("--clips-per-song", type=int, help="10 s clips per test song")
+    export.add_argument("--max-clips", type=int, help="only the first N clips")
 
 
 def _pipeline(checkpoints: str | None):
@@ -70,8 +87,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 max_clips=args.max_clips, clips_per_song=args.clips_per_song,
                                 checkpoints=args.checkpoints)
     t0 = time.time()
-    model_systems = {"three_stage", "two_stage"} & set(cfg.systems)
-    pipeline = _pipeline(cfg.checkpoints) if model_systems else None
+    from benchmark.outside import parse_system_dirs
+    from benchmark.registry import spec
+
+    outside = parse_system_dirs(args.system_dir)
+    pipeline = _pipeline(cfg.checkpoints) if any(spec(n).needs_pipeline for n in cfg.systems) else None
     model_id = pipeline.identity() if pipeline is not None else "none"
     embedders = {name: get_embedder(name) for name in cfg.backends}
     root = Path(args.root)
@@ -81,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 pipeline=pipeline, model_id=model_id,
                 data_name=f"{root.name} (MUSDB18 layout)",
                 precompute=functools.partial(precompute, checkpoints=cfg.checkpoints or None,
-                                             workers=cfg.workers, batch=cfg.batch))
+                                             workers=cfg.workers, batch=cfg.batch), outside=outside)
     written = write_tables(args.out)
     manifest = root / "manifest.json"
     atomic_write_json(Path(args.out) / "provenance.json", provenance(
@@ -112,12 +132,23 @@ def cmd_stimuli(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clips(args: argparse.Namespace) -> int:
+    from benchmark.config import load_benchmark_config
+    from benchmark.outside import export_clips
+
+    cfg = load_benchmark_config(args.config, clips_per_song=args.clips_per_song, max_clips=args.max_clips)
+    entries = export_clips(cfg, args.root, args.results, args.out)
+    print(f"{len(entries)} clips written to {args.out}/ (<clip_id>.wav, manifest.json)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "fad":
             return args.func(args)
-        return {"run": cmd_run, "tables": cmd_tables, "stimuli": cmd_stimuli}[args.command](args)
+        commands = {"run": cmd_run, "tables": cmd_tables, "stimuli": cmd_stimuli, "clips": cmd_clips}
+        return commands[args.command](args)
     except (HafmError, FileNotFoundError, ValueError) as err:
         print(f"benchmark: error: {err}", file=sys.stderr)
         return 2

@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-ALL_SYSTEMS = ("ground_truth", "codec_oracle", "codec_oracle_4", "three_stage", "two_stage", "random")
+from benchmark.registry import names
+
+ALL_SYSTEMS = names()  # benchmark/registry.py
 
 
 @dataclass

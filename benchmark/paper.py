@@ -15,9 +15,9 @@ PDF and SVG are written without timestamps (and with a fixed SVG id salt), so re
 figures from the same statistics gives identical files; fonts are embedded as TrueType (Type 42),
 as many publishers require.
 
-Display names: ``DISPLAY_NAMES`` / ``BACKEND_NAMES`` / ``TARGET_NAMES``, overridden by
-``stats["meta"]["display_names"]`` when a run records its own (e.g. from a system registry);
-unknown systems print their id with spaces for underscores.
+Display names: the system registry's (``benchmark.registry``) / ``BACKEND_NAMES`` /
+``TARGET_NAMES``, overridden by ``stats["meta"]["display_names"]`` (what the run recorded, outside
+systems included); unknown systems print their id with spaces for underscores.
 """
 
 from __future__ import annotations
@@ -30,11 +30,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from benchmark.registry import display_names  # noqa: E402
 from hafm.fileio import atomic_path  # noqa: E402
 
-DISPLAY_NAMES = {"ground_truth": "Ground truth", "codec_oracle": "Codec, 8 codebooks",
-                 "codec_oracle_4": "Codec, 4 codebooks", "three_stage": "HAFM, three-stage",
-                 "two_stage": "HAFM, two-stage", "random": "Random accompaniment"}
 BACKEND_NAMES = {"musicnn": "MusiCNN (MTT)", "musicnn_vgg": "MusiCNN-VGG (MSD)", "vggish": "VGGish",
                  "clap": "CLAP", "encodec": "EnCodec"}
 TARGET_NAMES = {"accompaniment": "Accompaniment", "mix": "Mix"}
@@ -47,7 +45,7 @@ _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
 
 def display_name(system: str, stats: dict | None = None) -> str:
     """The name a paper prints for ``system``: the run's own display name, ours, or the id."""
-    names = {**DISPLAY_NAMES, **((stats or {}).get("meta", {}).get("display_names") or {})}
+    names = {**display_names(), **((stats or {}).get("meta", {}).get("display_names") or {})}
     return names.get(system, system.replace("_", " "))
 
 

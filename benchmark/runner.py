@@ -1,8 +1,10 @@
 """End-to-end benchmark run: clips -> system outputs (cached) -> proxies, embeddings -> FAD stats.
 
-Everything a table needs is written to ``<out>/_cache/`` (``clips.json``, ``per_clip.csv``,
-``fad_stats.json``) and ``<out>/provenance.json``; ``benchmark.tables`` renders them. Generated
-audio is cached per system identity, so a killed run resumes and a second run costs seconds.
+Everything a table needs is written to ``<out>/stats/`` (``per_clip.csv``, ``fad_stats.json``:
+``benchmark.stats_files``, committed) and ``<out>/provenance.json``; ``benchmark.tables`` renders
+them. The clip lists and generated audio (cached per system identity, so a killed run resumes and a
+second run costs seconds) stay in ``<out>/_cache/``. Systems come from ``benchmark.registry``;
+outside systems are folders of outputs (``outside``: name -> folder).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from benchmark.cache import OutputCache
 from benchmark.clips import Clip, load_manifest, save_manifest, select_clips
 from benchmark.config import BenchmarkConfig
 from benchmark.music.bench import clip_rows, music_identity
+from benchmark.registry import Context, display_names, folder_spec, spec
+from benchmark.stats_files import FAD_STATS, have_stats, stats_dir, write_fad_stats, write_per_clip
 from benchmark.systems import SR, ClipAudio, System
 from hafm.data.musdb_io import TrackAudio, iter_tracks
-from hafm.fileio import atomic_write_json, atomic_write_text, sha256_json
+from hafm.fileio import sha256_json
 
 Outputs = dict[str, dict[str, np.ndarray]]  # system -> clip_id -> accompaniment [n] at 24 kHz
 
@@ -122,48 +126,37 @@ def data_fingerprint(root: str | Path) -> str:
     return sha256_json([(str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files])
 
 
-def run_key(cfg: BenchmarkConfig, root: str | Path, model_id: str, backends: list[str]) -> str:
-    """Everything a run's statistics depend on: config, data, generation pipeline, embeddings, code version."""
+def run_key(cfg: BenchmarkConfig, root: str | Path, model_id: str, backends: list[str],
+            outside: dict[str, Path] | None = None) -> str:
+    """Everything a run's statistics depend on: config, data, generation pipeline, embeddings, code
+    version, and the outside systems' folders (their files' names, sizes and times; only when given,
+    so runs without them keep their key)."""
     import benchmark
     import hafm
 
-    return sha256_json({"config": cfg.to_dict(), "data": data_fingerprint(root), "model": model_id,
-                        "backends": backends, "versions": [hafm.__version__, getattr(benchmark, "__version__", "")]})
+    payload = {"config": cfg.to_dict(), "data": data_fingerprint(root), "model": model_id, "backends": backends,
+               "versions": [hafm.__version__, getattr(benchmark, "__version__", "")]}
+    if outside:
+        payload["outside"] = {name: data_fingerprint(folder) for name, folder in sorted(outside.items())}
+    return sha256_json(payload)
 
 
 def cached_stats(out: Path, key: str) -> dict | None:
     """The statistics of a finished run with the same key (a second run then costs seconds)."""
     import json
 
-    path = out / "_cache" / "fad_stats.json"
-    if not (path.exists() and (out / "_cache" / "per_clip.csv").exists()):
+    if not have_stats(out):
         return None
-    stats = json.loads(path.read_text())
+    stats = json.loads((stats_dir(out) / FAD_STATS).read_text())
     meta = stats.get("meta", {})
     return stats if meta.get("run_key") == key and meta.get("music") == music_identity() else None
 
 
-def write_per_clip(out: Path, frame: pd.DataFrame) -> None:
-    atomic_write_text(out / "_cache" / "per_clip.csv", frame.to_csv(index=False, float_format="%.6g"))
-
-
-def write_stats(out: Path, stats: dict) -> None:
-    atomic_write_json(out / "_cache" / "fad_stats.json", stats)
-
-
-def build_systems(cfg: BenchmarkConfig, pool: dict[str, np.ndarray], codec, pipeline) -> list[System]:
-    """The configured systems; ``codec`` (a factory) and ``pipeline`` are only used by the systems that need them."""
-    from benchmark.systems import CascadeSystem, CodecOracle, GroundTruth, RandomBaseline
-
-    makers = {
-        "ground_truth": lambda: GroundTruth(),
-        "codec_oracle": lambda: CodecOracle(codec(), 8, "codec_oracle"),
-        "codec_oracle_4": lambda: CodecOracle(codec(), 4, "codec_oracle_4"),
-        "three_stage": lambda: CascadeSystem(3, pipeline, cfg.generation_seed),
-        "two_stage": lambda: CascadeSystem(2, pipeline, cfg.generation_seed),
-        "random": lambda: RandomBaseline(pool, cfg.seed),
-    }
-    return [makers[name]() for name in cfg.systems]
+def build_systems(cfg: BenchmarkConfig, ctx: Context, outside: dict[str, Path] | None = None) -> list[System]:
+    """The registered systems named in ``cfg.systems``, then one ``FolderSystem`` per outside folder."""
+    specs = [spec(name) for name in cfg.systems]
+    specs += [folder_spec(name, folder) for name, folder in (outside or {}).items()]
+    return [s.make(ctx) for s in specs]
 
 
 def embed_all(embedders: dict[str, Embed], cfg: BenchmarkConfig, outputs: Outputs, clips: list[ClipAudio],
@@ -213,18 +206,19 @@ def _map(fn: Callable, jobs: list, workers: int) -> list:
 
 def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: dict[str, Embed],
         codec: Callable, pipeline, model_id: str, data_name: str,
-        precompute: Callable | None = None) -> dict:
-    """The whole benchmark; returns the stats written to ``out/_cache/fad_stats.json``.
+        precompute: Callable | None = None, outside: dict[str, Path] | None = None) -> dict:
+    """The whole benchmark; returns the stats written to ``out/stats/fad_stats.json``.
 
     ``codec`` is a factory called only when a system needs it; ``pipeline`` (a
     ``hafm.pipeline.GenerationPipeline``, None without model systems) generates, and ``model_id``
-    is its identity; ``precompute``
-    (e.g. ``benchmark.cascade_pool.precompute``) may fill the output cache in parallel first.
+    is its identity; ``precompute`` (e.g. ``benchmark.cascade_pool.precompute``) may fill the
+    output cache in parallel first; ``outside`` (system name -> folder of ``<clip_id>.wav``) adds
+    outside systems, scored like the shipped ones.
     """
     t0 = time.time()
     out = Path(out)
     cache_dir = out / "_cache"
-    key = run_key(cfg, root, model_id, list(embedders))
+    key = run_key(cfg, root, model_id, list(embedders), outside)
     cached = cached_stats(out, key)
     if cached is not None:
         cached["meta"]["reused"] = True  # not written back: the file keeps the run that made it
@@ -240,7 +234,8 @@ def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: d
     clip_audio = [cut(test[c.track], c) for c in clips]
     reference = [cut(ref_tracks[c.track], c) for c in ref_clips]
     pool = {name: t.accompaniment for name, t in test.items()}
-    systems = build_systems(cfg, pool, codec, pipeline)
+    ctx = Context(cfg, pool, codec, pipeline, tuple(c.clip_id for c in clips))
+    systems = build_systems(cfg, ctx, outside)
     cache = OutputCache(cache_dir / "outputs")
     if precompute is not None:
         precompute(systems, clip_audio, cache)
@@ -251,6 +246,8 @@ def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: d
                      "n_songs": len({c.track for c in clips}),
                      "reference": f"{len(ref_clips)} training-split clips of {len(ref_tracks)} songs",
                      "bootstrap": cfg.bootstrap, "systems": {s.name: s.identity() for s in systems},
+                     "display_names": {s.name: display_names().get(s.name, s.name) for s in systems},
+                     "outside": {name: str(folder) for name, folder in (outside or {}).items()},
                      "wall_seconds": elapsed(t0), "run_key": key, "music": music_identity()}
-    write_stats(out, stats)
+    write_fad_stats(out, stats)
     return stats

@@ -7,9 +7,8 @@ import warnings
 import numpy as np
 
 from benchmark.fad import as_reference, fad, fad_inf, paired_fad_difference, per_song_fad, reference_floor
+from benchmark.registry import pairs
 from hafm.frechet import FewFramesWarning
-
-PAIRS = (("three_stage", "two_stage"), ("three_stage", "random"), ("two_stage", "random"))
 
 
 def score_target(backend: str, target: str, reference: dict[str, np.ndarray],
@@ -30,12 +29,11 @@ def score_target(backend: str, target: str, reference: dict[str, np.ndarray],
                          "n_songs": res.n, "n_frames": res.n_frames, "fad_inf": inf})
             per_song += [{"system": system, "backend": backend, "target": target, "song": s, "fad": v}
                          for s, v in per_song_fad(ref, songs).items()]
-        for a, b in PAIRS:
-            if a in systems and b in systems:
-                d = paired_fad_difference(ref, systems[a], systems[b], n_resamples=n_resamples, rng=seed)
-                paired.append({"a": a, "b": b, "backend": backend, "target": target, "diff": d.diff,
-                               "ci_low": d.ci_low, "ci_high": d.ci_high, "p_two_sided": d.p_two_sided,
-                               "n_songs": d.n})
+        for a, b in pairs(systems):  # benchmark/registry.py
+            d = paired_fad_difference(ref, systems[a], systems[b], n_resamples=n_resamples, rng=seed)
+            paired.append({"a": a, "b": b, "backend": backend, "target": target, "diff": d.diff,
+                           "ci_low": d.ci_low, "ci_high": d.ci_high, "p_two_sided": d.p_two_sided,
+                           "n_songs": d.n})
         floor = reference_floor(reference, rng=seed).value
     few = sum(issubclass(w.category, FewFramesWarning) for w in caught)
     notes = sorted({str(w.message) for w in caught if not issubclass(w.category, FewFramesWarning)})

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import torch
 
-from hafm.fileio import sha256_json
+from hafm.fileio import sha256_file, sha256_json
 
 SR = 24_000
 
@@ -131,3 +132,44 @@ class CascadeSystem:
         vocals = torch.from_numpy(clip.vocals).float()[None]
         out = self.pipeline.generate(vocals, SR, stages=self.stages, seed=self.clip_seed(clip.clip_id))
         return out[0, : len(clip.vocals)].detach().cpu().numpy()
+
+
+class FolderSystem:
+    """An outside system's outputs: ``root/<clip_id>.wav`` per clip (``python -m benchmark clips export``
+    writes the vocals to generate from), any rate and channel count, downmixed and resampled to 24 kHz.
+
+    Every clip of the run must have its file (checked at construction, naming the missing ones);
+    an output may be longer than its clip (cut) or up to ``TOLERANCE_S`` seconds shorter (padded
+    with silence). The identity is the hash of the files, so edited outputs are scored again.
+    """
+
+    TOLERANCE_S = 0.05
+
+    def __init__(self, name: str, root: str | Path, clip_ids: tuple[str, ...]):
+        self.name, self.root = name, Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"system {name}: {self.root} is not a folder")
+        missing = [c for c in clip_ids if not self.path(c).is_file()]
+        if missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            shown = ", ".join(f"{c}.wav" for c in missing[:5]) + more
+            raise FileNotFoundError(f"system {name}: {len(missing)} of {len(clip_ids)} clips missing in {self.root}: "
+                                    f"{shown} (`python -m benchmark clips export` lists every clip)")
+        self.files = {c: sha256_file(self.path(c)) for c in sorted(clip_ids)}
+
+    def path(self, clip_id: str) -> Path:
+        """The output file of one clip."""
+        return self.root / f"{clip_id}.wav"
+
+    def identity(self) -> str:
+        return f"folder-{self.name}-{sha256_json(self.files)[:16]}"
+
+    def __call__(self, clip: ClipAudio) -> np.ndarray:
+        from hafm.audio import load
+
+        wav, _ = load(self.path(clip.clip_id), sr=SR, mono=True, max_seconds=None, allow_silent=True)
+        audio, n = wav[0].numpy(), len(clip.vocals)
+        if len(audio) < n - self.TOLERANCE_S * SR:
+            raise ValueError(f"system {self.name}: {self.path(clip.clip_id)} lasts {len(audio) / SR:.3f} s, "
+                             f"the clip {n / SR:.3f} s")
+        return np.pad(audio[:n], (0, max(0, n - len(audio))))

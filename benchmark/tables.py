@@ -1,6 +1,7 @@
 """Tables and figures from a benchmark run's cached statistics (no audio, no models: seconds).
 
-Inputs (written by the runner under ``<out>/_cache/``): ``fad_stats.json`` and ``per_clip.csv``.
+Inputs (written by the runner under ``<out>/stats/``, committed: ``benchmark.stats_files``):
+``fad_stats.json`` and ``per_clip.csv``; system order from ``benchmark.registry``.
 Outputs in ``<out>/``: ``fad.md``, ``fad.csv``, ``fad.tex``, ``fad_inf.tex`` and
 ``fad.pdf``/``.svg``/``.png`` (paper-ready: ``benchmark.paper``), ``proxies.csv``,
 ``proxies.md``, ``per_song_fad.csv``, ``paper_comparison.md``, and the music metrics' ``music.*``
@@ -9,21 +10,20 @@ Outputs in ``<out>/``: ``fad.md``, ``fad.csv``, ``fad.tex``, ``fad_inf.tex`` and
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from benchmark.paper import fad_figure, fad_latex
+from benchmark.registry import rank
+from benchmark.stats_files import read_stats
 from hafm.fileio import atomic_write_text
 
 FAD_COLUMNS = ["system", "backend", "target", "fad", "ci_low", "ci_high", "n_clips"]
 PAPER = {"three_stage": 1.71, "two_stage": 2.10}  # paper, Table: FAD on MUSDB18 (VGGish assumed)
-SYSTEM_ORDER = ["ground_truth", "codec_oracle", "codec_oracle_4", "three_stage", "two_stage", "random"]
 
 
 def _order(df: pd.DataFrame) -> pd.DataFrame:
-    rank = {s: i for i, s in enumerate(SYSTEM_ORDER)}
     return df.sort_values(["backend", "target", "system"], key=lambda c: c.map(rank) if c.name == "system" else c)
 
 
@@ -111,13 +111,9 @@ def proxies_tables(per_clip: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 
 def write_tables(out: str | Path) -> list[Path]:
-    """Rebuild every table and figure in ``out`` from ``out/_cache``; returns the paths written."""
+    """Rebuild every table and figure in ``out`` from ``out/stats``; returns the paths written."""
     out = Path(out)
-    cache = out / "_cache"
-    stats_path = cache / "fad_stats.json"
-    if not stats_path.exists():
-        raise FileNotFoundError(f"{stats_path} is missing: run `python -m benchmark run` first")
-    stats = json.loads(stats_path.read_text())
+    stats, per_clip = read_stats(out)
     df = fad_frame(stats)
     written = [out / n for n in ("fad.csv", "fad.md", "fad.tex", "fad.png", "paper_comparison.md",
                                  "per_song_fad.csv", "proxies.csv", "proxies.md")]
@@ -130,7 +126,6 @@ def write_tables(out: str | Path) -> list[Path]:
     written += [p for p in fad_figure(df, stats, written[3].with_suffix("")) if p not in written]
     atomic_write_text(written[4], paper_comparison(df, stats))
     _write_csv(pd.DataFrame(stats.get("per_song", [])), written[5])
-    per_clip = pd.read_csv(cache / "per_clip.csv")
     _write_csv(per_clip, written[6])
     atomic_write_text(written[7], proxies_tables(per_clip)[1])
     from benchmark.music.tables import write_music_tables

@@ -15,13 +15,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmark.music.stats import paired_difference, song_mean_ci, song_means  # noqa: E402
+from benchmark.registry import order, pairs, rank  # noqa: E402
 from hafm.fileio import atomic_path, atomic_write_text  # noqa: E402
 
 HEADLINES = ("harmony", "rhythm", "coherence", "tonality")
 PARTS = ("consonance", "chord_tones", "key", "onset_f", "tempo", "rhythm_xcorr", "harmony_chroma")
-PAIRS = (("ground_truth", "random"), ("three_stage", "two_stage"), ("three_stage", "random"),
-         ("two_stage", "random"), ("ground_truth", "codec_oracle"), ("codec_oracle", "codec_oracle_4"))
-SYSTEM_ORDER = ["ground_truth", "codec_oracle", "codec_oracle_4", "three_stage", "two_stage", "random"]
 DESCRIPTION = (
     "harmony: consonant share of accompaniment notes against the sung pitch (basic-pitch notes vs "
     "torchcrepe notes); rhythm: onset F-measure (mir_eval, 50 ms) of accompaniment vs vocal onsets; "
@@ -45,17 +43,13 @@ def summary(per_clip: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) -> p
             rows.append({"system": system, "metric": metric, "mean": m.mean, "ci_low": m.ci_low,
                          "ci_high": m.ci_high, "n_songs": m.n_songs, "n_clips": m.n_clips})
     frame = pd.DataFrame(rows)
-    rank = {s: i for i, s in enumerate(SYSTEM_ORDER)}
     return frame.sort_values(["metric", "system"], key=lambda c: c.map(rank) if c.name == "system" else c)
 
 
 def paired(per_clip: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Paired song-level differences A - B of every metric for the ``PAIRS`` that were both run."""
-    systems = set(per_clip["system"])
+    """Paired song-level differences A - B of every metric for the registry's pairs that were both run."""
     rows = []
-    for a, b in PAIRS:
-        if not {a, b} <= systems:
-            continue
+    for a, b in pairs(per_clip["system"]):
         for metric in metric_columns(per_clip):
             means = {s: song_means(per_clip.loc[per_clip.system == s, metric],
                                    per_clip.loc[per_clip.system == s, "track"]) for s in (a, b)}
@@ -75,7 +69,7 @@ def _cell(frame: pd.DataFrame, system: str, metric: str) -> str:
 
 
 def markdown(table: pd.DataFrame, pairs: pd.DataFrame) -> str:
-    systems = [s for s in SYSTEM_ORDER if s in set(table.system)] + sorted(set(table.system) - set(SYSTEM_ORDER))
+    systems = order(table.system)
     lines = ["# Music metrics of every system (vocal vs accompaniment; higher is better)", "", DESCRIPTION, "",
              "Mean over songs of per-song means, 95% CI: bootstrap over songs (1000 resamples). "
              "Validation of every metric: `metrics_validation.md`.", ""]
@@ -101,7 +95,7 @@ def markdown(table: pd.DataFrame, pairs: pd.DataFrame) -> str:
 
 def latex(table: pd.DataFrame) -> str:
     metrics = [m for m in HEADLINES if m in set(table.metric)]
-    systems = [s for s in SYSTEM_ORDER if s in set(table.system)]
+    systems = order(table.system)
     rows = [r"\begin{tabular}{l" + "r" * len(metrics) + "}", r"\toprule",
             "System & " + " & ".join(m.capitalize() for m in metrics) + r" \\", r"\midrule"]
     for s in systems:

@@ -80,10 +80,10 @@ def test_vector_figures_are_reproducible_files(stats, tmp_path):
 
 
 def test_write_tables_writes_the_vector_figures(stats, tmp_path):
-    (tmp_path / "_cache").mkdir()
-    (tmp_path / "_cache" / "fad_stats.json").write_text(json.dumps(stats))
+    (tmp_path / "stats").mkdir()
+    (tmp_path / "stats" / "fad_stats.json").write_text(json.dumps(stats))
     pd.DataFrame({"clip_id": ["a@0"], "system": ["random"], "rhythm": [0.1], "harmony": [0.3]}).to_csv(
-        tmp_path / "_cache" / "per_clip.csv", index=False)
+        tmp_path / "stats" / "per_clip.csv", index=False)
     written = write_tables(tmp_path)
     assert {"fad.pdf", "fad.svg", "fad.png", "fad.tex", "fad_inf.tex"} <= {p.name for p in written}
     assert r"\begin{table*}" in (tmp_path / "fad.tex").read_text()

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
+from benchmark.clips import load_manifest
 from benchmark.config import BenchmarkConfig
 from benchmark.runner import run
 from benchmark.tables import write_tables
@@ -112,3 +113,38 @@ def test_changed_pipeline_invalidates_the_stored_statistics(tiny_musdb, tmp_path
     calls = []
     _run(cfg, tiny_musdb, tmp_path, calls, model="w2")
     assert calls  # other weights or sampling settings: the model systems were generated again
+
+
+@pytest.fixture
+def outside_dir(tiny_musdb, tmp_path, cfg):
+    """An outside system's folder: the true accompaniment of every exported clip, low-passed at
+    4 kHz and written as 44.1 kHz stereo (the ``clips export`` -> model -> folder round trip)."""
+    import soundfile as sf
+    from scipy.signal import butter, resample_poly, sosfilt
+
+    from benchmark.outside import export_clips
+    from benchmark.runner import cut, load_split
+
+    entries = export_clips(cfg, tiny_musdb, tmp_path, tmp_path / "clips")
+    test, sos = load_split(tiny_musdb, "test"), butter(4, 4000, fs=24_000, output="sos")
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    clips, _ = load_manifest(tmp_path / "_cache" / "clips.json")
+    for clip in clips:
+        low = resample_poly(sosfilt(sos, cut(test[clip.track], clip).accompaniment), 147, 80)
+        sf.write(folder / f"{clip.clip_id}.wav", np.stack([low, low], 1), 44_100, subtype="FLOAT")
+    assert len(clips) == len(entries)
+    return folder
+
+
+@pytest.mark.slow
+def test_outside_folder_is_scored_beside_the_shipped_systems(tiny_musdb, tmp_path, cfg, outside_dir):
+    cfg = BenchmarkConfig(**{**cfg.to_dict(), "systems": ("ground_truth", "three_stage", "random")})
+    stats = run(cfg, tiny_musdb, tmp_path, embedders={"spectral": spectral_embed}, codec=HalfCodec,
+                pipeline=FakePipeline(), model_id="w1", data_name="tiny", outside={"mine": outside_dir})
+    fad = {r["system"]: r["fad"] for r in stats["fad"] if r["target"] == "accompaniment"}
+    assert fad["mine"] < fad["three_stage"]
+    assert {(p["a"], p["b"]) for p in stats["paired"]} >= {("mine", "three_stage"), ("mine", "random")}
+    write_tables(tmp_path)
+    assert "| mine |" in (tmp_path / "fad.md").read_text() and "mine" in (tmp_path / "fad.tex").read_text()
+    assert "mine" in set(pd.read_csv(tmp_path / "proxies.csv").system)

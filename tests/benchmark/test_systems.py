@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from benchmark.cache import OutputCache
-from benchmark.systems import CascadeSystem, ClipAudio, CodecOracle, GroundTruth, RandomBaseline
+from benchmark.systems import SR, CascadeSystem, ClipAudio, CodecOracle, FolderSystem, GroundTruth, RandomBaseline
 
 
 def _clip(track="a", n=2400):
@@ -87,3 +87,44 @@ def test_cache_key_changes_with_identity(tmp_path):
 def test_cache_refuses_non_finite_audio(tmp_path):
     with pytest.raises(ValueError, match="non-finite"):
         OutputCache(tmp_path).put("x", "i", "c", np.array([np.nan], np.float32))
+
+
+@pytest.fixture
+def outside_folder(tmp_path):
+    """Outputs of clips ``a@0`` and ``b@0`` as 44.1 kHz stereo files: a 440 Hz tone, 0.2 s long."""
+    import soundfile as sf
+
+    t = np.arange(int(0.2 * 44_100)) / 44_100
+    tone = 0.5 * np.sin(2 * np.pi * 440 * t)
+    for clip_id in ("a@0", "b@0"):
+        sf.write(tmp_path / f"{clip_id}.wav", np.stack([tone, tone], 1), 44_100, subtype="FLOAT")
+    return tmp_path
+
+
+def _tone_clip(clip_id="a@0", seconds=0.2):
+    n = int(seconds * SR)
+    return ClipAudio(clip_id, clip_id[0], np.zeros(n, np.float32), np.zeros(n, np.float32))
+
+
+def test_folder_system_resamples_and_downmixes_to_the_clip(outside_folder):
+    out = FolderSystem("mine", outside_folder, ("a@0", "b@0"))(_tone_clip())
+    spectrum = np.abs(np.fft.rfft(out))
+    assert out.shape == (int(0.2 * SR),) and np.argmax(spectrum) * SR / len(out) == pytest.approx(440, abs=10)
+
+
+def test_folder_system_names_every_missing_clip(outside_folder):
+    with pytest.raises(FileNotFoundError, match=r"2 of 3 clips missing.*c@0\.wav, d@0\.wav"):
+        FolderSystem("mine", outside_folder, ("a@0", "c@0", "d@0"))
+
+
+def test_folder_system_refuses_an_output_shorter_than_its_clip(outside_folder):
+    with pytest.raises(ValueError, match="lasts 0.200 s, the clip 1.000 s"):
+        FolderSystem("mine", outside_folder, ("a@0",))(_tone_clip(seconds=1.0))
+
+
+def test_folder_identity_follows_the_files(outside_folder):
+    import soundfile as sf
+
+    before = FolderSystem("mine", outside_folder, ("a@0",)).identity()
+    sf.write(outside_folder / "a@0.wav", np.zeros(int(0.2 * SR), np.float32), SR)
+    assert FolderSystem("mine", outside_folder, ("a@0",)).identity() != before

@@ -8,7 +8,7 @@ from benchmark.tables import FAD_COLUMNS, write_tables
 
 @pytest.fixture
 def cached_run(tmp_path):
-    cache = tmp_path / "_cache"
+    cache = tmp_path / "stats"
     cache.mkdir()
     rows = []
     for backend in ("musicnn", "musicnn_vgg"):
@@ -53,6 +53,16 @@ def test_paper_comparison_is_labelled_not_comparable(cached_run):
     assert "NOT comparable" in text and "1.71" in text
 
 
-def test_missing_cache_is_a_clear_error(tmp_path):
+def test_missing_statistics_are_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="benchmark run"):
         write_tables(tmp_path)
+
+
+def test_outside_systems_follow_the_shipped_ones(cached_run):
+    stats = json.loads((cached_run / "stats" / "fad_stats.json").read_text())
+    stats["fad"].insert(0, dict(stats["fad"][0], system="mine"))
+    (cached_run / "stats" / "fad_stats.json").write_text(json.dumps(stats))
+    write_tables(cached_run)
+    df = pd.read_csv(cached_run / "fad.csv")
+    first = df[(df.backend == "musicnn") & (df.target == "accompaniment")].system.tolist()
+    assert first == ["ground_truth", "three_stage", "two_stage", "random", "mine"]
