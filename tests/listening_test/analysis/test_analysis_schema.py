@@ -102,7 +102,10 @@ def test_the_server_export_columns_cover_the_contract():
     from listening_test.analysis.schema import SERVER_ALIASES
 
     source = (Path(analysis_pkg.__file__).parent.parent / "export.py").read_text()
-    columns = next(ast.literal_eval(node.value) for node in ast.walk(ast.parse(source))
-                   if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "COLUMNS")
+    parts = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.Assign)
+             and getattr(node.targets[0], "id", "") in ("LEADING_COLUMNS", "TRAILING_COLUMNS")}
+    ratings = [f"{q}_{side}" for side in "ab" for q in ("rhythm", "harmony", "coherence")]  # the default questions
+    columns = [*parts["LEADING_COLUMNS"], *ratings, *parts["TRAILING_COLUMNS"]]
     mapped = {SERVER_ALIASES.get(c, c) for c in columns}
     assert set(REQUIRED_COLUMNS) <= mapped and "catch_expected" in columns
