@@ -82,6 +82,7 @@ class Harness:
         self.counts: Counter[str] = Counter()
         self.statuses: Counter[tuple[str, int]] = Counter()
         self.examples = 0
+        self.rounds = 0
         self.hostile = 0  # requests drawn by the hostile rule (the rest are honest sequences)
         self.reader: sqlite3.Connection | None = None
         self.acked_new = 0
