@@ -92,7 +92,7 @@ class SongStats:
 
     counts [G]; sums [G, d] of (x - origin); sq_norms [G] of |x - origin|^2;
     scatters [G, d, d] of y y^T with y = reference.project(x - origin);
-    centred [N, d] all frames minus origin and song_of_frame [N] (for the exact fallback).
+    projected [N, d]: y of every frame, and song_of_frame [N] (for the exact fallback).
     """
 
     names: tuple[str, ...]
@@ -101,7 +101,7 @@ class SongStats:
     sq_norms: np.ndarray
     scatters: np.ndarray
     origin: np.ndarray
-    centred: np.ndarray
+    projected: np.ndarray
     song_of_frame: np.ndarray
 
     def fad(self, reference: Reference, weights: np.ndarray) -> float:
@@ -111,20 +111,24 @@ class SongStats:
             raise FrechetInputError("a covariance needs at least 2 frames in the (resampled) set")
         mean_c = (weights @ self.sums) / n
         my = reference.project(mean_c)
-        scatter = np.tensordot(weights, self.scatters, axes=1)
-        inner = (scatter - n * np.outer(my, my)) / (n - 1)
         trace_eval = (float(weights @ self.sq_norms) - n * float(mean_c @ mean_c)) / (n - 1)
         mean_sq = float(np.sum((self.origin + mean_c - reference.mu) ** 2))
-        return reference.distance_from_parts(mean_sq, trace_eval, inner,
-                                             sigma=lambda: self.covariance(weights))
+        if self.counts[weights > 0].sum() < reference.dim:  # rank < d: the fast route cannot be exact
+            trace_sqrt = reference.trace_sqrt_of_factor(self.projected_factor(weights, my))
+        else:
+            scatter = np.tensordot(weights, self.scatters, axes=1)
+            inner = (scatter - n * np.outer(my, my)) / (n - 1)
+            trace_sqrt = reference.trace_sqrt(inner, lambda: self.projected_factor(weights, my))
+        return reference.distance_from_parts(mean_sq, trace_eval, trace_sqrt)
 
-    def covariance(self, weights: np.ndarray) -> np.ndarray:
-        """Covariance [d, d] (ddof=1) of the songs taken ``weights[g]`` times each, in the original basis."""
+    def projected_factor(self, weights: np.ndarray, projected_mean: np.ndarray) -> np.ndarray:
+        """``project(F)`` [m, d] for the factor F of the resampled covariance (ddof=1) made of its
+        m drawn frames: row i is sqrt(w_i / (n - 1)) (y_i - mean y). An [m, d] SVD replaces two
+        [d, d] decompositions, and m < d exactly where the exact route is needed."""
         w = weights[self.song_of_frame]
+        drawn = w > 0
         n = float(w.sum())
-        mean_c = (w @ self.centred) / n
-        scatter = self.centred.T @ (w[:, None] * self.centred)
-        return (scatter - n * np.outer(mean_c, mean_c)) / (n - 1)
+        return np.sqrt(w[drawn] / (n - 1))[:, None] * (self.projected[drawn] - projected_mean)
 
 
 def as_reference(reference: Reference | np.ndarray | Groups) -> Reference:
@@ -150,7 +154,7 @@ def song_stats(reference: Reference, songs: Groups, what: str = "eval") -> SongS
         sq_norms=np.array([float(np.sum(c * c)) for c in centred]),
         scatters=np.stack([p.T @ p for p in projected]),
         origin=origin,
-        centred=np.concatenate(centred),
+        projected=np.concatenate(projected),
         song_of_frame=np.repeat(np.arange(len(centred)), [len(c) for c in centred]),
     )
 

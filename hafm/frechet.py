@@ -18,8 +18,10 @@ against it, so its square root is computed once: ``prepare_reference(mu, sigma) 
 ``Reference`` stores ``S1 = V diag(w) V^T`` and the map ``T = diag(sqrt w) V^T``; then
 ``S1^1/2 S2 S1^1/2 = V (T S2 T^T) V^T`` has the eigenvalues of ``T S2 T^T``. One ``eigvalsh`` of
 that matrix is the fast route; when S1 S2 is near-singular (n < d, or condition ~1/eps) and its
-error estimate exceeds FAST_RTOL, the singular values of ``T S2^1/2`` are summed instead
-(``Reference.trace_sqrt``). ``tools.parity`` checks both against an exact frame-based value.
+error estimate exceeds FAST_RTOL, the singular values of ``T F^T`` for any factor ``F^T F = S2``
+are summed instead (``Reference.trace_sqrt``): ``S2^1/2`` when only S2 is known, the centred
+frames themselves when it comes from m < d frames (an [d, m] SVD: cheap exactly where the fast
+route is not exact). ``tools.parity`` checks both against an exact frame-based value.
 """
 
 from __future__ import annotations
@@ -88,23 +90,18 @@ class Reference:
         mu, sigma = _validated(mu, sigma, "eval")
         _check_same_dim(self.mu, mu)
         t = self.eigvecs * self.sqrt_eigvals  # V diag(sqrt w) = T^T
-        return self.distance_from_parts(
-            mean_sq=float(np.sum((self.mu - mu) ** 2)),
-            trace_eval=float(np.trace(sigma)),
-            inner=t.T @ sigma @ t,
-            sigma=lambda: sigma,
-        )
+        trace_sqrt = self.trace_sqrt(t.T @ sigma @ t, lambda: self.project(covariance_factor(sigma)))
+        return self.distance_from_parts(float(np.sum((self.mu - mu) ** 2)), float(np.trace(sigma)), trace_sqrt)
 
-    def distance_from_parts(self, mean_sq: float, trace_eval: float, inner: np.ndarray,
-                            sigma: Callable[[], np.ndarray]) -> float:
-        """FD from |mu1-mu2|^2, tr S2 and ``inner = T S2 T^T`` [d, d]; ``sigma()`` gives S2 [d, d]
-        and is only called when the fast route cannot guarantee FAST_RTOL (see ``trace_sqrt``)."""
-        value = mean_sq + self.trace + trace_eval - 2.0 * self.trace_sqrt(inner, sigma)
+    def distance_from_parts(self, mean_sq: float, trace_eval: float, trace_sqrt: float) -> float:
+        """FD from |mu1-mu2|^2, tr S2 and tr sqrt(S1^1/2 S2 S1^1/2) (``trace_sqrt`` or
+        ``trace_sqrt_of_factor``)."""
+        value = mean_sq + self.trace + trace_eval - 2.0 * trace_sqrt
         if not np.isfinite(value):
             raise FrechetInputError(f"Fréchet distance is not finite ({value}); statistics overflow float64")
         return max(value, 0.0)
 
-    def trace_sqrt(self, inner: np.ndarray, sigma: Callable[[], np.ndarray]) -> float:
+    def trace_sqrt(self, inner: np.ndarray, projected_factor: Callable[[], np.ndarray]) -> float:
         """tr sqrt(S1^1/2 S2 S1^1/2) given ``inner = T S2 T^T``.
 
         Fast route: the eigenvalues of ``inner`` (one ``eigvalsh``), which carry an absolute error
@@ -112,9 +109,9 @@ class Reference:
         square root turns that into an error of up to ~sqrt(delta) on tiny eigenvalues, which
         matters when the product S1 S2 is near-singular (condition ~1/eps, or n < d). When the
         estimate ``sum(min(sqrt(delta), delta / (2 sqrt(eig))))`` exceeds FAST_RTOL of the trace,
-        the singular values of ``T S2^1/2`` (whose squares are those eigenvalues) are used instead:
-        nothing is squared there, so their error stays ~eps relative. ``tools.parity`` checks
-        both routes against an exact QR + nuclear-norm value.
+        the singular values of ``F T^T = project(F)`` for a factor ``F^T F = S2`` (their squares are
+        those eigenvalues) are used instead: nothing is squared there, so their error stays ~eps
+        relative. ``tools.parity`` checks both routes against an exact QR + nuclear-norm value.
         """
         eig = np.linalg.eigvalsh(0.5 * (inner + inner.T))
         _check_psd(eig, "eval")
@@ -124,10 +121,12 @@ class Reference:
         error_estimate = float(np.sum(np.minimum(np.sqrt(delta), delta / (2.0 * np.sqrt(lam)))))
         if error_estimate <= FAST_RTOL * fast:
             return fast
-        s2 = sigma()
-        w2, v2 = np.linalg.eigh(0.5 * (s2 + s2.T))
-        factor = (self.sqrt_eigvals[:, None] * (self.eigvecs.T @ v2)) * np.sqrt(_zero_round_off(w2))
-        return float(np.sum(np.linalg.svd(factor, compute_uv=False)))
+        return self.trace_sqrt_of_factor(projected_factor())
+
+    @staticmethod
+    def trace_sqrt_of_factor(projected_factor: np.ndarray) -> float:
+        """tr sqrt(S1^1/2 S2 S1^1/2) from ``project(F)`` [m, d], F^T F = S2: its nuclear norm."""
+        return float(np.sum(np.linalg.svd(projected_factor, compute_uv=False)))
 
 
 def prepare_reference(mu: np.ndarray, sigma: np.ndarray, n_frames: int = 0) -> Reference:
@@ -137,6 +136,12 @@ def prepare_reference(mu: np.ndarray, sigma: np.ndarray, n_frames: int = 0) -> R
     _check_psd(w, "reference")
     return Reference(mu=mu, sigma=sigma, eigvecs=v, sqrt_eigvals=np.sqrt(_zero_round_off(w)),
                      n_frames=int(n_frames))
+
+
+def covariance_factor(sigma: np.ndarray) -> np.ndarray:
+    """S^1/2 [d, d] of a symmetric PSD covariance (a factor F with F^T F = S), round-off zeros at 0."""
+    w, v = np.linalg.eigh(0.5 * (sigma + sigma.T))
+    return (v * np.sqrt(_zero_round_off(w))) @ v.T
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
