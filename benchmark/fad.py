@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hafm.frechet import (FrechetInputError, Reference, frechet_distance, gaussian_stats,
-                               prepare_reference, validate_frames, warn_if_few_frames)
+from hafm.frechet import (BOOTSTRAP_RTOL, FAST_RTOL, FrechetInputError, Reference, frechet_distance,
+                         gaussian_stats, prepare_reference, validate_frames, warn_if_few_frames)
 
 Groups = Mapping[str, np.ndarray] | Sequence[np.ndarray]
 RngLike = np.random.Generator | int
@@ -104,8 +104,9 @@ class SongStats:
     projected: np.ndarray
     song_of_frame: np.ndarray
 
-    def fad(self, reference: Reference, weights: np.ndarray) -> float:
-        """FAD of the songs taken ``weights[g]`` times each (bootstrap counts; all ones = the set)."""
+    def fad(self, reference: Reference, weights: np.ndarray, rtol: float = FAST_RTOL) -> float:
+        """FAD of the songs taken ``weights[g]`` times each (bootstrap counts; all ones = the set),
+        exact to about ``rtol`` relative (``BOOTSTRAP_RTOL`` for resamples, see hafm.frechet)."""
         n = float(weights @ self.counts)
         if n < 2:
             raise FrechetInputError("a covariance needs at least 2 frames in the (resampled) set")
@@ -118,7 +119,7 @@ class SongStats:
         else:
             scatter = np.tensordot(weights, self.scatters, axes=1)
             inner = (scatter - n * np.outer(my, my)) / (n - 1)
-            trace_sqrt = reference.trace_sqrt(inner, lambda: self.projected_factor(weights, my))
+            trace_sqrt = reference.trace_sqrt(inner, lambda: self.projected_factor(weights, my), rtol)
         return reference.distance_from_parts(mean_sq, trace_eval, trace_sqrt)
 
     def projected_factor(self, weights: np.ndarray, projected_mean: np.ndarray) -> np.ndarray:
@@ -170,7 +171,7 @@ def fad(reference_embeddings: Reference | np.ndarray | Groups, eval_embeddings: 
     stats = song_stats(ref, eval_embeddings)
     _check_bootstrap_args(len(stats.names), n_resamples, confidence)
     gen = np.random.default_rng(rng)
-    boot = np.array([stats.fad(ref, w) for w in _resample_counts(gen, len(stats.names), n_resamples)])
+    boot = np.array([stats.fad(ref, w, BOOTSTRAP_RTOL) for w in _resample_counts(gen, len(stats.names), n_resamples)])
     value = stats.fad(ref, np.ones(len(stats.names)))
     low, high = _centred_ci(value, boot, confidence)
     low = max(low, 0.0)  # a distance: the centred interval can cross 0 with few songs
@@ -206,7 +207,8 @@ def paired_fad_difference(reference_embeddings: Reference | np.ndarray | Groups,
     g = len(stats_a.names)
     _check_bootstrap_args(g, n_resamples, confidence)
     gen = np.random.default_rng(rng)
-    diffs = np.array([stats_a.fad(ref, w) - stats_b.fad(ref, w) for w in _resample_counts(gen, g, n_resamples)])
+    diffs = np.array([stats_a.fad(ref, w, BOOTSTRAP_RTOL) - stats_b.fad(ref, w, BOOTSTRAP_RTOL)
+                      for w in _resample_counts(gen, g, n_resamples)])
     ones = np.ones(g)
     fad_a, fad_b = stats_a.fad(ref, ones), stats_b.fad(ref, ones)
     diff = fad_a - fad_b

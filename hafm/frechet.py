@@ -41,6 +41,10 @@ PSD_RTOL = 1e-8
 EPS = float(np.finfo(np.float64).eps)
 # The fast eigvalsh route is used when its error estimate is below this share of tr sqrt(...).
 FAST_RTOL = 1e-10
+# Bootstrap resamples only need to be exact far below their own Monte Carlo spread (~1e-2 of the
+# value with 1,000 resamples): 1e-6 keeps nearly every resample of a near-singular covariance on
+# the fast route, where FAST_RTOL sends each to an SVD.
+BOOTSTRAP_RTOL = 1e-6
 
 
 class FrechetInputError(HafmError, ValueError):
@@ -101,14 +105,15 @@ class Reference:
             raise FrechetInputError(f"Fréchet distance is not finite ({value}); statistics overflow float64")
         return max(value, 0.0)
 
-    def trace_sqrt(self, inner: np.ndarray, projected_factor: Callable[[], np.ndarray]) -> float:
+    def trace_sqrt(self, inner: np.ndarray, projected_factor: Callable[[], np.ndarray],
+                   rtol: float = FAST_RTOL) -> float:
         """tr sqrt(S1^1/2 S2 S1^1/2) given ``inner = T S2 T^T``.
 
         Fast route: the eigenvalues of ``inner`` (one ``eigvalsh``), which carry an absolute error
         of about ``delta = eps * max(eig)``; eigenvalues at or below ``delta`` count as 0. The
         square root turns that into an error of up to ~sqrt(delta) on tiny eigenvalues, which
         matters when the product S1 S2 is near-singular (condition ~1/eps, or n < d). When the
-        estimate ``sum(min(sqrt(delta), delta / (2 sqrt(eig))))`` exceeds FAST_RTOL of the trace,
+        estimate ``sum(min(sqrt(delta), delta / (2 sqrt(eig))))`` exceeds ``rtol`` of the trace,
         the singular values of ``F T^T = project(F)`` for a factor ``F^T F = S2`` (their squares are
         those eigenvalues) are used instead: nothing is squared there, so their error stays ~eps
         relative. ``tools.parity`` checks both routes against an exact QR + nuclear-norm value.
@@ -119,7 +124,7 @@ class Reference:
         fast = float(np.sum(np.sqrt(np.where(eig > delta, eig, 0.0))))
         lam = np.maximum(eig, delta)
         error_estimate = float(np.sum(np.minimum(np.sqrt(delta), delta / (2.0 * np.sqrt(lam)))))
-        if error_estimate <= FAST_RTOL * fast:
+        if error_estimate <= rtol * fast:
             return fast
         return self.trace_sqrt_of_factor(projected_factor())
 
