@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -76,12 +77,12 @@ class SamplingConfig:
     temperature: float = 0.9
     top_k: int = 250
     top_p: float = 0.0  # 0 disables nucleus sampling
-    cfg_scale: float = 3.0
+    guidance_scale: float = 3.0  # classifier-free guidance: uncond + scale * (cond - uncond); 1 = unguided
     # Where guidance is applied. Guidance doubles the rows: measured for 10 s of audio (small, 1 thread,
     # CPU s): semantic 2.0 vs 1.5, coarse 2.7 vs 2.1, fine 3.0 vs 2.2 guided vs conditional-only
     # (results/perf/generation.json). The fine stage is conditioned on the coarse codes of the same
     # frames, which leave it little to choose: guiding it costs the most and matters least.
-    cfg_stages: tuple[str, ...] = ("semantic", "coarse")
+    guidance_stages: tuple[str, ...] = ("semantic", "coarse")
     vocal_noise_std: float = 0.01  # N(0, 0.01^2) added to the vocal before semantic tokenization
     # Generation window: the training window of `small` (6 s), so no stage sees longer contexts at
     # inference than in training; a 10 s clip is generated as windows 0-6 s and 4-10 s.
@@ -92,11 +93,18 @@ class SamplingConfig:
     # and shipped with the cascade (hafm/assets/cascade/sampling.toml).
     stage_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if any(isinstance(values, dict) and not LEGACY_SAMPLING_KEYS.keys().isdisjoint(values)
+               for values in self.stage_overrides.values()):
+            self.stage_overrides = {
+                stage: _renamed(values, LEGACY_SAMPLING_KEYS, f"sampling.stage_overrides.{stage}.")
+                if isinstance(values, dict) else values for stage, values in self.stage_overrides.items()}
+
     def for_stage(self, stage: str) -> SamplingConfig:
         """The settings one stage samples with: these, with ``stage_overrides[stage]`` applied.
 
-        An override may set ``temperature``, ``top_k``, ``top_p`` and ``cfg_scale``; a stage given a
-        ``cfg_scale`` override is guided with it (it joins ``cfg_stages``).
+        An override may set ``temperature``, ``top_k``, ``top_p`` and ``guidance_scale``; a stage given a
+        ``guidance_scale`` override is guided with it (it joins ``guidance_stages``).
         """
         override = dict(self.stage_overrides.get(stage, {}))
         unknown = set(override) - set(STAGE_SAMPLING_KEYS)
@@ -104,21 +112,54 @@ class SamplingConfig:
             raise ConfigError(f"sampling.stage_overrides.{stage}: unknown keys {sorted(unknown)}; "
                               f"allowed: {list(STAGE_SAMPLING_KEYS)}")
         updates = {key: STAGE_SAMPLING_KEYS[key](value) for key, value in override.items()}
-        if "cfg_scale" in override and stage not in self.cfg_stages:
-            updates["cfg_stages"] = (*self.cfg_stages, stage)
+        if "guidance_scale" in override and stage not in self.guidance_stages:
+            updates["guidance_stages"] = (*self.guidance_stages, stage)
         return dataclasses.replace(self, **updates, stage_overrides={})
 
     def effective(self) -> dict[str, dict[str, Any]]:
-        """``{stage: {temperature, top_k, top_p, cfg_scale}}`` as each stage will sample (scale 1 = unguided)."""
+        """``{stage: {temperature, top_k, top_p, guidance_scale}}`` as each stage will sample (scale 1 = unguided)."""
         out = {}
         for stage in STAGES:
             s = self.for_stage(stage)
             out[stage] = {"temperature": s.temperature, "top_k": s.top_k, "top_p": s.top_p,
-                          "cfg_scale": s.cfg_scale if stage in s.cfg_stages else 1.0}
+                          "guidance_scale": s.guidance_scale if stage in s.guidance_stages else 1.0}
         return out
 
+    def identity_dict(self) -> dict[str, Any]:
+        """The settings as a dict for identity hashes (``GenerationPipeline.identity``), under the
+        names they had when the benchmark's cached outputs were keyed: ``cfg_scale``/``cfg_stages``.
 
-STAGE_SAMPLING_KEYS = {"temperature": float, "top_k": int, "top_p": float, "cfg_scale": float}
+        The guidance fields were renamed from those names; hashing the legacy names keeps every
+        identity (and so every cached output keyed by one) the same for the same settings.
+        """
+        legacy = {new: old for old, new in LEGACY_SAMPLING_KEYS.items()}
+        values = {legacy.get(key, key): value for key, value in asdict(self).items()}
+        values["stage_overrides"] = {stage: {legacy.get(k, k): v for k, v in override.items()}
+                                     for stage, override in self.stage_overrides.items()}
+        return values
+
+
+STAGE_SAMPLING_KEYS = {"temperature": float, "top_k": int, "top_p": float, "guidance_scale": float}
+# Names the guidance settings had before "cfg" meant only configuration: old sampling.toml files,
+# configs saved next to checkpoints and stage overrides still load (with a DeprecationWarning).
+LEGACY_SAMPLING_KEYS = {"cfg_scale": "guidance_scale", "cfg_stages": "guidance_stages"}
+
+
+def _renamed(values: dict[str, Any], legacy: dict[str, str], where: str) -> dict[str, Any]:
+    """``values`` with each legacy key replaced by its new name (same position), a DeprecationWarning for each."""
+    if not any(key in legacy for key in values):
+        return values
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        new = legacy.get(key)
+        if new is None:
+            out[key] = value
+            continue
+        if new in values:
+            raise ConfigError(f"{where}{key} and {where}{new} both given; {key!r} is the old name of {new!r}")
+        warnings.warn(f"config key {where}{key} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
+        out[new] = value
+    return out
 
 
 @dataclass
@@ -197,6 +238,8 @@ PRESETS = {"small": small, "paper": paper}
 
 
 def _merge(obj: Any, values: dict[str, Any], where: str) -> Any:
+    if isinstance(obj, SamplingConfig) and isinstance(values, dict):
+        values = _renamed(values, LEGACY_SAMPLING_KEYS, where)
     known = {f.name: f for f in fields(obj)}
     updates = {}
     for key, value in values.items():

@@ -91,7 +91,7 @@ class GenerationPipeline:
         return sha256_json({
             "version": GENERATION_VERSION, "weights": self.weights_id, "stages": self.stages,
             "codec": self.codec.identity(), "semantic": self.semantic.identity(),
-            "sampling": dataclasses.asdict(self.sampling),
+            "sampling": self.sampling.identity_dict(),  # legacy field names: identities stay stable
         })[:16]
 
     def codes(self, vocals: torch.Tensor, sr: int, *, seed: int = 0, stages: int | None = None,

@@ -34,7 +34,7 @@ class SweepConfig:
     seed: int = 0
     semantic_temperatures: tuple[float, ...] = (0.7, 0.9)
     coarse_temperatures: tuple[float, ...] = (0.6, 0.9)
-    coarse_cfg_scales: tuple[float, ...] = (1.0, 3.0)
+    guidance_scales: tuple[float, ...] = (1.0, 3.0)  # shared by the semantic and coarse stages
     fine_temperatures: tuple[float, ...] = (0.0, 0.5, 0.9)
     top_k: int = 250
     workers: int = 2
@@ -45,10 +45,10 @@ def round_one(base: SamplingConfig, cfg: SweepConfig) -> list[SamplingConfig]:
     """Semantic x coarse candidates, fine greedy; semantic and coarse share the guidance scale."""
     out = []
     for t_sem, t_coarse, scale in itertools.product(cfg.semantic_temperatures, cfg.coarse_temperatures,
-                                                    cfg.coarse_cfg_scales):
+                                                    cfg.guidance_scales):
         out.append(dataclasses.replace(base, top_k=cfg.top_k, stage_overrides={
-            "semantic": {"temperature": t_sem, "cfg_scale": scale},
-            "coarse": {"temperature": t_coarse, "cfg_scale": scale},
+            "semantic": {"temperature": t_sem, "guidance_scale": scale},
+            "coarse": {"temperature": t_coarse, "guidance_scale": scale},
             "fine": {"temperature": 0.0}}))
     return out
 
@@ -67,7 +67,7 @@ def round_two(best: SamplingConfig, cfg: SweepConfig) -> list[SamplingConfig]:
 def describe(sampling: SamplingConfig) -> dict[str, float]:
     """Flat ``{stage_setting: value}`` of what each stage samples with (for tables)."""
     return {f"{stage}_{key}": value for stage, values in sampling.effective().items()
-            for key, value in values.items() if key in ("temperature", "cfg_scale")}
+            for key, value in values.items() if key in ("temperature", "guidance_scale")}
 
 
 _WORKER: dict = {}

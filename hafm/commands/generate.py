@@ -17,6 +17,20 @@ def _minutes(text: str) -> float:
     return value
 
 
+class _DeprecatedAlias(argparse.Action):
+    """An old flag kept working (hidden from --help): stores like its new name and says to use that."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import sys
+        import warnings
+
+        new = "--" + self.dest.replace("_", "-")
+        message = f"{option_string} is deprecated; use {new}"
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        print(f"{parser.prog}: warning: {message}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "generate", help="generate an accompaniment (24 kHz wav) for a vocal recording",
@@ -39,8 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="keep the k most likely tokens, 0 = all, every stage (default: the shipped settings)")
     parser.add_argument("--top-p", type=float, default=argparse.SUPPRESS,
                         help="nucleus sampling mass, 0 = off, every stage (default: the shipped settings)")
-    parser.add_argument("--cfg-scale", type=float, default=argparse.SUPPRESS,
+    parser.add_argument("--guidance-scale", type=float, default=argparse.SUPPRESS,
                         help="classifier-free guidance scale of the guided stages (default: the shipped settings)")
+    parser.add_argument("--cfg-scale", type=float, dest="guidance_scale", default=argparse.SUPPRESS,
+                        action=_DeprecatedAlias, help=argparse.SUPPRESS)  # old name of --guidance-scale
     parser.add_argument("--checkpoints", default="default",
                         help="folder with semantic.pt, coarse.pt, fine.pt; 'default': the shipped hafm/assets/cascade")
     parser.add_argument("--config", default=None,
@@ -68,7 +84,7 @@ def sampling_from_args(args: argparse.Namespace):
     from hafm.pipeline import load_sampling
 
     base = load_config(args.config).sampling if args.config else load_sampling(args.checkpoints)
-    keys = ("temperature", "top_k", "top_p", "cfg_scale")
+    keys = ("temperature", "top_k", "top_p", "guidance_scale")
     overrides = {key: getattr(args, key) for key in keys if hasattr(args, key)}
     stages = {stage: {k: v for k, v in values.items() if k not in overrides}
               for stage, values in base.stage_overrides.items()}

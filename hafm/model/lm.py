@@ -195,14 +195,14 @@ class StageLM(nn.Module):
         ``prompt [B, K, T_prompt]`` (``T_prompt <= n_frames``) fixes the first frames, which the
         output continues (the output starts with the prompt). The stage samples with
         ``sampling.for_stage(name)`` (per-stage overrides applied); guidance applies when its name
-        is in ``cfg_stages`` and ``cfg_scale != 1``: conditional and unconditional
+        is in ``guidance_stages`` and ``guidance_scale != 1``: conditional and unconditional
         rows run as one batch of ``2B``. ``use_cache=False`` recomputes the whole sequence at
         every step instead of reading the KV cache (same result; for tests and benchmarks).
         """
         if self.training:
             raise RuntimeError("StageLM.generate needs eval mode (dropout would corrupt sampling); call .eval()")
         sampling = (sampling or SamplingConfig()).for_stage(self.cfg.name)
-        scale = sampling.cfg_scale if self.cfg.name in sampling.cfg_stages else 1.0
+        scale = sampling.guidance_scale if self.cfg.name in sampling.guidance_stages else 1.0
         b, k = prefix.shape[0], self.cfg.target_codebooks
         n_prompt = 0 if prompt is None else prompt.shape[2]
         if not 0 <= n_prompt <= n_frames:

@@ -108,7 +108,7 @@ def test_cli_writes_accompaniment_and_mix(vocal_file, tmp_path, monkeypatch):
     _write_release_checkpoints(Cascade.from_config(tiny_config(max_len=1024)), tmp_path)
     out, mix = tmp_path / "accomp.wav", tmp_path / "mix.wav"
     code = hafm_main(["generate", str(vocal_file), "-o", str(out), "--mix", str(mix), "--checkpoints",
-                      str(tmp_path), "--seed", "5", "--top-k", "20", "--cfg-scale", "2.0"])
+                      str(tmp_path), "--seed", "5", "--top-k", "20", "--guidance-scale", "2.0"])
     assert code == 0
     for path in (out, mix):
         data, sr = sf.read(path)
@@ -214,3 +214,21 @@ def test_generation_honours_max_seconds(cascade):
     with pytest.raises(AudioTooLongError, match="exceeds the limit"):
         generate_accompaniment(vocals, 16_000, max_seconds=0.5, **kwargs)
     assert generate_accompaniment(vocals, 16_000, max_seconds=None, **kwargs).shape == (1, 24_000)
+
+
+def test_guidance_scale_flag_overrides_every_stage_and_the_old_flag_is_a_hidden_alias(capsys):
+    from hafm.cli import build_parser
+    from hafm.commands.generate import sampling_from_args
+
+    parser = build_parser()
+    new = sampling_from_args(parser.parse_args(["generate", "v.wav", "-o", "o.wav", "--guidance-scale", "2.0"]))
+    assert new.guidance_scale == 2.0
+    assert all("guidance_scale" not in values for values in new.stage_overrides.values())
+    with pytest.warns(DeprecationWarning, match="--cfg-scale is deprecated; use --guidance-scale"):
+        old = parser.parse_args(["generate", "v.wav", "-o", "o.wav", "--cfg-scale", "2.0"])
+    assert "use --guidance-scale" in capsys.readouterr().err
+    assert sampling_from_args(old) == new
+    with pytest.raises(SystemExit):
+        parser.parse_args(["generate", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--guidance-scale" in help_text and "--cfg-scale" not in help_text

@@ -3,11 +3,11 @@ from hafm.sweep import SweepConfig, describe, round_one, round_two
 
 
 def test_round_one_varies_semantic_and_coarse_with_a_greedy_fine_stage():
-    cfg = SweepConfig(semantic_temperatures=(0.9,), coarse_temperatures=(0.6, 1.0), coarse_cfg_scales=(1.0, 3.0))
+    cfg = SweepConfig(semantic_temperatures=(0.9,), coarse_temperatures=(0.6, 1.0), guidance_scales=(1.0, 3.0))
     candidates = round_one(SamplingConfig(), cfg)
     assert len(candidates) == 4
     assert all(c.effective()["fine"]["temperature"] == 0.0 for c in candidates)
-    assert {(c.effective()["coarse"]["temperature"], c.effective()["coarse"]["cfg_scale"])
+    assert {(c.effective()["coarse"]["temperature"], c.effective()["coarse"]["guidance_scale"])
             for c in candidates} == {(0.6, 1.0), (0.6, 3.0), (1.0, 1.0), (1.0, 3.0)}
 
 

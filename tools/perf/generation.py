@@ -8,10 +8,10 @@
   the 1,503 steps (trapezoid; sampling costs left out, so the speedup is a lower bound);
   ``--exact-recompute`` times the real ``generate(use_cache=False)`` instead (about 10 minutes).
 * ``rtf_10s``: process CPU seconds per second of audio for a 10 s vocal, three stages, default
-  sampling (guidance on ``SamplingConfig.cfg_stages``), tokenization and decoding included, with the
+  sampling (guidance on ``SamplingConfig.guidance_stages``), tokenization and decoding included, with the
   time of each part (``rtf_10s_wall``: the wall clock, which a shared machine inflates).
 * ``guidance_cost_10s``: CPU seconds of each stage with and without guidance, the measurement
-  behind the default ``cfg_stages``.
+  behind the default ``guidance_stages``.
 * ``batch_speedup``: CPU seconds per 10 s clip of the three token stages, clips generated one by
   one vs ``--batch`` clips as one batch (one generator per clip), the measurement behind the
   benchmark's ``batch`` setting.
@@ -106,7 +106,7 @@ def kv_cache_speedup(lm: StageLM, sampling: SamplingConfig, prefix_frames: int, 
     else:
         recompute = _integrated_recompute(lm, sampling, prefix_frames, steps, samples)
         method = f"{samples} sampled lengths"
-    rows = 2 if lm.cfg.name in sampling.cfg_stages and sampling.cfg_scale != 1.0 else 1
+    rows = 2 if lm.cfg.name in sampling.guidance_stages and sampling.guidance_scale != 1.0 else 1
     return {"stage": lm.cfg.name, "rows": rows, "prefix_frames": prefix_frames, "generated_frames": n_frames,
             "steps": steps, "clock": "process CPU seconds", "cached_s": round(cached, 2),
             "cached_ms_per_step": round(1000 * cached / steps, 2),
@@ -117,7 +117,7 @@ def kv_cache_speedup(lm: StageLM, sampling: SamplingConfig, prefix_frames: int, 
 @torch.inference_mode()
 def _integrated_recompute(lm: StageLM, sampling: SamplingConfig, prefix_frames: int, steps: int, samples: int) -> float:
     """Sum over the steps of one full recomputation, interpolated from ``samples`` timed lengths."""
-    rows = 2 if lm.cfg.name in sampling.cfg_stages and sampling.cfg_scale != 1.0 else 1
+    rows = 2 if lm.cfg.name in sampling.guidance_stages and sampling.guidance_scale != 1.0 else 1
     total = prefix_frames + steps
     table = lm.rel_bias.table(total)
     lengths = np.linspace(prefix_frames + 1, total, samples).round().astype(int)
@@ -174,7 +174,7 @@ def guidance_cost(cascade: Cascade, sampling: SamplingConfig, seconds: float = 1
         row = {}
         for label, stages in (("guided", (name,)), ("conditional_only", ())):
             with Stopwatch() as watch:
-                lm.generate(prefix, n_frames, dataclasses.replace(sampling, cfg_stages=stages),
+                lm.generate(prefix, n_frames, dataclasses.replace(sampling, guidance_stages=stages),
                             torch.Generator().manual_seed(0))
             row[label] = round(watch.cpu, 2)
         out[name] = row

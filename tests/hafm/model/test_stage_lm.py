@@ -8,7 +8,7 @@ from hafm.model import StageLM
 
 from .conftest import tiny_stage
 
-GREEDY = SamplingConfig(temperature=0.0, cfg_stages=())
+GREEDY = SamplingConfig(temperature=0.0, guidance_stages=())
 
 
 def test_forward_shapes(tiny_lm, coarse_batch):
@@ -93,7 +93,7 @@ def test_aligned_condition_follows_the_delay_of_each_codebook():
 
 def test_kv_cache_generation_equals_recomputation(tiny_lm, coarse_batch):
     prefix, _ = coarse_batch
-    sampling = SamplingConfig(temperature=1.0, top_k=5, cfg_scale=2.0, cfg_stages=("coarse",))
+    sampling = SamplingConfig(temperature=1.0, top_k=5, guidance_scale=2.0, guidance_stages=("coarse",))
     runs = [tiny_lm.generate(prefix, 10, sampling, torch.Generator().manual_seed(3), use_cache=c)
             for c in (True, False)]
     assert torch.equal(*runs)
@@ -108,7 +108,7 @@ def test_greedy_generation_is_the_argmax_of_teacher_forcing(tiny_lm, coarse_batc
 
 def test_guidance_at_scale_one_equals_the_conditional_model(tiny_lm, coarse_batch):
     prefix, _ = coarse_batch
-    guided = SamplingConfig(temperature=0.0, cfg_scale=1.0 + 1e-6, cfg_stages=("coarse",))
+    guided = SamplingConfig(temperature=0.0, guidance_scale=1.0 + 1e-6, guidance_stages=("coarse",))
     assert torch.equal(tiny_lm.generate(prefix, 10, guided), tiny_lm.generate(prefix, 10, GREEDY))
 
 
