@@ -1,0 +1,24 @@
+import numpy as np
+
+from hafm.sweep import choose, mean_rhythm
+
+
+def test_choose_takes_the_lowest_fad_among_settings_that_reach_the_rhythm_floor():
+    rows = [{"fad": 20.0, "rhythm": 0.1}, {"fad": 30.0, "rhythm": 0.4}, {"fad": 25.0, "rhythm": 0.5}]
+    assert choose(rows, floor=0.35) == 2
+
+
+def test_choose_falls_back_to_the_lowest_fad_when_no_setting_reaches_the_floor():
+    rows = [{"fad": 20.0, "rhythm": 0.1}, {"fad": 15.0, "rhythm": 0.2}]
+    assert choose(rows, floor=0.9) == 1
+
+
+def test_mean_rhythm_ranks_aligned_onsets_above_shifted_ones():
+    sr = 24_000
+    clicks = np.zeros(3 * sr, dtype=np.float32)
+    clicks[np.arange(0, 3 * sr, sr // 2)] = 1.0
+    rng = np.random.default_rng(0)
+    vocal = np.convolve(clicks, rng.standard_normal(400).astype(np.float32), mode="same")
+    aligned = np.convolve(clicks, rng.standard_normal(400).astype(np.float32), mode="same")
+    shifted = np.roll(aligned, sr // 4)  # onsets between the vocal's, 250 ms away
+    assert mean_rhythm([vocal], [aligned]) > mean_rhythm([vocal], [shifted]) + 0.3
