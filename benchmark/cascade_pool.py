@@ -7,6 +7,8 @@ the ablation is paired clip by clip. Clips already in the output cache are skipp
 loads the models once and runs one thread (two threads on a shared core are 5-30x slower) on
 batches of clips of one length (``GenerationPipeline.generate_both_batch``: the small stage
 models are overhead-bound on a CPU, so a batch of 8 costs about a third per clip of single clips).
+Off the CPU (``device``: a GPU) the batches run in this process on the run's own pipeline, which
+``python -m benchmark run --device`` has moved there: worker processes would each need the device.
 """
 
 from __future__ import annotations
@@ -38,17 +40,33 @@ def _init_worker(checkpoints: str | None, expected_identity: str) -> None:
 Job = tuple[str, np.ndarray, int]  # clip id, vocals [n] at SR, seed
 
 
-def _work(batch: list[Job]) -> list[tuple[str, dict[int, np.ndarray]]]:
+def _generate(pipeline, batch: list[Job]) -> list[tuple[str, dict[int, np.ndarray]]]:
     ids, vocals, seeds = zip(*batch)
-    outputs = _WORKER["pipeline"].generate_both_batch([torch.from_numpy(v).float()[None] for v in vocals], SR,
-                                                      seeds=list(seeds))
+    outputs = pipeline.generate_both_batch([torch.from_numpy(v).float()[None] for v in vocals], SR, seeds=list(seeds))
     return [(clip_id, {stages: wav[0, : len(v)].numpy() for stages, wav in out.items()})
             for clip_id, v, out in zip(ids, vocals, outputs)]
 
 
+def _work(batch: list[Job]) -> list[tuple[str, dict[int, np.ndarray]]]:
+    return _generate(_WORKER["pipeline"], batch)
+
+
+def _results(jobs: list[list[Job]], pipeline, checkpoints: str | None, workers: int, device: torch.device):
+    """Generated clips, batch by batch: in worker processes on the CPU, else in this process."""
+    if device.type != "cpu":
+        yield from (_generate(pipeline, batch) for batch in jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                             initargs=(checkpoints, pipeline.identity())) as pool:
+        yield from pool.map(_work, jobs)
+
+
 def precompute(systems: list, clips: list[ClipAudio], cache: OutputCache, checkpoints: str | None,
-               workers: int = 2, batch: int = 8) -> int:
-    """Fill the cache for the cascade systems in ``systems``; returns the number of clips generated."""
+               workers: int = 2, batch: int = 8, device: torch.device | None = None) -> int:
+    """Fill the cache for the cascade systems in ``systems``; returns the number of clips generated.
+
+    ``device`` None or the CPU: ``workers`` processes; another device: the systems' own pipeline
+    (already on that device) in this process."""
     cascades = {s.stages: s for s in systems if isinstance(s, CascadeSystem)}
     if not cascades:
         return 0
@@ -59,10 +77,9 @@ def precompute(systems: list, clips: list[ClipAudio], cache: OutputCache, checkp
     first = next(iter(cascades.values()))
     jobs = [[(todo[i].clip_id, todo[i].vocals, first.clip_seed(todo[i].clip_id)) for i in indices]
             for indices in length_batches([len(c.vocals) for c in todo], batch)]
-    initargs = (checkpoints, first.pipeline.identity())
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=initargs) as pool, \
-            tqdm(total=len(todo), desc="cascade", unit="clip") as bar:
-        for results in pool.map(_work, jobs):
+    device = torch.device("cpu") if device is None else device
+    with tqdm(total=len(todo), desc="cascade", unit="clip") as bar:
+        for results in _results(jobs, first.pipeline, checkpoints, workers, device):
             for clip_id, outputs in results:
                 for stages, system in cascades.items():
                     cache.put(system.name, system.identity(), clip_id, outputs[stages])

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from hafm.device import DEVICE_HELP
 from hafm.errors import HafmError
 
 
@@ -32,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--clips-per-song", type=int, help="10 s clips per test song")
     run.add_argument("--checkpoints", help="cascade checkpoint folder (default: the shipped cascade)")
     run.add_argument("--threads", type=int, default=None, help="torch threads (default: $HAFM_THREADS or 1)")
+    run.add_argument("--device", default="cpu",
+                     help=f"{DEVICE_HELP}: the cascade, the codec's decoder and the embedding networks (off the "
+                          "CPU the cascade runs in this process instead of the config's worker processes)")
     tables = sub.add_parser("tables", formatter_class=fmt,
                             help="rebuild tables/figures from the run's statistics in OUT/stats/ (seconds)")
     tables.add_argument("--out", default="results", help="results folder holding stats/")
@@ -60,11 +64,11 @@ def _add_clips(sub, fmt) -> None:
     export.add_argument("--max-clips", type=int, help="only the first N clips")
 
 
-def _pipeline(checkpoints: str | None):
-    """The generation pipeline of the model systems (shipped cascade and its sampling settings)."""
+def _pipeline(checkpoints: str | None, device):
+    """The generation pipeline of the model systems (shipped cascade and its sampling settings) on ``device``."""
     from hafm.pipeline import GenerationPipeline
 
-    return GenerationPipeline.load(checkpoints or None)
+    return GenerationPipeline.load(checkpoints or None).to(device)
 
 
 def _codec_factory():
@@ -80,9 +84,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.tables import write_tables
     from hafm.fileio import atomic_write_json, sha256_file
     from hafm.provenance import provenance
+    from hafm.device import resolve_device
     from hafm.runtime import configure_threads
 
     threads = configure_threads(args.threads)
+    device = resolve_device(args.device)
     cfg = load_benchmark_config(args.config, systems=args.systems, backends=args.backends,
                                 max_clips=args.max_clips, clips_per_song=args.clips_per_song,
                                 checkpoints=args.checkpoints)
@@ -91,9 +97,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.registry import spec
 
     outside = parse_system_dirs(args.system_dir)
-    pipeline = _pipeline(cfg.checkpoints) if any(spec(n).needs_pipeline for n in cfg.systems) else None
+    pipeline = _pipeline(cfg.checkpoints, device) if any(spec(n).needs_pipeline for n in cfg.systems) else None
     model_id = pipeline.identity() if pipeline is not None else "none"
-    embedders = {name: get_embedder(name) for name in cfg.backends}
+    embedders = {name: get_embedder(name, device=str(device)) for name in cfg.backends}
     root = Path(args.root)
     from benchmark.cascade_pool import precompute
 
@@ -101,11 +107,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 pipeline=pipeline, model_id=model_id,
                 data_name=f"{root.name} (MUSDB18 layout)",
                 precompute=functools.partial(precompute, checkpoints=cfg.checkpoints or None,
-                                             workers=cfg.workers, batch=cfg.batch), outside=outside)
+                                             workers=cfg.workers, batch=cfg.batch, device=device), outside=outside)
     written = write_tables(args.out)
     manifest = root / "manifest.json"
     atomic_write_json(Path(args.out) / "provenance.json", provenance(
-        config=cfg.to_dict(), threads=threads, model_id=model_id, systems=stats["meta"]["systems"],
+        config=cfg.to_dict(), threads=threads, device=str(device), model_id=model_id,
+        systems=stats["meta"]["systems"],
         sampling=pipeline.sampling.effective() if pipeline is not None else None,
         data={"root": str(root), "manifest_sha256": sha256_file(manifest) if manifest.exists() else None},
         seeds={"clips": cfg.seed, "generation": cfg.generation_seed, "bootstrap": cfg.seed},

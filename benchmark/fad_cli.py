@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from hafm.device import DEVICE_HELP
+
 # benchmark.embeddings.BACKENDS, spelled out so that --help does not import torch (a test keeps them equal)
 BACKEND_NAMES = ("musicnn", "musicnn_vgg", "vggish", "clap", "encodec")
 
@@ -42,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction, formatter: type[argparse.He
     p.add_argument("--per-song", metavar="CSV", help="write each eval file's own FAD here (columns: song, fad)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (warnings included) to stdout")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap, split-half floor and FAD-inf")
-    p.add_argument("--device", default="cpu", help="torch device of the embedding network (cpu, cuda, cuda:1, mps)")
+    p.add_argument("--device", default="cpu", help=f"{DEVICE_HELP} (the embedding network)")
     p.add_argument("--cache", default=None, help="embedding cache folder (default: $HAFM_EMBEDDING_CACHE "
                                                  "or ~/.cache/hafm/embeddings)")
     p.add_argument("--no-cache", action="store_true", help="embed without reading or writing the cache")

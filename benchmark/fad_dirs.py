@@ -110,10 +110,11 @@ def fad_dirs(reference_dir: str | Path, eval_dir: str | Path, backend: str | Bac
              device: str = "cpu", weights: str | None = None, progress: bool = False) -> FadDirsResult:
     """FAD of the audio files in ``eval_dir`` against those in ``reference_dir`` (one song per file).
 
-    backend: a name of ``benchmark.embeddings.BACKENDS`` (with ``device``, and ``weights`` for
-    vggish/clap/encodec) or a backend object. n_resamples: bootstrap resamples of the eval songs
-    (0: no CI, NaN bounds). inf: also FAD-infinity. Embeddings are cached under ``cache_dir``
-    (default ``$HAFM_EMBEDDING_CACHE`` or ``~/.cache/hafm/embeddings``) unless ``use_cache`` is False.
+    backend: a name of ``benchmark.embeddings.BACKENDS`` (with ``device``: cpu, cuda, cuda:N, mps or
+    auto; and ``weights`` for vggish/clap/encodec) or a backend object. n_resamples: bootstrap
+    resamples of the eval songs (0: no CI, NaN bounds). inf: also FAD-infinity. Embeddings are
+    cached under ``cache_dir`` (default ``$HAFM_EMBEDDING_CACHE`` or ``~/.cache/hafm/embeddings``)
+    unless ``use_cache`` is False.
     """
     if isinstance(backend, str):
         backend = _named_backend(backend, device, weights)
@@ -136,22 +137,12 @@ def fad_dirs(reference_dir: str | Path, eval_dir: str | Path, backend: str | Bac
         per_song=_per_song(ref, eval_songs), warnings=tuple(notes))
 
 
-def check_device(device: str) -> str:
-    """Refuse a torch device name that is malformed or absent here (before any file is read)."""
-    import torch
-
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, TypeError) as err:
-        raise HafmError(f"device {device!r}: not a torch device name ({err})") from err
-    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
-    if not available.get(kind, True):
-        raise HafmError(f"device {device!r}: no {kind} device on this machine (torch {torch.__version__})")
-    return device
-
-
 def _named_backend(name: str, device: str, weights: str | None) -> Backend:
-    backend = get_backend(name, device=check_device(device))
+    """Backend ``name`` on ``device`` (checked before any file is read; ``auto`` resolved)."""
+    from hafm.device import resolve_device
+
+    device = str(resolve_device(device))
+    backend = get_backend(name, device=device)
     if weights is None:
         return backend
     if "weights" not in {f.name for f in dataclasses.fields(backend)}:

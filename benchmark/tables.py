@@ -130,4 +130,4 @@ def write_tables(out: str | Path) -> list[Path]:
     atomic_write_text(written[7], proxies_tables(per_clip)[1])
     from benchmark.music.tables import write_music_tables
 
-    return written + write_music_tables(out, per_clip)
+    return written + write_music_tables(out, per_clip, stats)

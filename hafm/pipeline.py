@@ -58,6 +58,7 @@ class GenerationPipeline:
     codec: object  # AcousticCodec
     sampling: SamplingConfig
     weights_id: str
+    device: str = "cpu"  # where the models run (see ``to``)
 
     @classmethod
     def load(cls, checkpoints: str | Path | None = None, stages: int = 3, codec: str | None = None,
@@ -82,17 +83,37 @@ class GenerationPipeline:
     def n_coarse(self) -> int:
         return int(getattr(self.codec, "n_coarse", self.codec.n_codebooks // 2))
 
+    def to(self, device: torch.device | str) -> GenerationPipeline:
+        """Run the cascade, the semantic feature network and the codec's decoder on ``device``
+        (in place, like ``torch.nn.Module.to``); returns the pipeline. Tokens are drawn with the
+        same CPU generators on any device, and decoded audio comes back to the CPU."""
+        from hafm.device import place
+
+        device = torch.device(device)
+        self.cascade.to(device)
+        place(self.semantic, device, "semantic tokenizer")
+        place(self.codec, device, "codec")
+        self.device = str(device)
+        return self
+
     def with_sampling(self, sampling: SamplingConfig) -> GenerationPipeline:
         """The same parts with other sampling settings (the sweep's candidates)."""
         return dataclasses.replace(self, sampling=sampling)
 
     def identity(self) -> str:
-        """A short hash of weights, tokenizers, sampling settings and the generation code's version."""
-        return sha256_json({
+        """A short hash of weights, tokenizers, sampling settings and the generation code's version.
+
+        A device other than the CPU enters it (float round-off there can change a drawn token, so
+        its outputs are not the CPU's); on the CPU it is what it was before devices existed.
+        """
+        parts = {
             "version": GENERATION_VERSION, "weights": self.weights_id, "stages": self.stages,
             "codec": self.codec.identity(), "semantic": self.semantic.identity(),
             "sampling": self.sampling.identity_dict(),  # legacy field names: identities stay stable
-        })[:16]
+        }
+        if torch.device(self.device).type != "cpu":
+            parts["device"] = torch.device(self.device).type
+        return sha256_json(parts)[:16]
 
     def codes(self, vocals: torch.Tensor, sr: int, *, seed: int = 0, stages: int | None = None,
               progress: bool = False, max_seconds: float | None = audio.DEFAULT_MAX_SECONDS) -> torch.Tensor:
@@ -126,7 +147,7 @@ class GenerationPipeline:
     @torch.inference_mode()
     def decode(self, codes: torch.Tensor, n_samples: int) -> torch.Tensor:
         """``codes [k, T_a]`` -> accompaniment ``[1, n_samples]`` at 24 kHz (first k codebooks)."""
-        return self.codec.decode(codes[None])[0, :, :n_samples]
+        return self.codec.decode(codes[None])[0, :, :n_samples].cpu()
 
     def generate(self, vocals: torch.Tensor, sr: int, *, seed: int = 0, stages: int | None = None,
                  progress: bool = False, max_seconds: float | None = audio.DEFAULT_MAX_SECONDS) -> torch.Tensor:
@@ -156,3 +177,4 @@ class GenerationPipeline:
         codes = self.codes_batch(vocals, sr, seeds=seeds, stages=3)
         n = round(vocals[0].shape[-1] * ACOUSTIC_SR / sr)
         return [{3: self.decode(c, n), 2: self.decode(c[: self.n_coarse], n)} for c in codes]
+

@@ -48,7 +48,9 @@ def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p
     """Draw one token id per row of ``logits [..., V]`` -> ``[...]`` int64.
 
     ``temperature <= 0`` is greedy (argmax). Top-k runs first (on the ``k`` best only, which is
-    what makes sampling cheap for V=1024), then top-p inside those.
+    what makes sampling cheap for V=1024), then top-p inside those. The draw happens where
+    ``generator`` lives (a CPU generator also draws for logits on a GPU: one seed, one stream of
+    draws, whatever the model's device).
     """
     if temperature <= 0:
         return logits.argmax(dim=-1)
@@ -59,7 +61,9 @@ def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p
     else:
         values, ids = flat, None
     values = top_p_mask(values, top_p)
-    choice = torch.multinomial(values.softmax(dim=-1), 1, generator=generator)
+    probs = values.softmax(dim=-1)
+    where = probs.device if generator is None else generator.device
+    choice = torch.multinomial(probs.to(where), 1, generator=generator).to(probs.device)
     if ids is not None:
         choice = ids.gather(-1, choice)
     return choice.view(shape)

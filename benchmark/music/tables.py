@@ -2,6 +2,9 @@
 
 Reads the runner's ``per_clip.csv`` (one row per system x clip) and writes ``music.md``,
 ``music.csv``, ``music_paired.csv``, ``music.tex`` and ``music.png`` (no audio, no models).
+Systems appear in the registry's order (``benchmark.registry``) under their display names, as in
+the FAD tables (``benchmark.paper.display_name``: the run's recorded names, the registry's, or the
+id); the CSVs keep the ids.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmark.music.stats import paired_difference, song_mean_ci, song_means  # noqa: E402
+from benchmark.paper import display_name, latex_escape  # noqa: E402
 from benchmark.registry import order, pairs, rank  # noqa: E402
 from hafm.fileio import atomic_path, atomic_write_text  # noqa: E402
 
@@ -68,7 +72,25 @@ def _cell(frame: pd.DataFrame, system: str, metric: str) -> str:
     return f"{r['mean']:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
 
 
-def markdown(table: pd.DataFrame, pairs: pd.DataFrame) -> str:
+def _verdict(a: str, b: str, ci_low: float, ci_high: float) -> str:
+    return f"{a} higher" if ci_low > 0 else f"{b} higher" if ci_high < 0 else "no significant difference"
+
+
+def _paired_markdown(pairs: pd.DataFrame, stats: dict | None) -> list[str]:
+    lines = ["## Paired differences (A - B over songs)", "",
+             "| A | B | metric | A - B [95% CI] | p (bootstrap) | p (Wilcoxon) | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for r in pairs[pairs.metric.isin(HEADLINES)].itertuples():
+        a, b = display_name(r.a, stats), display_name(r.b, stats)
+        lines.append(f"| {a} | {b} | {r.metric} | {r.diff:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] | "
+                     f"{r.p_bootstrap:.3g} | {r.p_wilcoxon:.3g} | {_verdict(a, b, r.ci_low, r.ci_high)} |")
+    return lines
+
+
+def markdown(table: pd.DataFrame, pairs: pd.DataFrame, stats: dict | None = None) -> str:
+    """``music.md``: the summary tables (headlines, parts) and the paired differences.
+
+    ``stats``: the run's statistics, whose recorded display names win (``display_name``)."""
     systems = order(table.system)
     lines = ["# Music metrics of every system (vocal vs accompaniment; higher is better)", "", DESCRIPTION, "",
              "Mean over songs of per-song means, 95% CI: bootstrap over songs (1000 resamples). "
@@ -80,20 +102,16 @@ def markdown(table: pd.DataFrame, pairs: pd.DataFrame) -> str:
         lines += ["| system | " + " | ".join(metrics) + " | songs |", "|---" * (len(metrics) + 2) + "|"]
         for s in systems:
             n = int(table[table.system == s].n_songs.max())
-            lines.append(f"| {s} | " + " | ".join(_cell(table, s, m) for m in metrics) + f" | {n} |")
+            cells = " | ".join(_cell(table, s, m) for m in metrics)
+            lines.append(f"| {display_name(s, stats)} | {cells} | {n} |")
         lines.append("")
     if not pairs.empty:
-        lines += ["## Paired differences (A - B over songs)", "",
-                  "| A | B | metric | A - B [95% CI] | p (bootstrap) | p (Wilcoxon) | verdict |",
-                  "|---|---|---|---|---|---|---|"]
-        for r in pairs[pairs.metric.isin(HEADLINES)].itertuples():
-            verdict = f"{r.a} higher" if r.ci_low > 0 else f"{r.b} higher" if r.ci_high < 0 else "no significant difference"
-            lines.append(f"| {r.a} | {r.b} | {r.metric} | {r.diff:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] | "
-                         f"{r.p_bootstrap:.3g} | {r.p_wilcoxon:.3g} | {verdict} |")
+        lines += _paired_markdown(pairs, stats)
     return "\n".join(lines) + "\n"
 
 
-def latex(table: pd.DataFrame) -> str:
+def latex(table: pd.DataFrame, stats: dict | None = None) -> str:
+    """``music.tex``: one row per system (display names), the headline metrics as columns."""
     metrics = [m for m in HEADLINES if m in set(table.metric)]
     systems = order(table.system)
     rows = [r"\begin{tabular}{l" + "r" * len(metrics) + "}", r"\toprule",
@@ -103,17 +121,19 @@ def latex(table: pd.DataFrame) -> str:
         for m in metrics:
             r = table[(table.system == s) & (table.metric == m)].iloc[0]
             cells.append(f"{r['mean']:.3f} [{r.ci_low:.2f}, {r.ci_high:.2f}]")
-        rows.append(s.replace("_", r"\_") + " & " + " & ".join(cells) + r" \\")
+        rows.append(latex_escape(display_name(s, stats)) + " & " + " & ".join(cells) + r" \\")
     return "\n".join(rows + [r"\bottomrule", r"\end{tabular}"]) + "\n"
 
 
-def figure(table: pd.DataFrame, path: Path) -> None:
+def figure(table: pd.DataFrame, path: Path, stats: dict | None = None) -> None:
+    """``music.png``: one panel per headline metric, bars in table order labelled with display names."""
     metrics = [m for m in HEADLINES if m in set(table.metric)]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        part = table[table.metric == metric]
+        part = table[table.metric == metric].set_index("system")
+        part = part.loc[order(part.index)].reset_index()
         err = [part["mean"] - part.ci_low, part.ci_high - part["mean"]]
-        ax.bar(part.system, part["mean"], yerr=err, capsize=3, color="#55a868")
+        ax.bar([display_name(s, stats) for s in part.system], part["mean"], yerr=err, capsize=3, color="#55a868")
         ax.set_title(metric, fontsize=10)
         ax.set_ylim(0, 1)
         ax.tick_params(axis="x", rotation=45, labelsize=8)
@@ -123,16 +143,18 @@ def figure(table: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def write_music_tables(out: str | Path, per_clip: pd.DataFrame) -> list[Path]:
-    """The music tables of a run; nothing (and no error) when ``per_clip`` lacks the music columns."""
+def write_music_tables(out: str | Path, per_clip: pd.DataFrame, stats: dict | None = None) -> list[Path]:
+    """The music tables of a run; nothing (and no error) when ``per_clip`` lacks the music columns.
+
+    ``stats``: the run's statistics (``fad_stats.json``), for the display names it recorded."""
     if "harmony" not in per_clip.columns or "consonance" not in per_clip.columns:
         return []
     out = Path(out)
     table, pairs = summary(per_clip), paired(per_clip)
     paths = [out / n for n in ("music.md", "music.csv", "music_paired.csv", "music.tex", "music.png")]
-    atomic_write_text(paths[0], markdown(table, pairs))
+    atomic_write_text(paths[0], markdown(table, pairs, stats))
     atomic_write_text(paths[1], table.to_csv(index=False, float_format="%.6g"))
     atomic_write_text(paths[2], pairs.to_csv(index=False, float_format="%.6g"))
-    atomic_write_text(paths[3], latex(table))
-    figure(table, paths[4])
+    atomic_write_text(paths[3], latex(table, stats))
+    figure(table, paths[4], stats)
     return paths

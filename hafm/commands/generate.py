@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from hafm.device import DEVICE_HELP
+
 # hafm.audio.DEFAULT_MAX_SECONDS in minutes; not imported from there because that pulls in torch,
 # which `hafm --help` must not wait for (a test keeps the two equal).
 DEFAULT_MAX_MINUTES = 20.0
@@ -70,6 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "so memory and time grow only linearly with the length)")
     parser.add_argument("--threads", type=int, default=argparse.SUPPRESS,
                         help="torch threads (default: $HAFM_THREADS or 1)")
+    parser.add_argument("--device", default="cpu", help=DEVICE_HELP)
     parser.set_defaults(func=run)
 
 
@@ -115,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from hafm import audio
+    from hafm.device import place, resolve_device
     from hafm.generate import generate_accompaniment, mix_with_vocals
     from hafm.model.cascade import load_cascade
     from hafm.runtime import configure_threads
@@ -126,15 +130,18 @@ def run(args: argparse.Namespace) -> int:
     # Everything that can be refused is checked before the (minutes-long) generation, the output
     # files with the exact rate, channels and encoder that audio.save will use for them.
     sampling = sampling_from_args(args)
+    device = resolve_device(args.device)
     for path in (args.output, getattr(args, "mix", None)):
         if path is not None:
             audio.check_output_path(path, sr=ACOUSTIC_SR, channels=1)
     vocals, sr = _load_vocals(args)
-    cascade = load_cascade(args.checkpoints, stages=args.stages)
+    cascade = load_cascade(args.checkpoints, stages=args.stages).to(device)
     started = time.perf_counter()
     accomp = generate_accompaniment(vocals, sr, stages=args.stages, sampling=sampling,
-                                    seed=args.seed, cascade=cascade, codec=load_codec(args.codec),
-                                    semantic=load_semantic(args.semantic), progress=True,
+                                    seed=args.seed, cascade=cascade,
+                                    codec=place(load_codec(args.codec), device, "codec"),
+                                    semantic=place(load_semantic(args.semantic), device, "semantic tokenizer"),
+                                    progress=True,
                                     max_seconds=max_seconds_from_args(args))
     seconds = time.perf_counter() - started
     audio.save(args.output, accomp, ACOUSTIC_SR)

@@ -41,6 +41,14 @@ class Cascade:
         torch.manual_seed(seed)
         return cls(*(StageLM(cfg.stage(name)).eval() for name in STAGES))
 
+    def to(self, device: torch.device | str) -> "Cascade":
+        """Move every stage to ``device`` (in place); returns the cascade."""
+        for name in STAGES:
+            model = getattr(self, name)
+            if model is not None:
+                model.to(device)
+        return self
+
     def num_parameters(self) -> dict[str, int]:
         return {name: getattr(self, name).num_parameters() for name in STAGES if getattr(self, name) is not None}
 

@@ -98,15 +98,21 @@ class RvqCodec:
         _check_wav(wav)
         frames = self.transform.analyze(wav[:, 0].cpu())  # [B, T, D]
         batch, count, dim = frames.shape
-        codes = rvq.encode(frames.reshape(batch * count, dim), self.codebooks)
+        codes = rvq.encode(frames.reshape(batch * count, dim), self.codebooks.cpu())
         return codes.reshape(batch, count, -1).transpose(1, 2).contiguous()
+
+    def to(self, device: torch.device | str) -> "RvqCodec":
+        """Decode on ``device`` (the codebooks move there; encoding stays on the CPU); returns the codec."""
+        self.codebooks = self.codebooks.to(device)
+        return self
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """``codes [B, k, T]`` (first k codebooks) -> ``wav [B, 1, T * 320]`` at 24 kHz."""
+        """``codes [B, k, T]`` (first k codebooks) -> ``wav [B, 1, T * 320]`` at 24 kHz, on the
+        codebooks' device."""
         _check_codes(codes, self.n_codebooks, self.codebook_size)
         batch, _, count = codes.shape
-        flat = codes.cpu().transpose(1, 2).reshape(batch * count, -1)
+        flat = codes.to(self.codebooks.device).transpose(1, 2).reshape(batch * count, -1)
         frames = rvq.decode(flat, self.codebooks).reshape(batch, count, self.transform.dim)
         return self.transform.synthesize(frames).unsqueeze(1)
 
@@ -171,18 +177,27 @@ class EncodecCodec:
         self.model.eval()
         self._identity = f"encodec24k-{sha256_file(weights)[:16]}"
 
+    def to(self, device: torch.device | str) -> "EncodecCodec":
+        """Run the model on ``device``; returns the codec."""
+        self.model.to(device)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
     @torch.no_grad()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
-        """``wav [B, 1, n]`` at 24 kHz -> ``codes [B, 8, ceil(n / 320)]`` int64."""
+        """``wav [B, 1, n]`` at 24 kHz -> ``codes [B, 8, ceil(n / 320)]`` int64, on the CPU."""
         _check_wav(wav)
-        frames = self.model.encode(wav.to(torch.float32))
-        return torch.cat([codes for codes, _ in frames], dim=-1).to(torch.int64)
+        frames = self.model.encode(wav.to(self.device, torch.float32))
+        return torch.cat([codes for codes, _ in frames], dim=-1).to(torch.int64).cpu()
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """``codes [B, k, T]`` (first k codebooks) -> ``wav [B, 1, T * 320]`` at 24 kHz."""
+        """``codes [B, k, T]`` (first k codebooks) -> ``wav [B, 1, T * 320]`` at 24 kHz, on the model's device."""
         _check_codes(codes, self.n_codebooks, self.codebook_size)
-        embedding = self.model.quantizer.decode(codes.transpose(0, 1))
+        embedding = self.model.quantizer.decode(codes.to(self.device).transpose(0, 1))
         return self.model.decoder(embedding)[..., : codes.shape[-1] * ACOUSTIC_HOP]
 
     def identity(self) -> str:

@@ -101,6 +101,11 @@ class MusicnnFeatures:
         self.blocks = (753, 12) if with_chroma else (753,)
         self.dim = sum(self.blocks)
 
+    def to(self, device) -> "MusicnnFeatures":
+        """Run musicnn on ``device`` (a ``torch.device`` or name); returns the extractor."""
+        self.model.to(device)
+        return self
+
     def __call__(self, wav_16k: np.ndarray) -> np.ndarray:
         from hafm.musicnn import FRAME_RATE, frame_features
 
@@ -172,13 +177,18 @@ class HubertFeatures:
         self.chunk = int(chunk_seconds * SEMANTIC_HZ / 2) * 2 * SEMANTIC_HOP  # whole 40 ms blocks
         self._torch = torch
 
+    def to(self, device) -> "HubertFeatures":
+        """Run HuBERT on ``device`` (a ``torch.device`` or name); returns the extractor."""
+        self.model.to(device)
+        return self
+
     def _encode_chunk(self, chunk: np.ndarray) -> np.ndarray:
         torch = self._torch
         if self.normalize:
             chunk = (chunk - chunk.mean()) / np.sqrt(chunk.var() + 1e-7)
-        x = torch.from_numpy(np.pad(chunk, self.EDGE).astype(np.float32))[None]
+        x = torch.from_numpy(np.pad(chunk, self.EDGE).astype(np.float32))[None].to(self.model.device)
         with torch.no_grad():
-            hidden = self.model(x, output_hidden_states=True).hidden_states[self.layer][0]
+            hidden = self.model(x, output_hidden_states=True).hidden_states[self.layer][0].cpu()
         n_frames = chunk.shape[0] // SEMANTIC_HOP
         if hidden.shape[0] < n_frames:
             raise HafmError(f"this HuBERT gives {hidden.shape[0]} frames for {n_frames} 20 ms hops; "

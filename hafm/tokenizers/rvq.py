@@ -52,7 +52,7 @@ def decode(codes: torch.Tensor, codebooks: torch.Tensor) -> torch.Tensor:
     k = codes.shape[1]
     if not 1 <= k <= codebooks.shape[0]:
         raise ValueError(f"need 1..{codebooks.shape[0]} codebooks, got {k}")
-    out = torch.zeros(codes.shape[0], codebooks.shape[2], dtype=torch.float32)
+    out = torch.zeros(codes.shape[0], codebooks.shape[2], dtype=torch.float32, device=codebooks.device)
     for stage in range(k):
         out += codebooks[stage][codes[:, stage]]
     return out

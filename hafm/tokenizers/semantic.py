@@ -109,12 +109,29 @@ class KMeansSemanticTokenizer:
         self.header = dict(header or {})
         self.n_clusters = int(centroids.shape[0])
         self._extractor = extractor
+        self._device: torch.device | None = None  # where the feature network runs (None: where it loads)
 
     @property
     def extractor(self) -> FeatureExtractor:
         if self._extractor is None:
             self._extractor = build_extractor(self.features_config)
+            self._place_extractor()
         return self._extractor
+
+    def to(self, device: torch.device | str) -> KMeansSemanticTokenizer:
+        """Run the feature network (musicnn, HuBERT) on ``device``; returns the tokenizer.
+
+        Features without a network (MFCC, chroma) and the k-means stay on the CPU.
+        """
+        self._device = torch.device(device)
+        if self._extractor is not None:
+            self._place_extractor()
+        return self
+
+    def _place_extractor(self) -> None:
+        move = getattr(self._extractor, "to", None)  # only extractors with a torch network have one
+        if self._device is not None and move is not None:
+            move(self._device)
 
     def features(self, wav_16k: np.ndarray) -> np.ndarray:
         """Mono 16 kHz ``[n]`` -> ``[T_s, d]`` features, after zero-padding to whole 40 ms blocks."""

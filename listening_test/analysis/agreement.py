@@ -1,6 +1,6 @@
 """Inter-rater agreement: Krippendorff's alpha (``krippendorff`` package, raters x units layout).
 
-- Ratings, ordinal alpha per attribute: a unit is a stimulus (item, system); a rater's value is
+- Ratings, ordinal alpha per attribute (question of the study): a unit is a stimulus (item, system); a rater's value is
   the mean of their ratings of that stimulus (a stimulus heard in several pairs is rated more
   than once; the mean keeps every rating, and half-points become ordinal categories of their own).
 - Preference, nominal alpha: a unit is (item, pair of systems); the value is which system the
@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import krippendorff
@@ -21,7 +22,7 @@ from listening_test.analysis.schema import ATTRIBUTES
 
 @dataclass(frozen=True)
 class AgreementResult:
-    measure: str  # "rhythm", "harmony", "coherence" or "preference"
+    measure: str  # a question id (built-in: "rhythm", "harmony", "coherence") or "preference"
     level: str  # "ordinal" or "nominal"
     alpha: float  # nan when undefined (fewer than 2 raters on every unit, or one value only)
     units: int  # units rated by at least two raters
@@ -40,12 +41,12 @@ def alpha_from_long(values: pd.DataFrame, level: str) -> tuple[float, int, int]:
     return float(alpha), int(pairable.sum()), matrix.shape[0]
 
 
-def rating_agreement(df: pd.DataFrame) -> list[AgreementResult]:
-    """Ordinal alpha per attribute over stimuli (item, system)."""
-    long = long_ratings(df)
+def rating_agreement(df: pd.DataFrame, attributes: Sequence[str] = ATTRIBUTES) -> list[AgreementResult]:
+    """Ordinal alpha per attribute (``attributes``: the question ids) over stimuli (item, system)."""
+    long = long_ratings(df, attributes)
     long["unit"] = long["item"] + "|" + long["system"]
     out = []
-    for attr in ATTRIBUTES:
+    for attr in attributes:
         values = long.groupby(["rater", "unit"], as_index=False)[attr].mean().rename(columns={attr: "value"})
         alpha, units, raters = alpha_from_long(values, "ordinal")
         out.append(AgreementResult(attr, "ordinal", alpha, units, raters))

@@ -28,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     analyze.add_argument("--out", type=Path, default=Path("results"), help="output folder")
     analyze.add_argument("--config", type=Path, default=None,
                          help="TOML file whose [analysis] table overrides AnalysisConfig fields")
+    analyze.add_argument("--study", type=Path, default=None,
+                         help="the study file (TOML/YAML) the export comes from: its [[questions]] (ids and "
+                              "min..max scales) are the rating columns analysed, and its study_id must match "
+                              "the export's (default: the built-in questions rhythm, harmony, coherence, 1-5)")
     analyze.add_argument("--preference-pairs", nargs="+", default=None, metavar="X:Y",
                          help="preference comparisons (default: every pair compared in the trials)")
     analyze.add_argument("--rating-pairs", nargs="+", default=None, metavar="X:Y",
@@ -74,6 +78,23 @@ def _analysis_config(args: argparse.Namespace):
     return config
 
 
+def _load_study_exports(args: argparse.Namespace, config):
+    """``(validated exports, config)``; with ``--study``, the config rates that file's questions and
+    exports whose ``study_id`` is another study's are refused."""
+    from listening_test.analysis.questions import questions_from_study
+    from listening_test.analysis.schema import ExportError, load_exports
+
+    if args.study is None:
+        return load_exports(args.exports, config.questions), config
+    study = questions_from_study(args.study)
+    df = load_exports(args.exports, study.questions)
+    found = sorted(set(df["study_id"].astype(str))) if "study_id" in df.columns else []
+    if found and found != [study.study_id]:
+        raise ExportError(f"the export is from study {', '.join(found)}; the study file {args.study} declares "
+                          f"{study.study_id!r}: pass the study file the export comes from")
+    return df, dataclasses.replace(config, questions=study.questions)
+
+
 def _versions() -> dict[str, str]:
     import krippendorff
     import numpy
@@ -89,11 +110,10 @@ def _versions() -> dict[str, str]:
 def run_analyze(args: argparse.Namespace) -> int:
     from hafm.fileio import sha256_file
     from listening_test.analysis.report import write_results
-    from listening_test.analysis.schema import is_simulated, load_exports
+    from listening_test.analysis.schema import is_simulated
     from listening_test.analysis.study import analyze_study
 
-    config = _analysis_config(args)
-    df = load_exports(args.exports)
+    df, config = _load_study_exports(args, _analysis_config(args))
     simulated = is_simulated(df)
     result = analyze_study(df, config)
     provenance = {
@@ -121,9 +141,9 @@ def _write_objective(df, config, args: argparse.Namespace, simulated: bool) -> l
     from listening_test.analysis.objective import side_by_side, side_by_side_markdown
     from listening_test.analysis.screening import screen
 
-    kept, _ = screen(df, config.screening)
+    kept, _ = screen(df, config.screening, config.attributes)
     table = side_by_side(kept[kept["is_catch"] == 0], pd.read_csv(args.objective), n_boot=config.n_boot,
-                         seed=config.seed)
+                         seed=config.seed, attributes=config.attributes)
     paths = [Path(args.out) / "objective_vs_subjective.md", Path(args.out) / "objective_vs_subjective.csv"]
     atomic_write_text(paths[0], side_by_side_markdown(table, simulated))
     atomic_write_text(paths[1], table.assign(simulated=int(simulated)).to_csv(index=False, float_format="%.6g"))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hafm.errors import HafmError
+from listening_test.analysis.questions import DEFAULT_QUESTIONS, RatingQuestion, question_ids
 from listening_test.analysis.screening import ScreeningConfig
 
 # Display order of known systems (benchmark names); unknown systems follow alphabetically.
@@ -33,6 +34,13 @@ class AnalysisConfig:
     gee: bool = True  # also fit the position-adjusted GEE (sensitivity analysis)
     power: float = 0.8  # target power of the power note
     screening: ScreeningConfig = field(default_factory=ScreeningConfig)
+    # The questions the export rates: from the study file (analyze --study), not from [analysis].
+    questions: tuple[RatingQuestion, ...] = field(default=DEFAULT_QUESTIONS, metadata={"toml": False})
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        """The question ids (the ``attribute`` of every rating test)."""
+        return question_ids(self.questions)
 
 
 def order_systems(systems: set[str] | list[str]) -> list[str]:
@@ -48,7 +56,7 @@ def parse_pair(text: str) -> tuple[str, str]:
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in dataclasses.fields(cls)}
+    known = {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("toml", True)}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(f"unknown field(s) in [{where}]: {', '.join(unknown)}")

@@ -1,5 +1,8 @@
 """Objective metrics beside subjective ratings: correlation per attribute (rhythm, harmony, coherence).
 
+Only the questions with an objective metric (``ATTRIBUTE_METRIC``) are compared; a study file
+asking other questions compares those of its questions that are among them.
+
 The objective side is the benchmark's per-clip table (``results/proxies.csv``: ``clip_id``,
 ``system`` and the metric columns ``rhythm``, ``harmony``, ``coherence`` of ``benchmark.music``)
 or any CSV with ``item`` instead of ``clip_id``. Items of a study built from a benchmark run are
@@ -18,6 +21,7 @@ attribute over the raters who heard it. Per attribute, over the (item, system) c
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,23 +38,33 @@ def item_of(clip_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", clip_id)
 
 
-def objective_cells(objective: pd.DataFrame) -> pd.DataFrame:
+def objective_cells(objective: pd.DataFrame, attributes: Sequence[str] = ATTRIBUTES) -> pd.DataFrame:
     """``item, system`` and one column per attribute (its objective metric), averaged per cell."""
     frame = objective.copy()
     if "item" not in frame:
         if "clip_id" not in frame:
             raise AnalysisError("objective table needs an 'item' or a 'clip_id' column")
         frame["item"] = frame["clip_id"].astype(str).map(item_of)
-    missing = [m for m in ATTRIBUTE_METRIC.values() if m not in frame]
+    metrics = [ATTRIBUTE_METRIC[a] for a in attributes]
+    missing = [m for m in metrics if m not in frame]
     if missing:
         raise AnalysisError(f"objective table lacks metric columns {missing}")
-    cells = frame.groupby(["item", "system"])[list(ATTRIBUTE_METRIC.values())].mean()
-    return cells.rename(columns={m: a for a, m in ATTRIBUTE_METRIC.items()}).reset_index()
+    cells = frame.groupby(["item", "system"])[metrics].mean()
+    return cells.rename(columns={ATTRIBUTE_METRIC[a]: a for a in attributes}).reset_index()
 
 
-def subjective_cells(trials: pd.DataFrame) -> pd.DataFrame:
+def subjective_cells(trials: pd.DataFrame, attributes: Sequence[str] = ATTRIBUTES) -> pd.DataFrame:
     """Mean rating per (item, system) and attribute over the (screened, non-catch) ``trials``."""
-    return long_ratings(trials).groupby(["item", "system"])[list(ATTRIBUTES)].mean().reset_index()
+    return long_ratings(trials, attributes).groupby(["item", "system"])[list(attributes)].mean().reset_index()
+
+
+def compared_attributes(attributes: Sequence[str]) -> list[str]:
+    """The questions of ``attributes`` that have an objective metric; refuses a study with none."""
+    compared = [a for a in attributes if a in ATTRIBUTE_METRIC]
+    if not compared:
+        raise AnalysisError(f"none of the study's questions ({', '.join(attributes)}) has an objective metric; "
+                            f"--objective compares {', '.join(ATTRIBUTE_METRIC)}")
+    return compared
 
 
 def _item_bootstrap(merged: pd.DataFrame, attr: str, n_boot: int, rng: np.random.Generator) -> tuple[float, float]:
@@ -66,15 +80,17 @@ def _item_bootstrap(merged: pd.DataFrame, attr: str, n_boot: int, rng: np.random
 
 
 def side_by_side(trials: pd.DataFrame, objective: pd.DataFrame, *, n_boot: int = 2000,
-                 seed: int = 0) -> pd.DataFrame:
-    """One row per attribute: cells, items, Pearson r [item-bootstrap CI], Spearman rho, system-level rho."""
-    merged = subjective_cells(trials).merge(objective_cells(objective), on=["item", "system"],
-                                            suffixes=("_rating", "_objective"))
+                 seed: int = 0, attributes: Sequence[str] = ATTRIBUTES) -> pd.DataFrame:
+    """One row per attribute with a metric: cells, items, Pearson r [item-bootstrap CI], Spearman rho,
+    system-level rho (``attributes``: the question ids the export rates)."""
+    attributes = compared_attributes(attributes)
+    merged = subjective_cells(trials, attributes).merge(objective_cells(objective, attributes),
+                                                        on=["item", "system"], suffixes=("_rating", "_objective"))
     if merged.empty:
         raise AnalysisError("no (item, system) of the export is in the objective table: are the items clip ids?")
     rng = np.random.default_rng(seed)
     rows = []
-    for attr in ATTRIBUTES:
+    for attr in attributes:
         x, y = merged[f"{attr}_objective"], merged[f"{attr}_rating"]
         ok = x.notna() & y.notna()
         lo, hi = _item_bootstrap(merged[ok].reset_index(drop=True), attr, n_boot, rng)
@@ -92,7 +108,7 @@ def side_by_side_markdown(table: pd.DataFrame, simulated: bool) -> str:
     title = "Objective metrics vs listener ratings" + (" (SIMULATED data)" if simulated else "")
     lines = [f"# {title}", "",
              "Per attribute, over (item, system) cells: objective metric (benchmark, `benchmark.music`) vs the "
-             "mean 1-5 rating of the screened raters. CI: 95% bootstrap over items.", "",
+             "mean rating of the screened raters. CI: 95% bootstrap over items.", "",
              "| attribute | metric | Pearson r [95% CI] | Spearman rho | system-level rho | cells | items |",
              "|---|---|---|---|---|---|---|"]
     for r in table.itertuples():

@@ -1,15 +1,17 @@
-"""1-5 attribute ratings (rhythm, harmony, coherence): per-rater means, paired tests, effect sizes.
+"""Ratings of each question (built-in study: rhythm, harmony, coherence on 1-5): per-rater means,
+paired tests, effect sizes. ``attributes`` is the question ids the export rates.
 
 Raters are the unit of analysis: each rater's ratings of a system are averaged first (one value
 per rater, system and attribute), so the tests below are across raters and stay valid however
 many trials each rater answered. Zero differences are kept with Pratt's method
 (``zero_method='pratt'``: zeros take part in the ranking, then their ranks are dropped), because
-5-point scales give many ties and the default ``'wilcox'`` discards them before ranking.
+short rating scales give many ties and the default ``'wilcox'`` discards them before ranking.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,28 +25,28 @@ ZERO_METHOD = "pratt"
 MIN_RATERS = 2  # raters who rated every compared system; below this a test is not run (p = NaN)
 
 
-def long_ratings(df: pd.DataFrame) -> pd.DataFrame:
+def long_ratings(df: pd.DataFrame, attributes: Sequence[str] = ATTRIBUTES) -> pd.DataFrame:
     """One row per (trial, side) of the non-catch trials: rater, item, system, and each attribute."""
     trials = df[df["is_catch"] == 0]
     parts = []
     for side in SIDES:
         s = side.lower()
-        part = trials[["rater", "item", f"system_{s}"] + [f"{a}_{s}" for a in ATTRIBUTES]].copy()
-        part.columns = ["rater", "item", "system", *ATTRIBUTES]
+        part = trials[["rater", "item", f"system_{s}"] + [f"{a}_{s}" for a in attributes]].copy()
+        part.columns = ["rater", "item", "system", *attributes]
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
 
-def rater_means(df: pd.DataFrame) -> pd.DataFrame:
+def rater_means(df: pd.DataFrame, attributes: Sequence[str] = ATTRIBUTES) -> pd.DataFrame:
     """Mean rating per rater and system: index (rater, system), one column per attribute."""
-    return long_ratings(df).groupby(["rater", "system"])[list(ATTRIBUTES)].mean()
+    return long_ratings(df, attributes).groupby(["rater", "system"])[list(attributes)].mean()
 
 
 @dataclass(frozen=True)
 class MeanRating:
     system: str
     attribute: str
-    mean: float  # mean over raters of each rater's mean rating (1-5 scale)
+    mean: float  # mean over raters of each rater's mean rating (the question's scale)
     ci_low: float  # Student t interval across raters
     ci_high: float
     raters: int
@@ -61,15 +63,15 @@ def mean_with_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, f
     return mean, mean - half, mean + half
 
 
-def mean_ratings(df: pd.DataFrame) -> list[MeanRating]:
+def mean_ratings(df: pd.DataFrame, attributes: Sequence[str] = ATTRIBUTES) -> list[MeanRating]:
     """Per attribute and system: mean of rater means with a 95% CI."""
-    long = long_ratings(df)
-    means = long.groupby(["rater", "system"])[list(ATTRIBUTES)].mean()
+    long = long_ratings(df, attributes)
+    means = long.groupby(["rater", "system"])[list(attributes)].mean()
     counts = long.groupby("system").size()
     out = []
     for system in order_systems(long["system"].unique().tolist()):
         per_rater = means.xs(system, level="system")
-        for attr in ATTRIBUTES:
+        for attr in attributes:
             mean, low, high = mean_with_ci(per_rater[attr].to_numpy())
             out.append(MeanRating(system, attr, mean, low, high, len(per_rater), int(counts[system])))
     return out

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from hafm.fileio import atomic_save, atomic_write_json, atomic_write_text
+from listening_test.analysis.questions import RatingQuestion, scale_span, scale_text
 from listening_test.analysis.schema import ExportError
 from listening_test.analysis.study import StudyResult
 
@@ -184,8 +186,9 @@ def preference_figure(tests: pd.DataFrame, simulated: bool):
     return fig
 
 
-def ratings_figure(means: pd.DataFrame, systems: list[str], simulated: bool):
-    """Grouped bars: mean rating (1-5) per attribute and system with t CIs across raters."""
+def ratings_figure(means: pd.DataFrame, systems: list[str], simulated: bool, questions: Sequence[RatingQuestion]):
+    """Grouped bars: mean rating per question and system with t CIs across raters (one axis
+    spanning every question's scale)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -201,8 +204,8 @@ def ratings_figure(means: pd.DataFrame, systems: list[str], simulated: bool):
         ax.errorbar(x, part["mean"], yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
                     fmt="none", ecolor="black", capsize=3)
     ax.set_xticks(np.arange(len(attrs)), attrs)
-    ax.set_ylim(1, 5)
-    ax.set_ylabel("mean rating (1-5), 95% CI across raters")
+    ax.set_ylim(*scale_span(questions))
+    ax.set_ylabel(f"mean rating ({scale_text(questions)}), 95% CI across raters")
     ax.legend(fontsize=8)
     ax.set_title(_title("Ratings", simulated), fontsize=10)
     fig.tight_layout()
@@ -249,7 +252,7 @@ def summary_markdown(
               f"Holm's correction runs over every p in the table together (alpha = {alpha}).\n"),
              screening_markdown(result),
              "## Tests\n", to_markdown(table),
-             "\n## Mean ratings (1-5)\n",
+             f"\n## Mean ratings ({scale_text(result.questions)})\n",
              to_markdown(means[["system", "attribute", "mean", "95% CI", "raters", "ratings"]]),
              "\n## Inter-rater agreement (Krippendorff's alpha)\n", to_markdown(agree),
              "\n" + power_note(result, alpha, power_target)]
@@ -285,7 +288,8 @@ def write_results(result: StudyResult, out: str | os.PathLike, simulated: bool, 
         written.append(out / name)
     systems = order_systems(result.mean_ratings["system"].unique().tolist())
     for name, fig in (("listening_preference.png", preference_figure(result.tests, simulated)),
-                      ("listening_ratings.png", ratings_figure(result.mean_ratings, systems, simulated))):
+                      ("listening_ratings.png",
+                       ratings_figure(result.mean_ratings, systems, simulated, result.questions))):
         _save_figure(out / name, fig)
         written.append(out / name)
     atomic_write_json(out / PROVENANCE, {**provenance, "simulated": simulated, "screening": vars(result.screening),

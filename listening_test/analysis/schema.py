@@ -18,8 +18,9 @@ catch_side     ``A``/``B``: the manipulated side of an ``offbeat``/``transposed`
                column, the side whose system name contains the catch kind is used.
 preferred      the chosen system name, or ``A``/``B``
 preferred_side ``A`` or ``B`` (forced choice: no ties)
-rhythm_a ...   ``rhythm_a``, ``harmony_a``, ``coherence_a``, ``rhythm_b``, ``harmony_b``,
-               ``coherence_b``: integer ratings 1-5 of each side
+ID_a, ID_b     integer ratings of each side, one pair per question of the study file on
+               that question's scale (``questions.py``); the built-in study: ``rhythm_a``,
+               ``harmony_a``, ``coherence_a``, ``rhythm_b``, ``harmony_b``, ``coherence_b``, 1-5
 answered_at    ISO-8601 time the answer was stored
 simulated      optional: 1 when the rows come from ``listening_test simulate``; a real
                export has no such column (or all 0). Real and simulated rows never mix.
@@ -42,28 +43,28 @@ import numpy as np
 import pandas as pd
 
 from hafm.errors import HafmError
-
-ATTRIBUTES = ("rhythm", "harmony", "coherence")
-SIDES = ("A", "B")
-CATCH_KINDS = ("identical", "offbeat", "transposed")
-# Which attribute a manipulated catch stimulus must be rated lower on.
-CATCH_ATTRIBUTE = {"offbeat": "rhythm", "transposed": "harmony"}
-RATING_COLUMNS = tuple(f"{attr}_{side.lower()}" for side in SIDES for attr in ATTRIBUTES)
-RATING_RANGE = (1, 5)
-REQUIRED_COLUMNS = (
-    "rater",
-    "session",
-    "trial_index",
-    "item",
-    "system_a",
-    "system_b",
-    "is_catch",
-    "catch_kind",
-    "preferred",
-    "preferred_side",
-    *RATING_COLUMNS,
-    "answered_at",
+from listening_test.analysis.questions import (
+    DEFAULT_QUESTIONS,
+    SIDES,
+    RatingQuestion,
+    other_rating_columns,
+    question_ids,
+    rating_columns,
 )
+
+ATTRIBUTES = question_ids(DEFAULT_QUESTIONS)
+CATCH_KINDS = ("identical", "offbeat", "transposed")
+MANIPULATED_KINDS = ("offbeat", "transposed")  # catch kinds with a manipulated side (``catch_side``)
+TRIAL_COLUMNS = ("rater", "session", "trial_index", "item", "system_a", "system_b", "is_catch", "catch_kind",
+                 "preferred", "preferred_side")
+
+
+def required_columns(questions: Sequence[RatingQuestion] = DEFAULT_QUESTIONS) -> tuple[str, ...]:
+    """The columns an export answering ``questions`` must have."""
+    return (*TRIAL_COLUMNS, *rating_columns(questions), "answered_at")
+
+
+REQUIRED_COLUMNS = required_columns()
 SIMULATED_COLUMN = "simulated"
 HEADPHONE_COLUMN = "headphone_passed"
 SERVER_ALIASES = {"rater_id": "rater", "session_id": "session", "preference": "preferred_side",
@@ -111,7 +112,7 @@ def _validate_catch(df: pd.DataFrame) -> None:
     _fail_if((df["is_catch"] == 1) != (kinds != ""), df, "'catch_kind' must be set exactly on catch trials")
     _fail_if((df["is_catch"] == 0) & (df["system_a"] == df["system_b"]), df,
              "a non-catch trial compares a system with itself")
-    manipulated = kinds.isin(list(CATCH_ATTRIBUTE))
+    manipulated = kinds.isin(MANIPULATED_KINDS)
     if "catch_side" in df.columns:
         _clean_text(df, ["catch_side"])
         df["catch_side"] = df["catch_side"].str.upper()
@@ -173,29 +174,45 @@ def _validate_optional(df: pd.DataFrame) -> None:
         _fail_if(~df[HEADPHONE_COLUMN].isin([0, 1]), df, f"column {HEADPHONE_COLUMN!r} must be 0 or 1")
 
 
-def validate_export(df: pd.DataFrame) -> pd.DataFrame:
-    """Check ``df`` against the contract and return a normalised copy.
+def _check_columns(df: pd.DataFrame, questions: Sequence[RatingQuestion]) -> None:
+    """Refuse an export without a required column; name the questions it rates instead, if any."""
+    required = required_columns(questions)
+    missing = [c for c in required if c not in df.columns]
+    if not missing:
+        return
+    others = other_rating_columns(df.columns, questions)
+    hint = (f"; it rates the question(s) {', '.join(others)}: pass the study file that declares them "
+            "(analyze --study FILE)") if others else ""
+    raise ExportError(f"export is missing required column(s): {', '.join(missing)}; "
+                      f"the contract is {', '.join(required)}{hint}")
+
+
+def _validate_ratings(df: pd.DataFrame, questions: Sequence[RatingQuestion]) -> None:
+    """Ratings are integers on their question's scale."""
+    for q in questions:
+        for col in (f"{q.id}_a", f"{q.id}_b"):
+            df[col] = _integer_column(df, col)
+            _fail_if((df[col] < q.low) | (df[col] > q.high), df, f"rating column {col!r} must lie in {q.low}-{q.high}")
+
+
+def validate_export(df: pd.DataFrame, questions: Sequence[RatingQuestion] = DEFAULT_QUESTIONS) -> pd.DataFrame:
+    """Check ``df`` against the contract for the rating ``questions`` and return a normalised copy.
 
     Normalised: text columns stripped, ``preferred`` always holds the chosen system name,
     ``catch_side`` exists, ``answered_at`` is a UTC timestamp, ints are ints,
     ``simulated`` exists (0/1, constant). Raises ``ExportError`` naming the fault.
     """
     df = apply_server_aliases(df)
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise ExportError(f"export is missing required column(s): {', '.join(missing)}; "
-                          f"the contract is {', '.join(REQUIRED_COLUMNS)}")
+    _check_columns(df, questions)
     if df.empty:
         raise ExportError("export has no rows")
     df = df.reset_index(drop=True).copy()
     _clean_text(df, ["rater", "session", "item", "system_a", "system_b", "catch_kind", "preferred", "preferred_side"])
     for col in ("rater", "session", "item", "system_a", "system_b"):
         _fail_if(df[col] == "", df, f"column {col!r} is empty")
-    for col in ("trial_index", "is_catch", *RATING_COLUMNS):
+    for col in ("trial_index", "is_catch"):
         df[col] = _integer_column(df, col)
-    low, high = RATING_RANGE
-    for col in RATING_COLUMNS:
-        _fail_if((df[col] < low) | (df[col] > high), df, f"rating column {col!r} must lie in {low}-{high}")
+    _validate_ratings(df, questions)
     _validate_catch(df)
     _validate_preference(df)
     times = pd.to_datetime(df["answered_at"], utc=True, errors="coerce", format="ISO8601")
@@ -213,8 +230,9 @@ def is_simulated(df: pd.DataFrame) -> bool:
     return bool(df[SIMULATED_COLUMN].iloc[0])
 
 
-def load_exports(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """Read and validate one or more export CSVs; refuse to mix simulated with real files."""
+def load_exports(paths: Sequence[str | os.PathLike],
+                 questions: Sequence[RatingQuestion] = DEFAULT_QUESTIONS) -> pd.DataFrame:
+    """Read and validate export CSVs rating ``questions``; refuse to mix simulated with real files."""
     if not paths:
         raise ExportError("no export file given")
     frames = []
@@ -224,10 +242,10 @@ def load_exports(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
             raise ExportError(f"cannot read export {os.fspath(path)!r}: {err}") from err
         try:
-            frames.append(validate_export(raw))
+            frames.append(validate_export(raw, questions))
         except ExportError as err:
             raise ExportError(f"{os.fspath(path)}: {err}") from err
     flags = {is_simulated(f) for f in frames}
     if len(flags) > 1:
         raise ExportError("some exports are simulated and some are real: refusing to analyse them together")
-    return validate_export(pd.concat(frames, ignore_index=True))
+    return validate_export(pd.concat(frames, ignore_index=True), questions)

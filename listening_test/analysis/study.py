@@ -6,6 +6,7 @@ not a test (means, agreement, power note) for the report.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,8 @@ from listening_test.analysis.config import (
     order_systems,
     parse_pair,
 )
-from listening_test.analysis.schema import ATTRIBUTES, AnalysisError
+from listening_test.analysis.questions import RatingQuestion
+from listening_test.analysis.schema import AnalysisError
 from listening_test.analysis.screening import ScreeningReport, screen
 
 TEST_COLUMNS = [
@@ -82,14 +84,15 @@ def _too_few(raters: int, what: str) -> str:
     return f"not tested: {raters} rater(s) rated {what} (needs {ratings.MIN_RATERS})"
 
 
-def _rating_rows(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> list[dict]:
-    long = ratings.long_ratings(df)
-    means = long.groupby(["rater", "system"])[list(ATTRIBUTES)].mean()
+def _rating_rows(df: pd.DataFrame, pairs: list[tuple[str, str]], attributes: Sequence[str]) -> list[dict]:
+    """Paired tests per question and pair, and Friedman per question over >= 3 systems."""
+    long = ratings.long_ratings(df, attributes)
+    means = long.groupby(["rater", "system"])[list(attributes)].mean()
     counts = long.groupby("system").size()
     systems = order_systems(counts.index.tolist())
-    tables = {attr: ratings.rater_table(means, attr) for attr in ATTRIBUTES}
+    tables = {attr: ratings.rater_table(means, attr) for attr in attributes}
     rows = []
-    for attr in ATTRIBUTES:
+    for attr in attributes:
         for x, y in pairs:
             res = ratings.paired_comparison(tables[attr], attr, x, y)
             rows.append({
@@ -103,7 +106,7 @@ def _rating_rows(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> list[dict]:
                 "note": _too_few(res.raters, "both systems"),
             })
     if len(systems) >= 3:
-        for attr in ATTRIBUTES:
+        for attr in attributes:
             res = ratings.friedman(tables[attr], attr, systems)
             rows.append({
                 "family": "friedman", "system_x": ",".join(systems), "system_y": "", "attribute": attr,
@@ -121,7 +124,7 @@ def collect_tests(df: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
     rng = np.random.default_rng(config.seed)
     pref_pairs, rating_pairs = comparison_pairs(df, config)
     rows = [_preference_row(df, x, y, config, rng) for x, y in pref_pairs]
-    rows += _rating_rows(df, rating_pairs)
+    rows += _rating_rows(df, rating_pairs, config.attributes)
     rows.append(_position_row(df, config, rng))
     tests = pd.DataFrame(rows).reindex(columns=TEST_COLUMNS)
     text = ["attribute", "ci_method", "paper_value", "note"]
@@ -152,6 +155,7 @@ class StudyResult:
     screening: ScreeningReport
     icc_preference: float  # within-rater correlation of the choice, pooled over pairs
     judgments_per_rater: float  # non-catch trials per rater and preference pair
+    questions: tuple[RatingQuestion, ...]  # what the ratings answer (ids and scales)
 
 
 def preference_clustering(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> tuple[float, float]:
@@ -186,12 +190,14 @@ def power_table(
 
 def analyze_study(df: pd.DataFrame, config: AnalysisConfig) -> StudyResult:
     """Screen raters, then run and describe everything (``df``: a validated export)."""
-    kept, report = screen(df, config.screening)
+    kept, report = screen(df, config.screening, config.attributes)
     if kept.empty or (kept["is_catch"] == 0).sum() == 0:
         raise AnalysisError("no judgments left after screening: check the catch-trial rules")
     tests = run_tests(kept, config)
-    means = pd.DataFrame([vars(m) for m in ratings.mean_ratings(kept)])
-    agree = pd.DataFrame([vars(a) for a in (*agreement.rating_agreement(kept), agreement.preference_agreement(kept))])
+    means = pd.DataFrame([vars(m) for m in ratings.mean_ratings(kept, config.attributes)])
+    agree = pd.DataFrame([vars(a) for a in (*agreement.rating_agreement(kept, config.attributes),
+                                            agreement.preference_agreement(kept))])
     pref_pairs, _ = comparison_pairs(kept, config)
     icc, m = preference_clustering(kept, pref_pairs)
-    return StudyResult(tests, means, agree, power_table(icc, m, [0.3, 0.5, 0.8], config, len(tests)), report, icc, m)
+    return StudyResult(tests, means, agree, power_table(icc, m, [0.3, 0.5, 0.8], config, len(tests)), report, icc, m,
+                       config.questions)
