@@ -62,7 +62,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from hafm.audio import resample, validate
+from hafm.audio import check, resample
 from hafm.errors import HafmError, StaleCacheError
 from hafm.fileio import atomic_save, sha256_json
 
@@ -76,10 +76,10 @@ def mono_at(wav: np.ndarray | torch.Tensor, sr: int, target_sr: int, name: str =
 
     Silence is allowed: a system that outputs silence must get a (bad) FAD, not an exception.
     """
-    checked = validate(wav, name, sr=sr, max_seconds=None, allow_silent=True)
+    checked = check(wav, name, sr=sr, max_seconds=None, allow_silent=True)
     if checked.shape[0] != 1:
         raise HafmError(f"{name}: embedding backends take mono audio [n], got {checked.shape[0]} channels")
-    return resample(checked, int(sr), target_sr)[0].numpy()
+    return resample(checked[0], int(sr), target_sr)
 
 
 def weights_hash(model: torch.nn.Module) -> str:

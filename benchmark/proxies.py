@@ -25,13 +25,14 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
+from hafm.audio import resample
+
 HOP = 512
 PROXY_SR = 22_050
 
 
 def _resample(x: np.ndarray, sr: int) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    return x if sr == PROXY_SR else librosa.resample(x, orig_sr=sr, target_sr=PROXY_SR)
+    return resample(np.asarray(x, dtype=np.float32), sr, PROXY_SR)
 
 
 def rhythm_alignment(vocals: np.ndarray, accomp: np.ndarray, sr: int, max_lag_ms: float = 100.0) -> float:

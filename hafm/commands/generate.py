@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
     configure_threads(getattr(args, "threads", None))
     # Everything that can be refused is checked before the (minutes-long) generation, the output
-    # files with the exact rate, channels and encoder that audio.save will use for them.
+    # files with the exact rate, channels and encoder that audio.write will use for them.
     sampling = sampling_from_args(args)
     for path in (args.output, getattr(args, "mix", None)):
         if path is not None:
@@ -121,9 +121,9 @@ def run(args: argparse.Namespace) -> int:
                                     semantic=load_semantic(args.semantic), progress=True,
                                     max_seconds=max_seconds_from_args(args))
     seconds = time.perf_counter() - started
-    audio.save(args.output, accomp, ACOUSTIC_SR)
+    audio.write(args.output, accomp, ACOUSTIC_SR)
     if hasattr(args, "mix"):
-        audio.save(args.mix, mix_with_vocals(vocals, sr, accomp), ACOUSTIC_SR)
+        audio.write(args.mix, mix_with_vocals(vocals, sr, accomp), ACOUSTIC_SR)
     duration = vocals.shape[1] / sr
     print(f"wrote {args.output} ({duration:.1f} s of audio in {seconds:.1f} s, "
           f"real-time factor {seconds / duration:.2f})")
