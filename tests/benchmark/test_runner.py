@@ -89,10 +89,10 @@ def test_second_run_reuses_cached_outputs_and_clips(tiny_musdb, tmp_path, cfg):
 
 @pytest.mark.slow
 def test_cached_run_exports_a_listening_test_source(tiny_musdb, tmp_path, cfg):
-    from benchmark.stimuli import export_stimuli
+    from benchmark.listening_source import export_listening_source
 
     _run(cfg, tiny_musdb, tmp_path)
-    items = export_stimuli(tmp_path, tiny_musdb, tmp_path / "src", max_items=3)
+    items = export_listening_source(tmp_path, tiny_musdb, tmp_path / "src", max_items=3)
     assert len(items) == 3
     for system in [*cfg.systems, "vocals"]:
         assert sorted(p.stem for p in (tmp_path / "src" / system).glob("*.wav")) == sorted(items)

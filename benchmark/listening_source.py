@@ -26,7 +26,7 @@ def item_name(clip_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", clip_id)
 
 
-def export_stimuli(results: str | Path, root: str | Path, out: str | Path, max_items: int = 12) -> list[str]:
+def export_listening_source(results: str | Path, root: str | Path, out: str | Path, max_items: int = 12) -> list[str]:
     """Write the source folder for the listening test; returns the item names."""
     results, out = Path(results), Path(out)
     stats, _ = read_stats(results)
