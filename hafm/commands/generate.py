@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
-# hafm.audio.DEFAULT_MAX_SECONDS in minutes; not imported from there because that pulls in torch,
-# which `hafm --help` must not wait for (a test keeps the two equal).
+# hafm.audio.DEFAULT_MAX_SECONDS in minutes; not imported from there because that pulls in numpy,
+# soundfile and soxr, which `hafm --help` must not wait for (a test keeps the two equal).
 DEFAULT_MAX_MINUTES = 20.0
 
 
