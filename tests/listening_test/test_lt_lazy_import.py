@@ -35,7 +35,7 @@ def run_without_torch(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", NO_TORCH + code], capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("module", ["listening_test.factory", "listening_test.stimuli", "listening_test.cli"])
+@pytest.mark.parametrize("module", ["listening_test.factory", "listening_test.stimulus_builder", "listening_test.cli"])
 def test_the_server_and_its_tools_import_without_torch(module):
     result = run_without_torch(f"import {module}")
     assert result.returncode == 0, result.stderr
@@ -46,7 +46,7 @@ def test_the_stimulus_audio_path_runs_without_torch(tmp_path):
     result = run_without_torch(f"""
 from hafm import audio
 from listening_test.demo import write_synthetic_source
-from listening_test.stimuli import read_audio
+from listening_test.stimulus_builder import read_audio
 src = write_synthetic_source({str(tmp_path)!r}, items=1, seconds=1.0, sr=8000)
 x = read_audio(src / "item-00" / "vocals.wav", 16000, 2)
 audio.write(src / "stereo.wav", x.T, 16000)

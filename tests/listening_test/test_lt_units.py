@@ -13,16 +13,16 @@ import soundfile as sf
 
 from hafm.audio import loudness
 from hafm.errors import AudioError
-from listening_test.config import (
+from listening_test.manifest import load_manifest
+from listening_test.media import antiphase_triplet
+from listening_test.plan import session_plan, williams_row
+from listening_test.stimulus_builder import BuildOptions, build_stimuli, discover
+from listening_test.study_file import (
     CatchConfig,
     StudyConfigError,
     load_study,
     study_to_toml,
 )
-from listening_test.manifest import load_manifest
-from listening_test.media import antiphase_triplet
-from listening_test.plan import session_plan, williams_row
-from listening_test.stimuli import BuildOptions, build_stimuli, discover
 
 PAIRS = [("three_stage", "ground_truth"), ("three_stage", "random"), ("two_stage", "three_stage")]
 ITEMS = [f"v{i}" for i in range(6)]

@@ -46,7 +46,6 @@ from hafm import audio
 from hafm.errors import AudioError
 from hafm.fileio import atomic_write_json, atomic_write_text, sha256_file
 
-from .config import PAPER_PAIRS, AudioConfig, StudyConfig, study_to_toml
 from .manifest import (
     CATCH_IDENTICAL,
     CATCH_OFFBEAT,
@@ -55,6 +54,7 @@ from .manifest import (
     FORMAT,
     SYSTEM_NAME,
 )
+from .study_file import PAPER_PAIRS, AudioConfig, StudyConfig, study_to_toml
 
 PEAK_LIMIT = 0.98
 SILENT_LUFS = -70.0
