@@ -88,8 +88,10 @@ class ClapBackend:
     def fingerprint(self) -> str:
         if self._fingerprint is None:
             from benchmark.embeddings import weights_hash
+            from hafm.audio import RESAMPLER
 
             self._fingerprint = sha256_json({"name": self.name, "hop_s": self.hop_s, "window": self.window,
+                                             "resampler": RESAMPLER,
                                              "extractor": _plain_settings(self.extractor.to_dict()),
                                              "weights": weights_hash(self.network())})
         return self._fingerprint

@@ -132,9 +132,9 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_stimuli(args: argparse.Namespace) -> int:
-    from benchmark.stimuli import export_stimuli
+    from benchmark.listening_source import export_listening_source
 
-    items = export_stimuli(args.results, args.root, args.out, args.max_items)
+    items = export_listening_source(args.results, args.root, args.out, args.max_items)
     print(f"{len(items)} items written to {args.out}/ (vocals/ITEM.wav, SYSTEM/ITEM.wav)")
     return 0
 

@@ -40,8 +40,9 @@ its hop is 1.5 s (5 patches per 10 s clip; 256-d covariances still get ~5 frames
 hundreds of clips of a run).
 
 Cache: ``EmbeddingCache(root)`` stores one ``.npz`` per (backend fingerprint, audio sha256),
-written atomically; the fingerprint covers the backend's name, settings and a hash of its
-weights, so new weights or settings never reuse old embeddings.
+written atomically; the fingerprint covers the backend's name, settings, the resampler that
+brings the audio to the network's rate (``hafm.audio.RESAMPLER``) and a hash of its weights, so
+new weights, settings or resampling never reuse old embeddings.
 
 Use: ``embed = get_embedder("musicnn")`` (cached under ``$HAFM_EMBEDDING_CACHE`` or
 ``~/.cache/hafm/embeddings``), then ``embed(wav, sr) -> [n_frames, d]``; or
@@ -62,7 +63,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from hafm.audio import resample, validate
+from hafm.audio import RESAMPLER, check, resample
 from hafm.errors import HafmError, StaleCacheError
 from hafm.fileio import atomic_save, sha256_json
 
@@ -76,10 +77,10 @@ def mono_at(wav: np.ndarray | torch.Tensor, sr: int, target_sr: int, name: str =
 
     Silence is allowed: a system that outputs silence must get a (bad) FAD, not an exception.
     """
-    checked = validate(wav, name, sr=sr, max_seconds=None, allow_silent=True)
+    checked = check(wav, name, sr=sr, max_seconds=None, allow_silent=True)
     if checked.shape[0] != 1:
         raise HafmError(f"{name}: embedding backends take mono audio [n], got {checked.shape[0]} channels")
-    return resample(checked, int(sr), target_sr)[0].numpy()
+    return resample(checked[0], int(sr), target_sr)
 
 
 def weights_hash(model: torch.nn.Module) -> str:
@@ -129,7 +130,7 @@ class MusicnnBackend:
         if self._fingerprint is None:
             self._fingerprint = sha256_json({"name": self.name, "model": self.model_name, "layer": self.layer,
                                              "hop_frames": self.hop_frames, "exact_patches": self.exact_patches,
-                                             "weights": weights_hash(self.network())})
+                                             "resampler": RESAMPLER, "weights": weights_hash(self.network())})
         return self._fingerprint
 
     def embed(self, wav: np.ndarray | torch.Tensor, sr: int) -> np.ndarray:
@@ -170,7 +171,8 @@ class VGGishBackend:
     @property
     def fingerprint(self) -> str:
         if self._fingerprint is None:
-            self._fingerprint = sha256_json({"name": self.name, "weights": weights_hash(self.network())})
+            self._fingerprint = sha256_json({"name": self.name, "resampler": RESAMPLER,
+                                             "weights": weights_hash(self.network())})
         return self._fingerprint
 
     @torch.no_grad()

@@ -48,8 +48,9 @@ class EncodecBackend:
     def fingerprint(self) -> str:
         if self._fingerprint is None:
             from benchmark.embeddings import weights_hash
+            from hafm.audio import RESAMPLER
 
-            self._fingerprint = sha256_json({"name": self.name, "chunk_s": self.chunk_s,
+            self._fingerprint = sha256_json({"name": self.name, "chunk_s": self.chunk_s, "resampler": RESAMPLER,
                                              "weights": weights_hash(self.network().encoder)})
         return self._fingerprint
 

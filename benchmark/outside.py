@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from benchmark.config import BenchmarkConfig
 from benchmark.runner import clip_manifest, cut, load_split
 from benchmark.systems import SR
-from hafm.audio import save
+from hafm.audio import write
 from hafm.fileio import atomic_write_json
 
 
@@ -36,7 +34,7 @@ def export_clips(cfg: BenchmarkConfig, root: str | Path, results: str | Path, ou
         if "/" in clip.clip_id:
             raise ValueError(f"clip id {clip.clip_id!r} cannot be a file name")
         vocals = cut(test[clip.track], clip).vocals
-        save(out / f"{clip.clip_id}.wav", torch.from_numpy(vocals.copy())[None], SR, subtype="FLOAT")
+        write(out / f"{clip.clip_id}.wav", vocals, SR, subtype="FLOAT")
         entries.append({"clip_id": clip.clip_id, "file": f"{clip.clip_id}.wav", "song": clip.track,
                         "start": clip.start, "seconds": clip.duration, "samples": len(vocals)})
     atomic_write_json(out / "manifest.json", {

@@ -8,7 +8,7 @@ Front end (``log_mel_examples``): 16 kHz mono; frames of 25 ms (400 samples) eve
 no padding; periodic Hann; |rfft| with n_fft 512; 64 HTK-mel bands 125-7500 Hz (DC bin zeroed);
 ``log(mel + 0.01)``; examples of 96 frames (0.96 s) every 96 frames (no overlap). Audio shorter
 than 0.96 s gives no example and is refused. Difference from the package: we resample with
-torchaudio's band-limited sinc (``hafm.audio.resample``), it uses ``resampy``.
+soxr (``hafm.audio.resample``), it uses ``resampy``.
 
 Weights are never downloaded: ``vggish-10086976.pth`` (the torchvggish release file) is looked
 up at an explicit path, ``$HAFM_VGGISH_WEIGHTS``, or ``torch.hub.get_dir()/checkpoints/``;

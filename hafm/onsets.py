@@ -10,14 +10,15 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
+from hafm.audio import resample
+
 HOP = 512
 PROXY_SR = 22_050
 
 
 def to_proxy_rate(x: np.ndarray, sr: int) -> np.ndarray:
     """``x [n]`` at ``sr`` Hz as float32 at ``PROXY_SR`` (22.05 kHz, librosa's analysis rate)."""
-    x = np.asarray(x, dtype=np.float32)
-    return x if sr == PROXY_SR else librosa.resample(x, orig_sr=sr, target_sr=PROXY_SR)
+    return resample(np.asarray(x, dtype=np.float32), sr, PROXY_SR)
 
 
 def rhythm_alignment(vocals: np.ndarray, accomp: np.ndarray, sr: int, max_lag_ms: float = 100.0) -> float:

@@ -26,7 +26,8 @@ from hafm.model.cascade import Cascade, load_cascade, stage_paths
 from hafm.tokenizers.alignment import ACOUSTIC_SR
 
 # Bump when the generation code changes what it outputs for the same weights, tokenizers and settings.
-GENERATION_VERSION = 2
+# 3: vocals at other rates than 16 kHz are resampled by soxr (hafm.audio), no longer torchaudio.
+GENERATION_VERSION = 3
 SAMPLING_FILE = "sampling.toml"
 
 

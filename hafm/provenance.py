@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("torch", "torchaudio", "numpy", "scipy", "scikit-learn", "librosa", "soundfile", "pandas",
-            "musdb", "musicnn", "encodec", "transformers", "hafm-toolkit")
+PACKAGES = ("torch", "torchaudio", "numpy", "scipy", "scikit-learn", "librosa", "soundfile", "soxr", "pyloudnorm",
+            "pandas", "musdb", "musicnn", "encodec", "transformers", "hafm-toolkit")
 
 
 def git_commit(cwd: str | Path | None = None) -> str:

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from .db import get_db
 from .export import csv_text
 from .security import tokens_equal
-from .study import study_ctx
+from .study_context import current_context
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -43,7 +43,7 @@ def require_admin() -> None:
 
 @bp.get("/export.csv")
 def export_csv() -> Response:
-    ctx = study_ctx()
+    ctx = current_context()
     text = csv_text(get_db(), ctx.study, current_app.config["SECRET_KEY"])
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{ctx.study.study_id}-judgments.csv"'})
@@ -51,7 +51,7 @@ def export_csv() -> Response:
 
 @bp.get("/summary")
 def summary() -> str:
-    ctx = study_ctx()
+    ctx = current_context()
     db = get_db()
     sid = ctx.study.study_id
     counts = db.execute(

@@ -19,7 +19,6 @@ import os
 import sys
 from pathlib import Path
 
-
 FMT = argparse.ArgumentDefaultsHelpFormatter
 
 
@@ -30,8 +29,8 @@ def _study_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_build_stimuli(args: argparse.Namespace) -> int:
-    from .config import load_study
-    from .stimuli import BuildOptions, build_stimuli
+    from .stimulus_builder import BuildOptions, build_stimuli
+    from .study_file import load_study
 
     study = load_study(args.study_file)
     opts = BuildOptions(sample_rate=study.audio.sample_rate if args.sample_rate is None else args.sample_rate,
@@ -45,8 +44,8 @@ def cmd_build_stimuli(args: argparse.Namespace) -> int:
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
-    from .config import load_study
     from .db import init_db
+    from .study_file import load_study
 
     path = args.database or load_study(args.study).database_path
     init_db(path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .stimuli import write_wav
+from hafm.audio import write
 
 DEMO_SYSTEMS = ("ground_truth", "three_stage", "two_stage", "random")
 
@@ -56,5 +56,5 @@ def write_synthetic_source(folder: str | Path, items: int = 4, seconds: float = 
     rng = np.random.default_rng(seed)
     for k in range(items):
         for name, x in synth_item(seconds, sr, rng).items():
-            write_wav(folder / f"item-{k:02d}" / f"{name}.wav", 0.3 * x / max(1e-6, float(np.abs(x).max())), sr)
+            write(folder / f"item-{k:02d}" / f"{name}.wav", 0.3 * x / max(1e-6, float(np.abs(x).max())), sr)
     return folder

@@ -44,8 +44,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from .config import StudyConfig
 from .security import keyed_hash
+from .study_file import StudyConfig
 
 LEADING_COLUMNS = (
     "study_id", "rater_id", "session_id", "plan_index", "trial_index", "item", "system_a", "system_b",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,8 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from . import db, security
-from .config import StudyConfig, load_study
-from .manifest import Manifest, check_study_against_manifest, load_manifest
-from .plan import CATCH_KINDS
-
-
-@dataclass(frozen=True)
-class StudyContext:
-    study: StudyConfig
-    manifest: Manifest
-    catch_items: dict[str, list[str]]  # catch kind -> items that have its stimuli
+from .study_context import load_context
+from .study_file import StudyConfig, load_study
 
 
 def _secret_key(db_path: Path) -> str:
@@ -50,13 +41,6 @@ def _secret_key(db_path: Path) -> str:
         f.flush()
         os.fsync(f.fileno())
     return key
-
-
-def _study_context(study: StudyConfig) -> StudyContext:
-    manifest = load_manifest(study.manifest_path, verify=True)
-    check_study_against_manifest(study, manifest)
-    catch_items = {kind: [it.id for it in manifest.items if name in it.stimuli] for kind, name in CATCH_KINDS.items()}
-    return StudyContext(study=study, manifest=manifest, catch_items=catch_items)
 
 
 # CommonMark without raw HTML: a study file's text cannot inject markup or scripts into the pages.
@@ -110,14 +94,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_db(app.config["DATABASE"])
     db.init_app(app)
     security.init_app(app, sec.requests_per_minute, sec.new_sessions_per_hour)
-    app.extensions["study"] = _study_context(study) if study else None
+    app.extensions["study"] = load_context(study) if study else None
     app.register_error_handler(HTTPException, _handle_http_error)
     app.add_template_filter(markdown_filter, "markdown")
 
-    from . import admin, media
-    from . import study as study_bp
+    from . import admin, media, participant_flow
 
-    app.register_blueprint(study_bp.bp)
+    app.register_blueprint(participant_flow.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(admin.bp)
     return app

@@ -23,7 +23,7 @@ JSON layout (paths relative to the manifest's folder, durations in seconds, loud
 
 Within an item every stimulus has the same duration and the same vocal, so A and B differ only
 in the accompaniment (and not in file size either). ``catch_identical`` sounds the same as the
-catch base system's mix but is not the same file (see ``stimuli.py``).
+catch base system's mix but is not the same file (see ``stimulus_builder.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import Any
 
 from hafm.fileio import sha256_file
 
-from .config import StudyConfig, StudyConfigError
+from .study_file import StudyConfig, StudyConfigError
 
 FORMAT = "hafm-stimuli/1"
 CATCH_IDENTICAL = "catch_identical"

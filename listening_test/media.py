@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, send_file, session
 
 from . import store
 from .db import get_db
-from .study import study_ctx
+from .study_context import current_context
 from .validation import TOKEN
 
 bp = Blueprint("media", __name__)
@@ -50,7 +50,7 @@ def _headphone_wav(ref: str, tone_hz: float, tone_s: float, gap_s: float, sr: in
 
 @bp.get("/audio/<token>")
 def audio(token: str) -> Response:
-    ctx = study_ctx()
+    ctx = current_context()
     row = store.find_session(get_db(), session.get("sid"))
     if row is None or row["revoked"] or not TOKEN.fullmatch(token):
         return Response("not found", 404)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .config import CatchConfig
 from .manifest import CATCH_IDENTICAL, CATCH_OFFBEAT, CATCH_TRANSPOSED
+from .study_file import CatchConfig
 
 # Catch kind -> its stimulus, played against the base system.
 CATCH_KINDS = {"identical": CATCH_IDENTICAL, "offbeat": CATCH_OFFBEAT, "transposed": CATCH_TRANSPOSED}

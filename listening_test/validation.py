@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.exceptions import BadRequest, UnprocessableEntity
 
-from .config import Question
+from .study_file import Question
 
 PLATFORM_ID = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")
 PLATFORM_REF = re.compile(r"[A-Za-z0-9_.:@\-]{1,64}")  # the platform's study and attempt ids

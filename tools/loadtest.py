@@ -48,18 +48,17 @@ from urllib.parse import urlencode
 import numpy as np
 
 from hafm.fileio import atomic_write_json, atomic_write_text
-
-from listening_test.config import (
+from listening_test.db import connect, init_db
+from listening_test.demo import write_synthetic_source
+from listening_test.security import keyed_hash
+from listening_test.stimulus_builder import BuildOptions, build_stimuli
+from listening_test.study_file import (
     CatchConfig,
     ScreeningConfig,
     SecurityConfig,
     StudyConfig,
     study_to_toml,
 )
-from listening_test.db import connect, init_db
-from listening_test.demo import write_synthetic_source
-from listening_test.security import keyed_hash
-from listening_test.stimuli import BuildOptions, build_stimuli
 
 SECRET = "loadtest-secret-key"
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')

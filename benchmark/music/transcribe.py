@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.music.notes import Notes
+from hafm.audio import resample
 from hafm.fileio import sha256_file, sha256_json
 
 VERSION = "basic-pitch==0.4.0"
@@ -78,12 +79,8 @@ class BasicPitch:
 
     def model_output(self, wav: np.ndarray, sr: int) -> dict[str, np.ndarray]:
         """Mono ``[n]`` at ``sr`` Hz -> ``{"note", "onset"}`` posteriorgrams ``[T, 88]`` float16."""
-        import librosa
-
         _, const, inference, _ = _basic_pitch()
-        audio = np.asarray(wav, dtype=np.float32)
-        if sr != const.AUDIO_SAMPLE_RATE:
-            audio = librosa.resample(audio, orig_sr=sr, target_sr=const.AUDIO_SAMPLE_RATE)
+        audio = resample(np.asarray(wav, dtype=np.float32), sr, const.AUDIO_SAMPLE_RATE)
         overlap = N_OVERLAP_FRAMES * const.FFT_HOP
         padded = np.concatenate([np.zeros(overlap // 2, dtype=np.float32), audio])
         windows = np.stack([w for w, _ in inference.window_audio_file(padded, const.AUDIO_N_SAMPLES - overlap)])

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from benchmark.music.notes import Notes
+from hafm.audio import resample
 from hafm.fileio import sha256_file, sha256_json
 
 VERSION = "torchcrepe==0.0.24"
@@ -76,9 +77,7 @@ class Crepe:
         import librosa
         import torchcrepe
 
-        audio = np.asarray(wav, dtype=np.float32)
-        if sr != CREPE_SR:
-            audio = librosa.resample(audio, orig_sr=sr, target_sr=CREPE_SR)
+        audio = resample(np.asarray(wav, dtype=np.float32), sr, CREPE_SR)
         with torch.inference_mode():
             f0, periodicity = torchcrepe.predict(torch.from_numpy(audio)[None], CREPE_SR, self.hop, FMIN, FMAX,
                                                  self.model, return_periodicity=True, batch_size=1024,

@@ -116,7 +116,7 @@ def _samples(args: argparse.Namespace, models: dict, folder: Path) -> list[Path]
         wavs = {"accompaniment": both[3], "two_stage": both[2], "mix": mix_with_vocals(vocals, ACOUSTIC_SR, both[3])}
         for suffix, wav in wavs.items():
             path = folder / f"{track.name}_{suffix}.wav"
-            audio.save(path, wav, ACOUSTIC_SR)
+            audio.write(path, wav, ACOUSTIC_SR)
             written.append(path)
         panels = {"true accompaniment": truth, "codec resynthesis (all codebooks)": oracle,
                   "three-stage": both[3], "two-stage": both[2]}

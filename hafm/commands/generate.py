@@ -7,8 +7,8 @@ import math
 
 from hafm.device import DEVICE_HELP
 
-# hafm.audio.DEFAULT_MAX_SECONDS in minutes; not imported from there because that pulls in torch,
-# which `hafm --help` must not wait for (a test keeps the two equal).
+# hafm.audio.DEFAULT_MAX_SECONDS in minutes; not imported from there because that pulls in numpy,
+# soundfile and soxr, which `hafm --help` must not wait for (a test keeps the two equal).
 DEFAULT_MAX_MINUTES = 20.0
 
 
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
     configure_threads(getattr(args, "threads", None))
     # Everything that can be refused is checked before the (minutes-long) generation, the output
-    # files with the exact rate, channels and encoder that audio.save will use for them.
+    # files with the exact rate, channels and encoder that audio.write will use for them.
     sampling = sampling_from_args(args)
     device = resolve_device(args.device)
     for path in (args.output, getattr(args, "mix", None)):
@@ -144,9 +144,9 @@ def run(args: argparse.Namespace) -> int:
                                     progress=True,
                                     max_seconds=max_seconds_from_args(args))
     seconds = time.perf_counter() - started
-    audio.save(args.output, accomp, ACOUSTIC_SR)
+    audio.write(args.output, accomp, ACOUSTIC_SR)
     if hasattr(args, "mix"):
-        audio.save(args.mix, mix_with_vocals(vocals, sr, accomp), ACOUSTIC_SR)
+        audio.write(args.mix, mix_with_vocals(vocals, sr, accomp), ACOUSTIC_SR)
     duration = vocals.shape[1] / sr
     print(f"wrote {args.output} ({duration:.1f} s of audio in {seconds:.1f} s, "
           f"real-time factor {seconds / duration:.2f})")

@@ -4,7 +4,7 @@ Reports tracks per subset, sample rates, total duration, and per-track problems:
 stems whose sample rate or length differ from the mixture. By default only headers are read (musdb
 reads them with ffprobe), so checking the whole chorale corpus takes about a minute, not a decode.
 ``deep=True`` also decodes every stem and reports the ones the data pipeline would refuse: NaN/inf
-samples, empty stems, and silent vocals (``hafm.audio.validate``; the other stems may be silent, as
+samples, empty stems, and silent vocals (``hafm.audio.check``; the other stems may be silent, as
 the chorale corpus's drums are).
 """
 
@@ -54,7 +54,7 @@ def _source_header(track, source) -> tuple[int, int, int]:
 
 def _decode_problem(track, name: str) -> str | None:
     """Why stem ``name`` of ``track`` is unusable once decoded (None when it is fine)."""
-    from hafm.audio import validate
+    from hafm.audio import check
 
     where = f"{track.subset}/{track.name}: {name}"
     try:
@@ -64,7 +64,7 @@ def _decode_problem(track, name: str) -> str | None:
     except (RuntimeError, ValueError, OSError) as err:  # ffmpeg/stempeg failures on .stem.mp4
         return f"{where}: undecodable ({err})"
     try:
-        validate(wav, where, max_seconds=None, allow_silent=name != "vocals")
+        check(wav, where, max_seconds=None, allow_silent=name != "vocals")
     except AudioError as err:
         return str(err)
     return None

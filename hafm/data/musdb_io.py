@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from hafm.audio import resample
 from hafm.errors import AudioError, HafmError
 
 SUBSETS = ("train", "test")
@@ -125,7 +126,7 @@ def read_stem(track, stem: str, sr: int | None = None) -> np.ndarray:
     if len(set(lengths.values())) != 1:
         raise AudioError(f"track {track.name!r}: stems have different lengths {lengths}")
     wav = sum(parts.values()) if len(parts) > 1 else parts[names[0]]
-    return wav if sr is None or sr == int(track.rate) else resample_mono(wav, int(track.rate), sr)
+    return wav if sr is None else resample(wav, int(track.rate), sr)
 
 
 def read_track(track, sr: int | None = None) -> TrackAudio:
@@ -136,18 +137,9 @@ def read_track(track, sr: int | None = None) -> TrackAudio:
                          f"(vocals {len(vocals)}, accompaniment {len(accompaniment)} samples)")
     rate = int(track.rate)
     if sr is not None and sr != rate:
-        vocals, accompaniment = (resample_mono(w, rate, sr) for w in (vocals, accompaniment))
+        vocals, accompaniment = (resample(w, rate, sr) for w in (vocals, accompaniment))
         rate = sr
     return TrackAudio(track.name, vocals, accompaniment, rate)
-
-
-def resample_mono(wav: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """``[n]`` float32 at ``sr_in`` -> ``[n']`` at ``sr_out`` (``hafm.audio.resample``)."""
-    import torch
-
-    from hafm.audio import resample
-
-    return resample(torch.from_numpy(wav)[None], sr_in, sr_out)[0].numpy()
 
 
 def iter_tracks(

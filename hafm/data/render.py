@@ -150,11 +150,10 @@ def render_stems(perf: Performance, patches: Patches, sr: int, drums: bool = Fal
 
 
 def _loudness_gain(wav: np.ndarray, sr: int, target: float) -> float:
-    import pyloudnorm
+    """Linear gain that brings ``wav [n]`` to ``target`` LUFS; 1 for silence (nothing to level)."""
+    from hafm.audio import loudness
 
-    if not np.any(wav):
-        return 1.0
-    current = pyloudnorm.Meter(sr).integrated_loudness(wav.astype(np.float64))
+    current = loudness(wav, sr)
     if not np.isfinite(current):
         return 1.0
     return float(10.0 ** ((target - current) / 20.0))

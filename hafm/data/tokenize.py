@@ -30,7 +30,7 @@ def _to_rate(wav: np.ndarray, sr: int, target_sr: int, n_out: int):
 
     from hafm.audio import resample
 
-    x = resample(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))[None], sr, target_sr)[0]
+    x = torch.from_numpy(resample(np.asarray(wav, dtype=np.float32), sr, target_sr))
     if x.shape[0] < n_out:  # sinc resampling may round the length down by a sample
         x = torch.nn.functional.pad(x, (0, n_out - x.shape[0]))
     return x[:n_out].reshape(1, 1, n_out)

@@ -156,7 +156,7 @@ def clip_embedder(sr: int, model_name: str = "MTT_musicnn", layer: str = "penult
     model = _cached_model(model_name)
 
     def embed_clip(wav: torch.Tensor) -> np.ndarray:
-        wav16 = audio.resample(wav[None].to(torch.float32), sr, 16_000)[0].numpy()
+        wav16 = audio.resample(wav.to(torch.float32), sr, 16_000).numpy()
         return window_embeddings(model, wav16, layer, hop_frames)
 
     return embed_clip

@@ -6,7 +6,7 @@ asking other questions compares those of its questions that are among them.
 The objective side is the benchmark's per-clip table (``results/proxies.csv``: ``clip_id``,
 ``system`` and the metric columns ``rhythm``, ``harmony``, ``coherence`` of ``benchmark.music``)
 or any CSV with ``item`` instead of ``clip_id``. Items of a study built from a benchmark run are
-file-safe clip ids (``benchmark.stimuli.item_name``, the same substitution as ``item_of`` here;
+file-safe clip ids (``benchmark.listening_source.item_name``, the same substitution as ``item_of`` here;
 this package does not import ``benchmark``).
 
 The subjective side is the screened export: each (item, system) gets the mean rating of every

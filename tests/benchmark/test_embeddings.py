@@ -133,6 +133,13 @@ def test_modes_have_different_cache_keys(random_musicnn):
     assert exact.fingerprint != random_musicnn.fingerprint
 
 
+def test_another_resampler_is_another_cache_key(random_musicnn, monkeypatch):
+    # embeddings of resampled audio depend on the resampler: a change of it must not reuse them
+    before = random_musicnn.fingerprint
+    monkeypatch.setattr("benchmark.embeddings.RESAMPLER", "another-resampler")
+    assert MusicnnBackend(model=random_musicnn.model).fingerprint != before
+
+
 def test_stereo_input_is_refused(random_musicnn):
     stereo = np.stack([tone(4.0, 16_000)] * 2)
     with pytest.raises(HafmError, match="mono"):

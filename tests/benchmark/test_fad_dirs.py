@@ -50,7 +50,7 @@ def folders(tmp_path_factory):
         x = song(i, 44_100)
         sf.write(root / "stereo" / f"song{i:02d}.flac", np.stack([1.1 * x, 0.9 * x], axis=1), 44_100,
                  subtype="PCM_24")
-        mono = resample(torch.from_numpy(x)[None], 44_100, 16_000)[0].numpy()
+        mono = resample(x, 44_100, 16_000)
         sf.write(root / "ref" / f"song{i:02d}.wav", mono, 16_000, subtype="FLOAT")
         sf.write(root / "noise" / f"song{i:02d}.wav", noise_song(i, 16_000), 16_000, subtype="FLOAT")
     return root

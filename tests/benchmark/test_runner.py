@@ -89,10 +89,10 @@ def test_second_run_reuses_cached_outputs_and_clips(tiny_musdb, tmp_path, cfg):
 
 @pytest.mark.slow
 def test_cached_run_exports_a_listening_test_source(tiny_musdb, tmp_path, cfg):
-    from benchmark.stimuli import export_stimuli
+    from benchmark.listening_source import export_listening_source
 
     _run(cfg, tiny_musdb, tmp_path)
-    items = export_stimuli(tmp_path, tiny_musdb, tmp_path / "src", max_items=3)
+    items = export_listening_source(tmp_path, tiny_musdb, tmp_path / "src", max_items=3)
     assert len(items) == 3
     for system in [*cfg.systems, "vocals"]:
         assert sorted(p.stem for p in (tmp_path / "src" / system).glob("*.wav")) == sorted(items)
@@ -120,10 +120,11 @@ def outside_dir(tiny_musdb, tmp_path, cfg):
     """An outside system's folder: the true accompaniment of every exported clip, low-passed at
     4 kHz and written as 44.1 kHz stereo (the ``clips export`` -> model -> folder round trip)."""
     import soundfile as sf
-    from scipy.signal import butter, resample_poly, sosfilt
+    from scipy.signal import butter, sosfilt
 
     from benchmark.outside import export_clips
     from benchmark.runner import cut, load_split
+    from hafm.audio import resample
 
     entries = export_clips(cfg, tiny_musdb, tmp_path, tmp_path / "clips")
     test, sos = load_split(tiny_musdb, "test"), butter(4, 4000, fs=24_000, output="sos")
@@ -131,7 +132,7 @@ def outside_dir(tiny_musdb, tmp_path, cfg):
     folder.mkdir()
     clips, _ = load_manifest(tmp_path / "_cache" / "clips.json")
     for clip in clips:
-        low = resample_poly(sosfilt(sos, cut(test[clip.track], clip).accompaniment), 147, 80)
+        low = resample(sosfilt(sos, cut(test[clip.track], clip).accompaniment), 24_000, 44_100)
         sf.write(folder / f"{clip.clip_id}.wav", np.stack([low, low], 1), 44_100, subtype="FLOAT")
     assert len(clips) == len(entries)
     return folder

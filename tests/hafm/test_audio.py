@@ -1,4 +1,5 @@
-"""Tests of hafm.audio: round trips, resampling, loudness, and every refusal."""
+"""Tests of hafm.audio: reading and writing, round trips, and every refusal (resampling and loudness:
+``test_audio_resample.py``, ``test_audio_loudness.py``)."""
 
 import numpy as np
 import pytest
@@ -40,46 +41,62 @@ def test_load_resamples(stereo_file):
     assert sr == 16_000 and wav.shape == (1, 16_000)
 
 
-def test_save_round_trip_pcm16(tmp_path, tone):
+def test_write_round_trip_pcm16(tmp_path, tone):
     path = tmp_path / "out.wav"
-    audio.save(path, tone, SR)
+    audio.write(path, tone, SR)
     assert sf.info(path).subtype == "PCM_16"
     wav, _ = audio.load(path)
     assert torch.allclose(wav, tone, atol=1 / 32767 + 1e-6)
 
 
-def test_save_float_is_exact(tmp_path, tone):
+def test_write_float_is_exact(tmp_path, tone):
     path = tmp_path / "out.wav"
-    audio.save(path, tone, SR, subtype="FLOAT")
+    audio.write(path, tone, SR, subtype="FLOAT")
     assert torch.equal(audio.load(path)[0], tone)
 
 
-def test_save_leaves_no_temp_files(tmp_path, tone):
-    audio.save(tmp_path / "a.wav", tone, SR)
+def test_write_leaves_no_temp_files(tmp_path, tone):
+    audio.write(tmp_path / "a.wav", tone, SR)
     assert [p.name for p in tmp_path.iterdir()] == ["a.wav"]
 
 
-def test_save_to_a_directory_or_unknown_extension_is_refused(tmp_path, tone):
+def test_write_to_a_directory_or_unknown_extension_is_refused(tmp_path, tone):
     with pytest.raises(AudioError, match="is a directory"):
-        audio.save(tmp_path, tone, SR)
+        audio.write(tmp_path, tone, SR)
     with pytest.raises(AudioError, match="extension '.wavv'"):
-        audio.save(tmp_path / "x.wavv", tone, SR)
+        audio.write(tmp_path / "x.wavv", tone, SR)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_flac_round_trip(tmp_path, tone):
     path = tmp_path / "a.flac"
-    audio.save(path, tone, SR)
+    audio.write(path, tone, SR)
     assert audio.load(path)[0].shape == (1, SR)
 
 
-def test_resample_changes_length():
-    assert audio.resample(torch.randn(1, 24_000), 24_000, 16_000).shape == (1, 16_000)
+def test_write_takes_int16_samples_bit_for_bit(tmp_path):
+    # dithered stimuli are quantised before writing; a float round trip would change the LSBs
+    pcm = np.random.default_rng(0).integers(-32768, 32768, size=(2, 1000)).astype(np.int16)
+    audio.write(tmp_path / "pcm.wav", pcm, SR)
+    assert np.array_equal(sf.read(tmp_path / "pcm.wav", dtype="int16")[0].T, pcm)
 
 
-def test_loudness_normalize_hits_target(tone):
-    out = audio.loudness_normalize(tone.repeat(1, 3), SR, target_lufs=-23.0)
-    assert audio.loudness(out, SR) == pytest.approx(-23.0, abs=0.1)
+def test_write_takes_numpy_as_well_as_tensors(tmp_path, tone):
+    audio.write(tmp_path / "np.wav", tone.numpy()[0], SR, subtype="FLOAT")
+    assert torch.equal(audio.load(tmp_path / "np.wav")[0], tone)
+
+
+def test_read_gives_numpy_and_load_gives_the_same_as_a_tensor(stereo_file):
+    wav, sr = audio.read(stereo_file, mono=False)
+    assert isinstance(wav, np.ndarray) and wav.dtype == np.float32 and wav.shape == (2, SR)
+    assert np.array_equal(audio.load(stereo_file, mono=False)[0].numpy(), wav)
+
+
+def test_a_clip_that_resamples_to_nothing_is_refused(tmp_path):
+    path = tmp_path / "one.wav"
+    sf.write(path, np.full(1, 0.5, np.float32), 48_000)  # 1 sample at 48 kHz is 0.33 samples at 16 kHz
+    with pytest.raises(AudioError, match="one.wav: empty audio"):
+        audio.load(path, sr=16_000)
 
 
 def test_missing_file_is_refused(tmp_path):
@@ -101,7 +118,7 @@ def test_text_file_is_refused(tmp_path):
 
 def test_truncated_file_is_refused(tmp_path, tone):
     path = tmp_path / "cut.flac"
-    audio.save(path, tone, SR)
+    audio.write(path, tone, SR)
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(AudioError, match="cut.flac"):
         audio.load(path)
@@ -110,7 +127,7 @@ def test_truncated_file_is_refused(tmp_path, tone):
 def test_truncated_wav_is_refused(tmp_path, tone):
     # libsndfile would read the few samples that are left; the header's data size gives it away
     path = tmp_path / "cut.wav"
-    audio.save(path, tone, SR)
+    audio.write(path, tone, SR)
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(AudioError, match="cut.wav: truncated wav"):
         audio.load(path)
@@ -118,7 +135,7 @@ def test_truncated_wav_is_refused(tmp_path, tone):
 
 def test_complete_wav_with_an_extra_chunk_loads(tmp_path, tone):
     path = tmp_path / "tagged.wav"
-    audio.save(path, tone, SR)
+    audio.write(path, tone, SR)
     raw = path.read_bytes()
     extra = b"LIST" + (3).to_bytes(4, "little") + b"abc\x00"  # odd size: one pad byte
     tagged = raw[:4] + (len(raw) - 8 + len(extra)).to_bytes(4, "little") + raw[8:12] + extra + raw[12:]

@@ -1,4 +1,4 @@
-"""Output formats of hafm.audio.save: each extension gets its own encoder, and every path is checked
+"""Output formats of hafm.audio.write: each extension gets its own encoder, and every path is checked
 (format, subtype, rate, channels) before any work."""
 
 import numpy as np
@@ -28,7 +28,7 @@ def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
                                           pytest.param(".mp3", "MPEG_LAYER_III", marks=needs_mp3)])
 def test_each_extension_is_written_with_its_encoder(tmp_path, tone, ext, subtype):
     path = tmp_path / f"out{ext}"
-    audio.save(path, tone, SR)
+    audio.write(path, tone, SR)
     assert sf.info(path).subtype == subtype
     wav, sr = audio.load(path)
     assert sr == SR and wav.shape == tone.shape and _correlation(wav, tone) > 0.99
@@ -36,7 +36,7 @@ def test_each_extension_is_written_with_its_encoder(tmp_path, tone, ext, subtype
 
 def test_a_subtype_the_format_cannot_hold_is_refused_naming_the_choices(tmp_path, tone):
     with pytest.raises(AudioError, match="OGG files cannot hold subtype PCM_16.*VORBIS"):
-        audio.save(tmp_path / "out.ogg", tone, SR, subtype="PCM_16")
+        audio.write(tmp_path / "out.ogg", tone, SR, subtype="PCM_16")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -56,5 +56,5 @@ def test_mp3_without_libsndfile_support_is_refused_by_extension(tmp_path, monkey
 
 def test_lossy_output_is_clipped_to_full_scale(tmp_path, tone):
     path = tmp_path / "loud.ogg"
-    audio.save(path, 4 * tone, SR)  # peak 1.2: the encoder gets [-1, 1], not a wrapped or overdriven signal
+    audio.write(path, 4 * tone, SR)  # peak 1.2: the encoder gets [-1, 1], not a wrapped or overdriven signal
     assert np.abs(sf.read(path)[0]).max() < 1.1

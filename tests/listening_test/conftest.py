@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from listening_test import create_app, store
-from listening_test.config import load_study
 from listening_test.demo import write_synthetic_source
-from listening_test.stimuli import BuildOptions, build_stimuli
+from listening_test.stimulus_builder import BuildOptions, build_stimuli
+from listening_test.study_file import load_study
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 GOOD_RATINGS = {"A": {"rhythm": 4, "harmony": 3, "coherence": 5}, "B": {"rhythm": 2, "harmony": 1, "coherence": 3}}

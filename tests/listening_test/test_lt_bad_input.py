@@ -7,8 +7,8 @@ import json
 import pytest
 
 from listening_test import store
-from listening_test.config import StudyConfig
 from listening_test.db import connect
+from listening_test.study_file import StudyConfig
 from listening_test.validation import parse_answer
 
 RATINGS = {"A": {"rhythm": 4, "harmony": 3, "coherence": 5}, "B": {"rhythm": 2, "harmony": 1, "coherence": 3}}

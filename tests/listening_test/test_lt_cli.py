@@ -10,9 +10,8 @@ import sys
 import pytest
 
 from listening_test.cli import build_parser, main
-from listening_test.config import load_study
-from listening_test.config import ATTRIBUTES
 from listening_test.export import columns
+from listening_test.study_file import ATTRIBUTES, load_study
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import csv
 import io
 import re
 
-from listening_test.config import ATTRIBUTES
 from listening_test.export import columns
+from listening_test.study_file import ATTRIBUTES
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 SYSTEM_WORDS = ("ground_truth", "three_stage", "two_stage", "random", "catch_", "identical", "offbeat", "transposed",
@@ -69,7 +69,7 @@ def test_pages_have_no_inline_script(participant):
 def test_rate_limit_answers_429(make_app, built_study):
     import dataclasses
 
-    from listening_test.config import load_study
+    from listening_test.study_file import load_study
 
     sec = dataclasses.replace(load_study(built_study / "study.toml").security, requests_per_minute=20)
     client = make_app(security=sec).test_client()
@@ -80,7 +80,7 @@ def test_rate_limit_answers_429(make_app, built_study):
 def test_new_sessions_are_limited_per_ip(make_app, built_study):
     import dataclasses
 
-    from listening_test.config import load_study
+    from listening_test.study_file import load_study
 
     sec = dataclasses.replace(load_study(built_study / "study.toml").security, new_sessions_per_hour=3)
     app = make_app(security=sec)

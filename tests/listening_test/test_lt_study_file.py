@@ -17,11 +17,11 @@ import pytest
 import soundfile as sf
 
 from hafm.errors import AudioError
-from listening_test.config import Question, StudyConfigError, TextConfig, load_study
 from listening_test.db import connect, init_db, schema_sql
 from listening_test.export import csv_text
 from listening_test.manifest import load_manifest
-from listening_test.stimuli import BuildOptions, build_stimuli
+from listening_test.stimulus_builder import BuildOptions, build_stimuli
+from listening_test.study_file import Question, StudyConfigError, TextConfig, load_study
 
 CUSTOM = {
     "study_id": "my-lab-2027",

@@ -11,17 +11,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from hafm.audio import loudness
 from hafm.errors import AudioError
-from listening_test.config import (
+from listening_test.manifest import load_manifest
+from listening_test.media import antiphase_triplet
+from listening_test.plan import session_plan, williams_row
+from listening_test.stimulus_builder import BuildOptions, build_stimuli, discover
+from listening_test.study_file import (
     CatchConfig,
     StudyConfigError,
     load_study,
     study_to_toml,
 )
-from listening_test.manifest import load_manifest
-from listening_test.media import antiphase_triplet
-from listening_test.plan import session_plan, williams_row
-from listening_test.stimuli import BuildOptions, build_stimuli, discover, loudness_lufs
 
 PAIRS = [("three_stage", "ground_truth"), ("three_stage", "random"), ("two_stage", "three_stage")]
 ITEMS = [f"v{i}" for i in range(6)]
@@ -100,9 +101,9 @@ def test_manifest_lists_every_system_and_catch_stimulus(built_study):
 def test_stimuli_of_an_item_have_equal_length_and_target_loudness(built_study):
     m = load_manifest(built_study / "manifest.json")
     for item in m.items:
-        audio = [sf.read(s.path)[0] for s in item.stimuli.values()]
-        assert len({len(a) for a in audio}) == 1
-        assert all(abs(loudness_lufs(a, m.sample_rate) - m.target_lufs) < 0.5 for a in audio)
+        clips = [sf.read(s.path)[0] for s in item.stimuli.values()]
+        assert len({len(a) for a in clips}) == 1
+        assert all(abs(loudness(a.T, m.sample_rate) - m.target_lufs) < 0.5 for a in clips)
 
 
 def test_offbeat_catch_differs_from_its_base(built_study):

@@ -109,7 +109,7 @@ def front_end_batching(model: torch.nn.Module, clips: list[np.ndarray], batch: i
     from hafm.audio import resample
     from hafm.musicnn import log_mel
 
-    mels = torch.stack([torch.from_numpy(log_mel(resample(torch.from_numpy(c)[None], SR, 16_000)[0].numpy()))
+    mels = torch.stack([torch.from_numpy(log_mel(resample(c, SR, 16_000)))
                         for c in clips[:batch]])
     with torch.inference_mode():
         one = seconds_per_clip(lambda m: model.frame_features(m[None]), list(mels), repeats)

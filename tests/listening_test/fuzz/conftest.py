@@ -189,7 +189,7 @@ class Harness:
 def harness(make_app, built_study: Path, tmp_path: Path, clock) -> Harness:
     """A study app with no practical rate limits (they have their own tests) and its harness;
     the server clock is ``clock`` (the generated listeners advance it)."""
-    from listening_test.config import SecurityConfig
+    from listening_test.study_file import SecurityConfig
 
     app = make_app(security=SecurityConfig(requests_per_minute=1_000_000, new_sessions_per_hour=1_000_000))
     return Harness(app, tmp_path, study_labels(built_study / "manifest.json"), app.config["ADMIN_TOKEN"])

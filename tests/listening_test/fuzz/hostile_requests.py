@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from hypothesis import strategies as st
 
-from listening_test.config import ATTRIBUTES
+from listening_test.study_file import ATTRIBUTES
 
 CAP = 8192  # the study's max_body_bytes
 MAX_FORM_PARTS = 20

@@ -24,10 +24,10 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from hafm.errors import HafmError
-from listening_test.config import CatchConfig, StudyConfig, StudyConfigError, load_study, study_to_toml
 from listening_test.manifest import CATCH_IDENTICAL, CATCH_STIMULI, load_manifest
 from listening_test.plan import CATCH_KINDS, session_plan
-from listening_test.stimuli import BuildOptions, build_stimuli
+from listening_test.stimulus_builder import BuildOptions, build_stimuli
+from listening_test.study_file import CatchConfig, StudyConfig, StudyConfigError, load_study, study_to_toml
 
 OPTS = BuildOptions(sample_rate=8000, max_seconds=0.8, offbeat_shift_s=0.1)
 BAD_KINDS = ["silent", "nan", "short", "garbage", "truncated", "empty", "header-only", "folder"]

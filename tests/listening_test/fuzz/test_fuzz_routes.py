@@ -17,7 +17,7 @@ from hypothesis import seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, rule
 
-from listening_test.config import ATTRIBUTES
+from listening_test.study_file import ATTRIBUTES
 
 RATINGS = st.fixed_dictionaries({s: st.fixed_dictionaries({a: st.integers(1, 5) for a in ATTRIBUTES}) for s in "AB"})
 PAGE_RE = re.compile(r'<body data-page="([a-z]*)"')

@@ -1,8 +1,9 @@
-"""Study configuration: dataclasses with defaults, loaded from TOML or YAML.
+"""The study file: the study's configuration as dataclasses with defaults, loaded from TOML or YAML.
 
-A study is one of these files plus the stimuli manifest it names (see ``stimuli.py``). Relative
-paths in the file (``manifest``, ``database``) are resolved against the file's own folder, so a
-study folder can be moved as a whole.
+A study is one of these files plus the stimuli manifest it names (see ``manifest.py``;
+``build-stimuli``, ``stimulus_builder.py``, writes both). Relative paths in the file
+(``manifest``, ``database``) are resolved against the file's own folder, so a study folder can be
+moved as a whole.
 
 Example (TOML)::
 

@@ -31,6 +31,7 @@ from . import store
 from .bodies import form_fields, json_object
 from .db import get_db
 from .security import check_csrf, keyed_hash, same_origin, too_many
+from .study_context import current_context
 from .validation import (
     parse_answer,
     parse_headphone,
@@ -40,15 +41,8 @@ from .validation import (
     printable,
 )
 
-bp = Blueprint("study", __name__)
-STEP_ENDPOINTS = {"consent": "study.consent", "setup": "study.setup", "trial": "study.trial", "done": "study.done"}
-
-
-def study_ctx() -> Any:
-    ctx = current_app.extensions.get("study")
-    if ctx is None:
-        abort(503, description="no study is configured (set LISTENING_TEST_STUDY)")
-    return ctx
+bp = Blueprint("participant", __name__)
+STEP_ENDPOINTS = {step: f"participant.{step}" for step in ("consent", "setup", "trial", "done")}
 
 
 def current_session() -> sqlite3.Row | None:
@@ -60,7 +54,7 @@ def require_session(page: str | None) -> sqlite3.Row:
     the participant is not at that step; for the API (``page`` None) a 403 without a session."""
     row = current_session()
     if row is None:
-        abort(redirect(url_for("study.start")) if page else 403)
+        abort(redirect(url_for("participant.start")) if page else 403)
     if row["revoked"]:
         abort(403, description=store.REVOKED)
     if page and store.step(row) != page:
@@ -75,7 +69,7 @@ def _hashed(value: str) -> str:
 
 @bp.get("/")
 def start() -> Response:
-    ctx = study_ctx()
+    ctx = current_context()
     # Every parameter is checked before anything is looked up or stored.
     pid = parse_platform_id(request.args.get(ctx.study.participant_param))
     platform_study = parse_platform_ref(request.args.get("STUDY_ID"), "STUDY_ID")
@@ -99,7 +93,7 @@ def start() -> Response:
 
 
 def _page(template: str, row: sqlite3.Row, **kw: Any) -> str:
-    return render_template(template, csrf=row["csrf_token"], study=study_ctx().study, **kw)
+    return render_template(template, csrf=row["csrf_token"], study=current_context().study, **kw)
 
 
 def _posted_form(row: sqlite3.Row, allowed: frozenset[str]) -> dict[str, str]:
@@ -120,7 +114,7 @@ def consent() -> Response | str:
         if form.get("agree") != "yes":
             return _page("consent.html", row, error="Please tick the box to take part."), 422
         store.set_once(get_db(), row["session_id"], "consent_ms", store.now_ms())
-        return redirect(url_for("study.setup"))
+        return redirect(url_for("participant.setup"))
     return _page("consent.html", row)
 
 
@@ -143,7 +137,7 @@ def setup() -> Response | str:
             store.finish_setup(get_db(), row["session_id"], store.now_ms())
         except Conflict as e:
             return _page("setup.html", row, error=e.description, **_setup_state(row)), 409
-        return redirect(url_for("study.trial"))
+        return redirect(url_for("participant.trial"))
     return _page("setup.html", row, **_setup_state(row))
 
 
@@ -165,7 +159,7 @@ def trial() -> str:
 def done() -> str:
     row = require_session("done")
     store.set_once(get_db(), row["session_id"], "completed_ms", store.now_ms())
-    study = study_ctx().study
+    study = current_context().study
     url = study.completion_url.replace("{code}", row["completion_code"]) if study.completion_url else ""
     return _page("done.html", row, code=row["completion_code"], completion_url=url, total=row["n_trials"])
 
@@ -175,7 +169,7 @@ def playback() -> Response:
     row = require_session(None)
     check_csrf(row["csrf_token"])
     ev = parse_playback(json_object(request))
-    slack = study_ctx().study.playback_slack_ms
+    slack = current_context().study.playback_slack_ms
     return jsonify(playback_state.record(get_db(), row["session_id"], ev, slack, store.now_ms()))
 
 
@@ -183,7 +177,7 @@ def playback() -> Response:
 def headphone() -> Response:
     row = require_session(None)
     check_csrf(row["csrf_token"])
-    trial_no, answer = parse_headphone(json_object(request), study_ctx().study.screening.headphone_trials)
+    trial_no, answer = parse_headphone(json_object(request), current_context().study.screening.headphone_trials)
     return jsonify(store.record_headphone(get_db(), row["session_id"], trial_no, answer, store.now_ms()))
 
 
@@ -191,7 +185,7 @@ def headphone() -> Response:
 def answer() -> Response:
     row = require_session(None)
     check_csrf(row["csrf_token"])
-    ans = parse_answer(json_object(request), row["n_trials"], study_ctx().study.questions)
+    ans = parse_answer(json_object(request), row["n_trials"], current_context().study.questions)
     result = store.record_answer(get_db(), row["session_id"], ans, store.now_ms())
     nxt = store.find_session(get_db(), row["session_id"])
     result.update(next=url_for(STEP_ENDPOINTS[store.step(nxt)]), progress=nxt["next_trial"])

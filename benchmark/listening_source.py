@@ -12,12 +12,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from benchmark.cache import OutputCache
 from benchmark.clips import load_manifest
 from benchmark.stats_files import read_stats
-from hafm.audio import save
+from hafm.audio import write
 from hafm.data.musdb_io import iter_tracks
 
 SR = 24_000
@@ -28,10 +26,8 @@ def item_name(clip_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", clip_id)
 
 
-def export_stimuli(results: str | Path, root: str | Path, out: str | Path, max_items: int = 12) -> list[str]:
+def export_listening_source(results: str | Path, root: str | Path, out: str | Path, max_items: int = 12) -> list[str]:
     """Write the source folder for the listening test; returns the item names."""
-    import torch
-
     results, out = Path(results), Path(out)
     stats, _ = read_stats(results)
     rerun = _rerun_command(results, root, stats)
@@ -56,12 +52,12 @@ def export_stimuli(results: str | Path, root: str | Path, out: str | Path, max_i
         item = item_name(clip.clip_id)
         start = int(round(clip.start * SR))
         voice = vocals[clip.track][start : start + int(round(clip.duration * SR))]
-        save(out / "vocals" / f"{item}.wav", torch.from_numpy(np.ascontiguousarray(voice))[None], SR)
+        write(out / "vocals" / f"{item}.wav", voice, SR)
         for system, identity in systems.items():
             audio = cache.get(system, identity, clip.clip_id)
             if audio is None:
                 raise FileNotFoundError(f"no cached {system} output for {clip.clip_id}: run `{rerun}`")
-            save(out / system / f"{item}.wav", torch.from_numpy(audio)[None], SR)
+            write(out / system / f"{item}.wav", audio, SR)
     return [item_name(c.clip_id) for c in chosen]
 
 

@@ -5,7 +5,11 @@ Two source layouts are recognised (auto-detected):
 * item-first (any folder): ``SOURCE/ITEM/vocals.wav`` + ``SOURCE/ITEM/SYSTEM.wav``
 * system-first (a benchmark run's output): ``SOURCE/vocals/ITEM.wav`` + ``SOURCE/SYSTEM/ITEM.wav``
 
-Loudness (ITU-R BS.1770 via pyloudnorm): every accompaniment is first set to the vocal's
+Audio is read, resampled, measured and written by ``hafm.audio`` (soxr resampling, BS.1770
+loudness by pyloudnorm, atomic soundfile writes); arrays here are ``[n, channels]``, soundfile's
+layout, and are transposed to ``hafm.audio``'s ``[channels, n]`` at each call.
+
+Loudness (ITU-R BS.1770): every accompaniment is first set to the vocal's
 loudness plus ``accomp_offset_db`` (the vocal itself is never changed), the two are summed, and
 every mix is then normalised to one study-wide loudness, ``target_lufs`` or lower if a mix would
 otherwise peak above ``PEAK_LIMIT`` (peaks are never clipped). All stimuli of an item are cut to
@@ -33,18 +37,15 @@ import datetime as dt
 import sys
 import zlib
 from dataclasses import dataclass, replace
-from math import gcd
 from pathlib import Path
 
 import numpy as np
-import pyloudnorm
 import soundfile as sf
-from scipy.signal import resample_poly
 
+from hafm import audio
 from hafm.errors import AudioError
-from hafm.fileio import atomic_path, atomic_write_json, atomic_write_text, sha256_file
+from hafm.fileio import atomic_write_json, atomic_write_text, sha256_file
 
-from .config import PAPER_PAIRS, AudioConfig, StudyConfig, study_to_toml
 from .manifest import (
     CATCH_IDENTICAL,
     CATCH_OFFBEAT,
@@ -53,6 +54,7 @@ from .manifest import (
     FORMAT,
     SYSTEM_NAME,
 )
+from .study_file import PAPER_PAIRS, AudioConfig, StudyConfig, study_to_toml
 
 PEAK_LIMIT = 0.98
 SILENT_LUFS = -70.0
@@ -73,24 +75,14 @@ class BuildOptions:
     transpose_semitones: float = 1.0
 
 
-# Audio I/O and loudness, kept behind small functions so they can move to hafm.audio.
 def read_audio(path: Path, sample_rate: int, channels: int) -> np.ndarray:
     """Read any soundfile-readable file as float32 ``[n, channels]`` at ``sample_rate`` Hz (mono
-    is the mean of the channels, stereo from mono repeats it); refuse bad audio."""
-    try:
-        x, sr = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError) as e:
-        raise AudioError(f"{path}: unreadable audio ({e})") from e
-    if x.size == 0:
-        raise AudioError(f"{path}: empty audio")
-    if x.shape[1] != channels:
-        x = np.repeat(x.mean(axis=1, keepdims=True), channels, axis=1)
-    if not np.isfinite(x).all():
-        raise AudioError(f"{path}: contains NaN or infinite samples")
-    if sr != sample_rate:
-        g = gcd(sr, sample_rate)
-        x = resample_poly(x, sample_rate // g, sr // g, axis=0).astype(np.float32)
-    return x
+    is the mean of the channels, stereo from mono repeats it); refuse bad audio. Silence is read:
+    a system that output silence is judged as such, and a silent vocal is refused by its loudness."""
+    x, _ = audio.read(path, sr=sample_rate, mono=False, max_seconds=None, allow_silent=True)
+    if x.shape[0] != channels:
+        x = np.repeat(audio.downmix(x), channels, axis=0)
+    return x.T
 
 
 def output_format(files: list[Path], opts: BuildOptions) -> tuple[int, str]:
@@ -119,16 +111,6 @@ def output_format(files: list[Path], opts: BuildOptions) -> tuple[int, str]:
 
 def _layout(channels: int) -> str:
     return {n: name for name, n in CHANNEL_COUNT.items()}.get(channels, f"{channels}-channel")
-
-
-def loudness_lufs(x: np.ndarray, sample_rate: int) -> float:
-    """Integrated loudness (BS.1770-4) of a ``[n]`` or ``[n, channels]`` signal in LUFS; -inf for silence."""
-    return float(pyloudnorm.Meter(sample_rate).integrated_loudness(x.astype(np.float64)))
-
-
-def write_wav(path: Path, x: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> None:
-    with atomic_path(path) as tmp:
-        sf.write(tmp, x, sample_rate, subtype=subtype, format="WAV")
 
 
 def _gain(db: float) -> float:
@@ -202,7 +184,7 @@ def transpose(x: np.ndarray, sample_rate: int, semitones: float) -> np.ndarray:
 
 
 def _match(acc: np.ndarray, vocal_lufs: float, opts: BuildOptions, sr: int) -> np.ndarray:
-    level = loudness_lufs(acc, sr)
+    level = audio.loudness(acc.T, sr)
     if level < SILENT_LUFS:  # a silent output stays silent: that is what the system produced
         return acc
     return acc * _gain(vocal_lufs + opts.accomp_offset_db - level)
@@ -223,7 +205,7 @@ def read_item(
         raise AudioError(f"{files[shortest]}: {lengths[shortest] / sr:.3f} s of audio, "
                          f"shorter than the {MIN_SECONDS} s a stimulus needs")
     n = min(lengths[shortest], int(opts.max_seconds * sr))
-    v_lufs = loudness_lufs(vocal[:n], sr)
+    v_lufs = audio.loudness(vocal[:n].T, sr)
     if v_lufs < SILENT_LUFS:
         raise AudioError(f"{files['vocals']}: the vocal is silent")
     return vocal[:n], {s: a[:n] for s, a in accs.items()}, v_lufs
@@ -264,8 +246,8 @@ def _mix_pass(table: dict, items: list[str], systems: list[str], opts: BuildOpti
     for k, item in enumerate(tqdm(items, desc="mixing", unit="item")):
         mixes, shift = item_mixes(table[item], systems, opts)
         for name, mix in mixes.items():
-            write_wav(out / "mixes" / f"{k:03d}" / f"{name}.wav", mix, opts.sample_rate, subtype="FLOAT")
-            stats[(k, name)] = (loudness_lufs(mix, opts.sample_rate), float(np.abs(mix).max()))
+            audio.write(out / "mixes" / f"{k:03d}" / f"{name}.wav", mix.T, opts.sample_rate, subtype="FLOAT")
+            stats[(k, name)] = (audio.loudness(mix.T, opts.sample_rate), float(np.abs(mix).max()))
         per_item.append((len(mixes[systems[0]]) / opts.sample_rate, shift))
     return stats, per_item
 
@@ -273,7 +255,7 @@ def _mix_pass(table: dict, items: list[str], systems: list[str], opts: BuildOpti
 def _write_stimulus(x: np.ndarray, k: int, name: str, sr: int, out: Path, target: float) -> dict:
     """Write one normalised stimulus as dithered 16-bit WAV; return its manifest entry."""
     path = out / "mixes" / f"{k:03d}" / f"{name}.wav"
-    write_wav(path, pcm16_dithered(x, dither_rng(k, name)), sr)
+    audio.write(path, pcm16_dithered(x, dither_rng(k, name)).T, sr)
     return {"path": str(path.relative_to(out)), "sha256": sha256_file(path), "duration_s": len(x) / sr,
             "loudness_lufs": round(target, 2), "peak": round(float(np.abs(x).max()), 4)}
 
@@ -288,7 +270,9 @@ def _normalise_pass(table: dict, items: list[str], stats: Stats, per_item: list,
         for (kk, name), (lufs, _peak) in stats.items():
             if kk != k:
                 continue
-            x = sf.read(out / "mixes" / f"{k:03d}" / f"{name}.wav", dtype="float32")[0] * _gain(target - lufs)
+            mix, _ = audio.read(out / "mixes" / f"{k:03d}" / f"{name}.wav", mono=False, max_seconds=None,
+                                allow_silent=True)
+            x = mix.T * _gain(target - lufs)
             stimuli[name] = _write_stimulus(x, k, name, sr, out, target)
             if name == base:
                 copy = delayed(x, IDENTICAL_DELAY_SAMPLES)
@@ -302,8 +286,8 @@ def _write_calibration(vocal: Path, target: float, opts: BuildOptions, out: Path
     """The volume-check clip: the first vocal alone (at most 5 s) at the study's loudness."""
     sr = opts.sample_rate
     calib = read_audio(vocal, sr, CHANNEL_COUNT[opts.channels])[: int(min(opts.max_seconds, 5.0) * sr)]
-    gain = min(_gain(target - loudness_lufs(calib, sr)), PEAK_LIMIT / float(np.abs(calib).max()))
-    write_wav(out / "calibration.wav", calib * gain, sr)
+    gain = min(_gain(target - audio.loudness(calib.T, sr)), PEAK_LIMIT / float(np.abs(calib).max()))
+    audio.write(out / "calibration.wav", (calib * gain).T, sr)
     return {"path": "calibration.wav", "sha256": sha256_file(out / "calibration.wav"), "duration_s": len(calib) / sr}
 
 
