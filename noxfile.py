@@ -1,4 +1,4 @@
-"""Sessions: tests, benchmark, tables, train, listening, parity, perf.
+"""Sessions: tests, benchmark, tables, train, listening, screenshots, parity, perf.
 
 Each session keeps its virtualenv between runs (``reuse_venv``) and skips ``pip install`` when
 ``pyproject.toml`` and ``requirements-nodeps.txt`` have not changed since the last install, so a
@@ -144,6 +144,16 @@ def listening(session: nox.Session) -> None:
     session.log(f"participant link: http://127.0.0.1:5000/?PROLIFIC_PID=demo1 ; admin password: {token}")
     session.run("listening_test", "serve", "--study", f"{study}/study.toml", "--port", "5000",
                 *session.posargs, env=dict(OFFLINE_ENV, LISTENING_TEST_ADMIN_TOKEN=token))
+
+
+@nox.session(reuse_venv=True)
+def screenshots(session: nox.Session) -> None:
+    """Regenerate the committed results/listening_screenshots/ with the browser end-to-end test
+    (`nox -s tests` writes its screenshots to a temporary folder)."""
+    _system_packages(session, ["chromium", "chromium-driver"])
+    _install(session)
+    env = dict(OFFLINE_ENV, HAFM_SCREENSHOTS_DIR=str(ROOT / "results" / "listening_screenshots"))
+    session.run("pytest", "-q", "tests/listening_test/test_lt_browser.py", "-m", "browser", env=env)
 
 
 @nox.session(reuse_venv=True)

@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="an outside system: DIR/<clip_id>.wav per clip (any rate/channels; `clips export` "
                           "writes the vocals), scored beside the others; repeatable")
     run.add_argument("--backends", nargs="+",
-                     help="embedding backends: musicnn, musicnn_vgg, vggish, clap, encodec")
+                     help="embedding backends, names in benchmark.embeddings.BACKENDS (shipped: musicnn, "
+                          "musicnn_vgg, vggish, clap, encodec)")
     run.add_argument("--max-clips", type=int, help="only the first N clips, for a quick look")
     run.add_argument("--clips-per-song", type=int, help="10 s clips per test song")
     run.add_argument("--checkpoints", help="cascade checkpoint folder (default: the shipped cascade)")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from benchmark.registry import names
-
-ALL_SYSTEMS = names()  # benchmark/registry.py
 
 
 @dataclass
@@ -27,7 +25,7 @@ class BenchmarkConfig:
     reference_clips_per_song: int = 2  # training-split clips forming the FAD reference set
     max_reference_songs: int = 120
     seed: int = 0
-    systems: tuple[str, ...] = ALL_SYSTEMS
+    systems: tuple[str, ...] = field(default_factory=names)  # every system of benchmark/registry.py
     backends: tuple[str, ...] = ("musicnn", "musicnn_vgg")
     targets: tuple[str, ...] = ("accompaniment", "mix")
     bootstrap: int = 1000
@@ -54,7 +52,7 @@ def load_benchmark_config(path: str | Path | None, **overrides: Any) -> Benchmar
     for key in ("systems", "backends", "targets"):
         if key in values:
             values[key] = tuple(values[key])
-    bad = sorted(set(values.get("systems", ())) - set(ALL_SYSTEMS))
+    bad = sorted(set(values.get("systems", ())) - set(names()))
     if bad:
-        raise ValueError(f"unknown systems {bad}; known: {list(ALL_SYSTEMS)}")
+        raise ValueError(f"unknown systems {bad}; known: {list(names())}")
     return BenchmarkConfig(**values)

@@ -11,9 +11,6 @@ import sys
 
 from hafm.device import DEVICE_HELP
 
-# benchmark.embeddings.BACKENDS, spelled out so that --help does not import torch (a test keeps them equal)
-BACKEND_NAMES = ("musicnn", "musicnn_vgg", "vggish", "clap", "encodec")
-
 DESCRIPTION = """\
 FAD of the audio files in EVAL_DIR against those in REF_DIR. Every file (recursively; wav, flac,
 ogg, mp3, aiff; any sample rate, resampled to the backend's) is one song: the bootstrap CI
@@ -33,7 +30,11 @@ def register(subparsers: argparse._SubParsersAction, formatter: type[argparse.He
                               help="FAD between two folders of audio (any rate, any channels), with a CI")
     p.add_argument("reference", metavar="REF_DIR", help="folder of reference audio (e.g. real recordings)")
     p.add_argument("eval", metavar="EVAL_DIR", help="folder of audio to score (e.g. a model's outputs)")
-    p.add_argument("--backend", default="musicnn", choices=BACKEND_NAMES, help="embedding network")
+    # no argparse choices: the names are benchmark.embeddings.BACKENDS, checked when the command runs,
+    # so a new backend needs no change here (and --help does not import torch)
+    p.add_argument("--backend", default="musicnn",
+                   help="embedding network, a name in benchmark.embeddings.BACKENDS (shipped: musicnn, musicnn_vgg, "
+                        "vggish, clap, encodec)")
     p.add_argument("--weights", help="local weights of vggish (file), clap (folder) or encodec (checkpoint)")
     p.add_argument("--channels", default="downmix", choices=("downmix", "each"),
                    help="downmix each file to mono, or embed each channel as frames of the same song")

@@ -81,17 +81,21 @@ SYSTEMS: tuple[SystemSpec, ...] = (
     SystemSpec("random", "Random accompaniment", _random),
 )
 OUTSIDE_PAIRS = ("three_stage", "random")  # an outside system is compared with HAFM and with chance
-_BY_NAME = {s.name: s for s in SYSTEMS}
+
+
+def _by_name() -> dict[str, SystemSpec]:
+    # read from SYSTEMS on every call (six entries), so a test may register a system by replacing it
+    return {s.name: s for s in SYSTEMS}
 
 
 def names() -> tuple[str, ...]:
     """Every registered system, in table order."""
-    return tuple(_BY_NAME)
+    return tuple(_by_name())
 
 
 def folder_spec(name: str, root: str | Path) -> SystemSpec:
     """The spec of an outside system whose outputs are the files ``root/<clip_id>.wav``."""
-    if name in _BY_NAME:
+    if name in _by_name():
         raise ValueError(f"{name!r} is a shipped system; give the folder system another name")
 
     def make(ctx: Context):
@@ -104,7 +108,7 @@ def folder_spec(name: str, root: str | Path) -> SystemSpec:
 
 def spec(name: str) -> SystemSpec | None:
     """The registered spec of ``name`` (None for an outside system)."""
-    return _BY_NAME.get(name)
+    return _by_name().get(name)
 
 
 def display_names() -> dict[str, str]:
@@ -114,21 +118,22 @@ def display_names() -> dict[str, str]:
 
 def order(systems: Iterable[str]) -> list[str]:
     """``systems`` in table order: registered ones first in registry order, then the others as given."""
-    given = list(dict.fromkeys(systems))
-    return [s for s in _BY_NAME if s in given] + [s for s in given if s not in _BY_NAME]
+    given, registered = list(dict.fromkeys(systems)), _by_name()
+    return [s for s in registered if s in given] + [s for s in given if s not in registered]
 
 
 def rank(system: str) -> int:
     """Sort key of table order: the registry position, outside systems after every registered one."""
-    return list(_BY_NAME).index(system) if system in _BY_NAME else len(_BY_NAME)
+    registered = list(_by_name())
+    return registered.index(system) if system in registered else len(registered)
 
 
 def pairs(systems: Iterable[str]) -> list[tuple[str, str]]:
     """The paired tests (A, B) among ``systems``: each spec's ``paired_with``, outside systems
     (not registered) paired with ``OUTSIDE_PAIRS``; in table order of A."""
-    present = set(systems)
+    present, registered = set(systems), _by_name()
     out = []
     for a in order(present):
-        partners = _BY_NAME[a].paired_with if a in _BY_NAME else OUTSIDE_PAIRS
+        partners = registered[a].paired_with if a in registered else OUTSIDE_PAIRS
         out += [(a, b) for b in partners if b in present]
     return out

@@ -28,8 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="output codebooks (.safetensors, float16); a .json is written next to it")
     fit.add_argument("--config", default=None,
                      help="TOML file with CodecFitConfig fields (overridden by the flags below)")
-    fit.add_argument("--transform", choices=("logmag", "mdct"), default=SUPPRESS,
-                     help="frame transform: log-magnitude STFT (default codec) or MDCT (default: logmag or --config)")
+    # no argparse choices: the names are hafm.tokenizers.codec.TRANSFORMS, checked when the fit starts,
+    # so a new transform needs no change here (and --help does not import torch)
+    fit.add_argument("--transform", default=SUPPRESS,
+                     help="frame transform, a name in hafm.tokenizers.codec.TRANSFORMS: logmag (log-magnitude STFT, "
+                          "the default codec), mdct, ... (default: logmag or --config)")
     fit.add_argument("--max-frames", type=int, default=SUPPRESS,
                      help="training frames (75 Hz frames) (default: 150000 or --config)")
     fit.add_argument("--iterations", type=int, default=SUPPRESS,

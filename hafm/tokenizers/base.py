@@ -1,4 +1,5 @@
-"""The two tokenizer interfaces every implementation (default and real path) satisfies."""
+"""The two tokenizer interfaces every implementation (default and real path) satisfies, and the
+frame transform interface of the residual k-means codecs (``hafm.tokenizers.codec.TRANSFORMS``)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,34 @@ class SemanticTokenizer(Protocol):
 
     def identity(self) -> str:
         """A short hash naming the feature extractor and the fitted k-means."""
+
+
+class FrameTransform(Protocol):
+    """The frames a residual k-means codec quantises: 75 Hz frames of ``dim`` values at 24 kHz.
+
+    ``analyze`` must give ``ceil(n / hop)`` frames for ``n`` samples (EnCodec's frame count) and
+    ``synthesize`` ``T * hop`` samples for ``T`` frames; ``params()`` are the keyword arguments that
+    rebuild the transform (stored in the codebook file), ``energy`` lets fitting skip silent frames.
+    """
+
+    name: str
+    hop: int  # 320 samples at 24 kHz
+
+    @property
+    def dim(self) -> int:
+        """Values per frame."""
+
+    def params(self) -> dict:
+        """Constructor keyword arguments (JSON values)."""
+
+    def describe(self) -> str:
+        """One line for reports and the codebook file."""
+
+    def analyze(self, wav: torch.Tensor) -> torch.Tensor:
+        """``wav [B, n]`` -> ``frames [B, ceil(n / hop), dim]``."""
+
+    def energy(self, frames: torch.Tensor) -> torch.Tensor:
+        """``frames [N, dim]`` -> ``[N]`` energy of each frame."""
+
+    def synthesize(self, frames: torch.Tensor) -> torch.Tensor:
+        """``frames [B, T, dim]`` -> ``wav [B, T * hop]``."""

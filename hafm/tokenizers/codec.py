@@ -15,6 +15,7 @@ holding ``encodec_24khz-d7cc33bc.th``) the real EnCodec. Weights are never downl
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -23,8 +24,13 @@ from hafm.errors import AudioError, HafmError, MissingWeightsError
 from hafm.fileio import atomic_save, atomic_write_json, sha256_file
 from hafm.tokenizers import rvq
 from hafm.tokenizers.alignment import ACOUSTIC_HOP, ACOUSTIC_HZ, ACOUSTIC_SR
+from hafm.tokenizers.base import FrameTransform
 from hafm.tokenizers.logmag import LogMagTransform
 from hafm.tokenizers.mdct import MdctTransform
+
+# The frame transforms of the residual k-means codecs, by name: a codebook file records
+# "<name>-rvq" and the transform's params; `hafm codec fit --transform NAME` fits one.
+TRANSFORMS: dict[str, Callable[..., FrameTransform]] = {"logmag": LogMagTransform, "mdct": MdctTransform}
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 NAMED_CODECS = {
@@ -53,14 +59,15 @@ def _check_codes(codes: torch.Tensor, n_codebooks: int, codebook_size: int) -> N
         raise HafmError(f"codes must be integers in 0..{codebook_size - 1}")
 
 
-def make_transform(metadata: dict) -> LogMagTransform | MdctTransform:
-    """The frame transform a fitted codec was made with (``metadata["codec"]``; old files are MDCT)."""
+def make_transform(metadata: dict) -> FrameTransform:
+    """The frame transform a fitted codec was made with: ``metadata["codec"]`` is ``<name>-rvq`` for a
+    name in ``TRANSFORMS`` (files without it are MDCT), built with ``metadata["transform_params"]``."""
     kind = metadata.get("codec", "mdct-rvq")
-    if kind == "mdct-rvq":
-        return MdctTransform()
-    if kind == "logmag-rvq":
-        return LogMagTransform(**metadata.get("transform_params", {}))
-    raise HafmError(f"unknown codec kind {kind!r} in codebook metadata (expected mdct-rvq or logmag-rvq)")
+    name = kind.removesuffix("-rvq")
+    if name == kind or name not in TRANSFORMS:
+        expected = ", ".join(f"{n}-rvq" for n in TRANSFORMS)
+        raise HafmError(f"unknown codec kind {kind!r} in codebook metadata (expected one of {expected})")
+    return TRANSFORMS[name](**metadata.get("transform_params", {}))
 
 
 class RvqCodec:
@@ -75,7 +82,7 @@ class RvqCodec:
     frame_rate = ACOUSTIC_HZ
 
     def __init__(self, codebooks: torch.Tensor, metadata: dict | None = None,
-                 transform: LogMagTransform | MdctTransform | None = None) -> None:
+                 transform: FrameTransform | None = None) -> None:
         self.metadata = dict(metadata or {})
         self.transform = transform or make_transform(self.metadata)
         if (codebooks.dim() != 3 or codebooks.shape[2] != self.transform.dim

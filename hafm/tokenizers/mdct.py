@@ -12,6 +12,7 @@ waveform SNR.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -70,31 +71,36 @@ def imdct(coefficients: torch.Tensor, hop: int = HOP) -> torch.Tensor:
     return blocks.reshape(batch, frames * hop)
 
 
+@dataclass(frozen=True)
 class MdctTransform:
-    """The MDCT as a codec frame transform (same interface as ``logmag.LogMagTransform``).
+    """The MDCT as a codec frame transform (``hafm.tokenizers.base.FrameTransform``).
 
     Kept selectable (``load_codec("mdct")``): its codes reconstruct waveforms well by SI-SNR but are
     phase-like, a new code almost every frame, so a small LM cannot predict them.
     """
 
+    hop: int = HOP  # also the number of coefficients per frame
+
     name = "mdct"
-    hop = HOP
-    dim = HOP
+
+    @property
+    def dim(self) -> int:
+        return self.hop
 
     def params(self) -> dict:
-        return {"hop": HOP}
+        return {"hop": self.hop}
 
     def describe(self) -> str:
-        return f"circular sine-window MDCT, hop {HOP}, window {2 * HOP}, orthonormal"
+        return f"circular sine-window MDCT, hop {self.hop}, window {2 * self.hop}, orthonormal"
 
     def analyze(self, wav: torch.Tensor) -> torch.Tensor:
-        """``wav [B, n]`` -> coefficients ``[B, ceil(n / 320), 320]``."""
-        return mdct(wav)
+        """``wav [B, n]`` -> coefficients ``[B, ceil(n / hop), hop]``."""
+        return mdct(wav, self.hop)
 
     def energy(self, frames: torch.Tensor) -> torch.Tensor:
-        """``[N, 320]`` -> ``[N]``: the waveform energy of each frame (the transform is orthonormal)."""
+        """``[N, hop]`` -> ``[N]``: the waveform energy of each frame (the transform is orthonormal)."""
         return frames.pow(2).sum(dim=-1)
 
     def synthesize(self, frames: torch.Tensor) -> torch.Tensor:
-        """``[B, T, 320]`` -> ``wav [B, T * 320]``."""
-        return imdct(frames)
+        """``[B, T, hop]`` -> ``wav [B, T * hop]``."""
+        return imdct(frames, self.hop)

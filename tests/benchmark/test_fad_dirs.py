@@ -170,11 +170,10 @@ def test_weights_for_a_wheel_backend_are_refused_in_one_line(small_folders, caps
     assert code == 2 and "reads its weights from its wheel" in err and len(err.strip().splitlines()) == 1
 
 
-def test_cli_backend_choices_are_the_registered_backends():
-    from benchmark.embeddings import BACKENDS
-    from benchmark.fad_cli import BACKEND_NAMES
-
-    assert set(BACKEND_NAMES) == set(BACKENDS)
+def test_an_unknown_backend_is_refused_in_one_line_naming_the_registered_ones(small_folders, capsys):
+    code = benchmark_main(["fad", str(small_folders / "ref"), str(small_folders / "eval"), "--backend", "openl3"])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown embedding backend 'openl3'" in err and "musicnn_vgg" in err
 
 
 def test_an_absent_or_malformed_device_is_refused_in_one_line(small_folders, capsys):

@@ -9,26 +9,8 @@ from benchmark.clips import load_manifest
 from benchmark.config import BenchmarkConfig
 from benchmark.runner import run
 from benchmark.tables import write_tables
-
-
-def spectral_embed(audio, sr):
-    """A cheap deterministic stand-in embedding: 8 log band energies per 0.25 s frame."""
-    hop = sr // 4
-    frames = audio[: len(audio) // hop * hop].reshape(-1, hop)
-    spec = np.abs(np.fft.rfft(frames, axis=1)) ** 2
-    bands = np.array_split(spec, 8, axis=1)
-    return np.log(np.stack([b.sum(1) for b in bands], 1) + 1e-6)
-
-
-class HalfCodec:
-    def identity(self):
-        return "half"
-
-    def encode(self, wav):
-        return torch.zeros(1, 8, wav.shape[-1] // 320 + 1, dtype=torch.long) + (wav.shape[-1] % 7)
-
-    def decode(self, codes):
-        return torch.zeros(1, 1, codes.shape[-1] * 320) + 0.01 * codes.shape[1]
+from benchmark.testing import SpectralBackend
+from hafm.testing import ToneCodec
 
 
 class FakePipeline:
@@ -54,7 +36,7 @@ def cfg():
 
 
 def _run(cfg, root, out, calls=None, model="w1"):
-    return run(cfg, root, out, embedders={"spectral": spectral_embed}, codec=HalfCodec,
+    return run(cfg, root, out, embedders={"spectral": SpectralBackend().embed}, codec=ToneCodec,
                pipeline=FakePipeline(model, calls), model_id=model, data_name="tiny")
 
 
@@ -141,7 +123,7 @@ def outside_dir(tiny_musdb, tmp_path, cfg):
 @pytest.mark.slow
 def test_outside_folder_is_scored_beside_the_shipped_systems(tiny_musdb, tmp_path, cfg, outside_dir):
     cfg = BenchmarkConfig(**{**cfg.to_dict(), "systems": ("ground_truth", "three_stage", "random")})
-    stats = run(cfg, tiny_musdb, tmp_path, embedders={"spectral": spectral_embed}, codec=HalfCodec,
+    stats = run(cfg, tiny_musdb, tmp_path, embedders={"spectral": SpectralBackend().embed}, codec=ToneCodec,
                 pipeline=FakePipeline(), model_id="w1", data_name="tiny", outside={"mine": outside_dir})
     fad = {r["system"]: r["fad"] for r in stats["fad"] if r["target"] == "accompaniment"}
     assert fad["mine"] < fad["three_stage"]

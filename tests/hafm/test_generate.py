@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import soundfile as sf
@@ -14,7 +12,7 @@ from hafm.config import SamplingConfig
 from hafm.errors import MissingWeightsError
 from hafm.generate import generate_accompaniment, generate_tokens, mix_with_vocals, window_grid
 from hafm.model.cascade import Cascade, load_cascade
-from hafm.testing import EnergySemantic, ToneCodec, tiny_config
+from hafm.testing import EnergySemantic, ToneCodec, save_release, tiny_cascade, tiny_config, use_stand_in_tokenizers
 from hafm.tokenizers.base import AcousticCodec, SemanticTokenizer
 
 FAST = SamplingConfig(window_seconds=0.6, overlap_seconds=0.2)  # 30-frame windows, 10 shared
@@ -91,21 +89,10 @@ def test_missing_weights_name_the_files(tmp_path):
         load_cascade(tmp_path)
 
 
-def _write_release_checkpoints(cascade: Cascade, folder) -> None:
-    for name in ("semantic", "coarse", "fine"):
-        lm = cascade.stage(name)
-        torch.save({"model": lm.state_dict(), "config": dataclasses.asdict(lm.cfg),
-                    "meta": {"format": 1, "stage": name, "step": 0}}, folder / f"{name}.pt")
-
-
 @pytest.mark.slow
 def test_cli_writes_accompaniment_and_mix(vocal_file, tmp_path, monkeypatch):
-    import hafm.tokenizers.codec
-    import hafm.tokenizers.semantic
-
-    monkeypatch.setattr(hafm.tokenizers.codec, "load_codec", lambda name=None: ToneCodec())
-    monkeypatch.setattr(hafm.tokenizers.semantic, "load_semantic", lambda name=None, hubert_dir=None: EnergySemantic())
-    _write_release_checkpoints(Cascade.from_config(tiny_config(max_len=1024)), tmp_path)
+    use_stand_in_tokenizers(monkeypatch)
+    save_release(tiny_cascade(max_len=1024), tmp_path)
     out, mix = tmp_path / "accomp.wav", tmp_path / "mix.wav"
     code = hafm_main(["generate", str(vocal_file), "-o", str(out), "--mix", str(mix), "--checkpoints",
                       str(tmp_path), "--seed", "5", "--top-k", "20", "--guidance-scale", "2.0"])
@@ -119,12 +106,8 @@ def test_cli_writes_accompaniment_and_mix(vocal_file, tmp_path, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.skipif("MP3" not in sf.available_formats(), reason="this libsndfile has no MP3 encoder")
 def test_cli_writes_ogg_accompaniment_and_mp3_mix(vocal_file, tmp_path, monkeypatch):
-    import hafm.tokenizers.codec
-    import hafm.tokenizers.semantic
-
-    monkeypatch.setattr(hafm.tokenizers.codec, "load_codec", lambda name=None: ToneCodec())
-    monkeypatch.setattr(hafm.tokenizers.semantic, "load_semantic", lambda name=None, hubert_dir=None: EnergySemantic())
-    _write_release_checkpoints(Cascade.from_config(tiny_config(max_len=1024)), tmp_path)
+    use_stand_in_tokenizers(monkeypatch)
+    save_release(tiny_cascade(max_len=1024), tmp_path)
     out, mix = tmp_path / "accomp.ogg", tmp_path / "mix.mp3"
     assert hafm_main(["generate", str(vocal_file), "-o", str(out), "--mix", str(mix),
                       "--checkpoints", str(tmp_path)]) == 0

@@ -1,6 +1,8 @@
 """End to end in a real browser: Debian's headless Chromium driven by Playwright completes a
 whole session (1 s clips, played to the end for real), reloads mid-way and resumes, and the
-stored rows match what was clicked. Saves a screenshot of each page type."""
+stored rows match what was clicked. Saves a screenshot of each page type: into a temporary folder,
+or into $HAFM_SCREENSHOTS_DIR when set (``nox -s screenshots`` regenerates the committed
+results/listening_screenshots/ so)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from werkzeug.serving import make_server
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[2] / "results" / "listening_screenshots"
+SHOTS_ENV = "HAFM_SCREENSHOTS_DIR"
+PAGES = ["consent", "done", "setup", "trial", "trial_phone"]
 PLAY_TIMEOUT_MS = 20_000
 
 
@@ -47,6 +50,13 @@ def server(make_app):
 
 
 @pytest.fixture
+def shots(tmp_path) -> Path:
+    """The screenshot folder: $HAFM_SCREENSHOTS_DIR, else a temporary one (a test run writes nothing
+    into the repository)."""
+    return Path(os.environ.get(SHOTS_ENV) or tmp_path / "screenshots")
+
+
+@pytest.fixture
 def page():
     require_chromium()
     from playwright.sync_api import sync_playwright
@@ -58,10 +68,10 @@ def page():
         browser.close()
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def shot(page, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     # The completion code is random per session: masking it keeps the committed screenshot stable.
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, mask=[page.locator("#completion-code")])
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True, mask=[page.locator("#completion-code")])
 
 
 def play(page, player) -> None:
@@ -74,18 +84,18 @@ def play(page, player) -> None:
     player.locator(".status", has_text="Played to the end").wait_for(timeout=PLAY_TIMEOUT_MS)
 
 
-def do_setup(page) -> None:
+def do_setup(page, shots: Path) -> None:
     players = page.locator(".player")
     play(page, players.nth(0))
     for k, fs in enumerate(page.locator("fieldset.screen").all()):
         play(page, fs.locator(".player"))
         fs.locator("input[type=radio]").nth(k % 3).check()
         page.wait_for_function("fs => fs.dataset.answer", arg=fs.element_handle())
-    shot(page, "setup")
+    shot(page, shots, "setup")
     page.click("#start")
 
 
-def do_trial(page, k: int) -> None:
+def do_trial(page, k: int, shots: Path) -> None:
     page.locator(f'form#answer[data-trial="{k}"]').wait_for()
     for player in page.locator(".player").all():
         play(page, player)
@@ -95,10 +105,10 @@ def do_trial(page, k: int) -> None:
     for name, score in zip(names, scores):
         page.check(f'input[name="{name}"][value="{score}"]')
     if k == 0:
-        shot(page, "trial")
+        shot(page, shots, "trial")
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        shot(page, "trial_phone")
+        shot(page, shots, "trial_phone")
         page.set_viewport_size({"width": 1000, "height": 900})
     with page.expect_navigation():
         page.click("form#answer button[type=submit]")
@@ -106,21 +116,21 @@ def do_trial(page, k: int) -> None:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_browser_completes_a_session_with_a_reload(server, page, rows):
+def test_browser_completes_a_session_with_a_reload(server, page, rows, shots):
     _, base = server
     page.goto(f"{base}/?PROLIFIC_PID=BROWSER_1")
-    shot(page, "consent")
+    shot(page, shots, "consent")
     page.check("input[name=agree]")
     page.click("button[type=submit]")
-    do_setup(page)
+    do_setup(page, shots)
     n = rows("SELECT n_trials FROM sessions")[0][0]
     for k in range(n):
-        do_trial(page, k)
+        do_trial(page, k, shots)
         if k == 1:  # reload mid-way: the page comes back at the next unanswered trial
             page.reload()
             assert page.locator("label[for=progress]").inner_text() == f"Trial 3 of {n}"
     page.locator("#completion-code").wait_for()
-    shot(page, "done")
+    shot(page, shots, "done")
     code = page.locator("#completion-code").inner_text().strip()
     stored = rows("SELECT position, preference, ratings, plays_a, plays_b FROM judgments ORDER BY position")
     order = [f"{a}_{s}" for s in "ab" for a in ("rhythm", "harmony", "coherence")]
@@ -128,6 +138,7 @@ def test_browser_completes_a_session_with_a_reload(server, page, rows):
     assert all(r[3] >= 1 and r[4] >= 1 for r in stored)
     assert rows("SELECT completion_code FROM sessions")[0][0] == code
     assert re.fullmatch(r"[0-9A-F]{10}", code)
+    assert sorted(p.stem for p in shots.glob("*.png")) == PAGES
 
 
 def test_missing_browser_fails_in_ci(monkeypatch, tmp_path):

@@ -1,6 +1,7 @@
 """Fitting a residual k-means codec: transform frames of training stems -> 8 residual k-means codebooks.
 
-The transform is the default log-magnitude STFT (``logmag``) or the MDCT (``mdct``). Frames come
+The transform is one of ``hafm.tokenizers.codec.TRANSFORMS``: the default log-magnitude STFT
+(``logmag``), the MDCT (``mdct``), or any transform registered there. Frames come
 from the training songs outside the validation split (``hafm.data.splits``), so codec settings can
 be compared on the validation songs.
 
@@ -28,16 +29,14 @@ from hafm.data import musdb_io, splits
 from hafm.tokenizers import rvq
 from hafm.tokenizers.fitting import codec_data
 from hafm.tokenizers.fitting import rvq as rvq_fit
-from hafm.tokenizers.codec import make_transform, save_codebooks
-
-TRANSFORMS = ("logmag", "mdct")
+from hafm.tokenizers.codec import TRANSFORMS, make_transform, save_codebooks
 
 
 @dataclass(frozen=True)
 class CodecFitConfig:
     """How a residual k-means codec is fitted. Frame counts are 75 Hz frames (13.3 ms each)."""
 
-    transform: str = "logmag"  # "logmag" (default codec) or "mdct" (the first default)
+    transform: str = "logmag"  # a name in hafm.tokenizers.codec.TRANSFORMS: "logmag" (default codec), "mdct"...
     n_codebooks: int = 8
     codebook_size: int = 1024
     max_frames: int = 150_000  # random subset of training frames (150k frames = 33 min of audio)
@@ -64,7 +63,7 @@ class CodecFitConfig:
     def make_transform(self):
         """The frame transform this config fits codebooks for."""
         if self.transform not in TRANSFORMS:
-            raise ConfigError(f"unknown codec transform {self.transform!r}; expected one of {TRANSFORMS}")
+            raise ConfigError(f"unknown codec transform {self.transform!r}; expected one of {tuple(TRANSFORMS)}")
         return make_transform({"codec": f"{self.transform}-rvq"})
 
 

@@ -1,8 +1,8 @@
 """How good are the semantic tokens? Cluster usage and musical information on the test split.
 
 For each tokenizer and a subset of test tracks: cluster usage (fraction of the K clusters used,
-perplexity of the token distribution) and how much the tokens say about frame-level musical
-labels read from each track's ``notes.json``:
+perplexity of the token distribution) and, when the tracks have a ``notes.json`` (the chorale
+corpus; MUSDB18 has none), how much the tokens say about frame-level musical labels read from it:
 
 - vocals: pitch class of the soprano note sounding at the frame centre (voiced frames only);
 - accompaniment: pitch class of the bass note, and the pitch-class set of the sounding
@@ -91,24 +91,34 @@ def information(tokens: np.ndarray, labels: list, groups: np.ndarray, seed: int 
             "majority_rate": float((lab[test] == overall).mean()) if test.any() else float("nan")}
 
 
-def true_notes(track) -> list[dict]:
-    """The notes of a musdb track's ``notes.json`` (the chorale corpus writes one per track folder)."""
+def notes_of(track) -> list[dict] | None:
+    """The notes of a musdb track's ``notes.json`` (the chorale corpus writes one per track folder),
+    None when it has none (MUSDB18 and MUSDB18-HQ do not)."""
     folder = musdb_io.track_folder(track)
     path = folder / "notes.json" if folder is not None else None
-    if path is None or not path.is_file():
-        raise HafmError(f"{track.name}: no notes.json; the semantic report reads the true notes, which only "
-                        "the chorale corpus (`hafm data chorales`) has")
-    return json.loads(path.read_text())["notes"]
+    return json.loads(path.read_text())["notes"] if path is not None and path.is_file() else None
 
 
-def evaluate(tok: KMeansSemanticTokenizer, tracks: list) -> dict:
-    """Usage and information of ``tok`` on ``tracks`` (vocals and accompaniment), with throughput."""
+def corpus_notes(tracks: list) -> list[list[dict]] | None:
+    """Every track's notes, or None when no track has any (then only the cluster usage is measured)."""
+    notes = [notes_of(t) for t in tracks]
+    missing = [t.name for t, n in zip(tracks, notes) if n is None]
+    if not missing:
+        return notes
+    if len(missing) == len(tracks):
+        return None
+    raise HafmError(f"tracks {missing} have no notes.json but the others have: a mixed corpus gives no "
+                    "comparable musical information")
+
+
+def evaluate(tok: KMeansSemanticTokenizer, tracks: list, notes: list[list[dict]] | None) -> dict:
+    """Usage of ``tok`` on ``tracks`` (vocals and accompaniment), with throughput, and the musical
+    information of its tokens about ``notes`` (one list per track; None: not measured)."""
     tokens = {s: [] for s in STEMS}
     labels = {name: [] for names in LABELS.values() for name in names}
     groups = {s: [] for s in STEMS}
     audio_s, compute_s = 0.0, 0.0
     for i, track in enumerate(tracks):
-        notes = true_notes(track)
         for stem in STEMS:
             wav = musdb_io.read_stem(track, stem, SEMANTIC_SR)
             t0 = time.perf_counter()
@@ -117,21 +127,22 @@ def evaluate(tok: KMeansSemanticTokenizer, tracks: list) -> dict:
             audio_s += wav.shape[0] / tok.sample_rate
             tokens[stem].append(ids)
             groups[stem].append(np.full(ids.shape[0], i))
-            frame = frame_labels(notes, ids.shape[0])
-            for name in LABELS[stem]:
-                labels[name].extend(frame[name])
+            if notes is not None:
+                frame = frame_labels(notes[i], ids.shape[0])
+                for name in LABELS[stem]:
+                    labels[name].extend(frame[name])
     result = {"usage": {}, "information": {}, "throughput_x_realtime": audio_s / compute_s,
               "audio_seconds": audio_s}
     for stem in STEMS:
         ids, grp = np.concatenate(tokens[stem]), np.concatenate(groups[stem])
         result["usage"][stem] = usage(ids, tok.n_clusters)
-        for name in LABELS[stem]:
-            result["information"][name] = information(ids, labels[name], grp)
+        if notes is not None:
+            result["information"].update({name: information(ids, labels[name], grp) for name in LABELS[stem]})
     result["usage"]["both"] = usage(np.concatenate([np.concatenate(tokens[s]) for s in STEMS]), tok.n_clusters)
     return result
 
 
-def render_markdown(results: dict[str, dict], n_tracks: int, meta: dict) -> str:
+def _header_lines(results: dict[str, dict], n_tracks: int, meta: dict) -> list[str]:
     names = list(results)
     lines = ["# Semantic tokenizer: cluster usage and musical information", "",
              f"Test split of `{meta['root']}`, first {n_tracks} tracks by name "
@@ -156,8 +167,16 @@ def render_markdown(results: dict[str, dict], n_tracks: int, meta: dict) -> str:
     for n in names:
         for stem, u in results[n]["usage"].items():
             lines.append(f"| {n} | {stem} | {100 * u['used_fraction']:.1f}% | {u['perplexity']:.1f} |")
-    lines += ["", "## Musical information (frames with a sounding note)", "",
-              "NMI: normalized mutual information tokens vs label (chance: tokens permuted); it favours "
+    return lines
+
+
+def _information_lines(results: dict[str, dict]) -> list[str]:
+    names = list(results)
+    lines = ["", "## Musical information (frames with a sounding note)", ""]
+    if not results[names[0]]["information"]:
+        return lines + ["Not measured: the tracks have no `notes.json` (MUSDB18 has none; the chorale corpus, "
+                        "`hafm data chorales`, writes one per track)."]
+    lines += ["NMI: normalized mutual information tokens vs label (chance: tokens permuted); it favours "
               "tokenizers that use fewer clusters. "
               "Held-out accuracy: token -> most frequent label, learnt on even tracks, tested on odd ones "
               "(majority: always the most frequent label).", "",
@@ -173,11 +192,16 @@ def render_markdown(results: dict[str, dict], n_tracks: int, meta: dict) -> str:
     for label in (lab for labs in LABELS.values() for lab in labs):
         best = max(names, key=lambda n: results[n]["information"][label]["heldout_accuracy"])
         lines.append(f"- {label}: highest held-out accuracy with `{best}`.")
+    return lines
+
+
+def render_markdown(results: dict[str, dict], n_tracks: int, meta: dict) -> str:
+    lines = _header_lines(results, n_tracks, meta) + _information_lines(results)
     lines += ["", "## Throughput (features + tokens, 1 thread)", "",
               f"Seconds of audio tokenized per second of wall time, on {meta['cpu']} shared with other jobs "
               f"(1-min load average {meta['load_before']:.1f} before, {meta['load_after']:.1f} after).", "",
               "| tokenizer | x real time |", "|---|---|"]
-    for n in names:
+    for n in results:
         lines.append(f"| {n} | {results[n]['throughput_x_realtime']:.1f} |")
     return "\n".join(lines) + "\n"
 
@@ -187,6 +211,7 @@ def write_report(root: str | Path, tokenizers: list[str], n_tracks: int, out: Pa
     from hafm.provenance import machine, now_utc, provenance
 
     tracks = musdb_io.tracks_of(root, "test")[:n_tracks]
+    notes = corpus_notes(tracks)
     results, meta = {}, {"root": str(root), "date": now_utc(), "tokenizers": {}, "cpu": machine()["cpu"],
                          "tracks": [t.name for t in tracks], "load_before": os.getloadavg()[0]}
     for name in tokenizers:
@@ -195,7 +220,7 @@ def write_report(root: str | Path, tokenizers: list[str], n_tracks: int, out: Pa
         meta["tokenizers"][name] = {"features": json.dumps(tok.features_config.describe()),
                                     "identity": tok.identity(), "fit_frames": fit.get("n_frames"),
                                     "fit_tracks": data.get("n_tracks"), "timing_s": tok.header.get("timing_s")}
-        results[name] = evaluate(tok, tracks)
+        results[name] = evaluate(tok, tracks, notes)
     meta["load_after"] = os.getloadavg()[0]
     atomic_write_text(out, render_markdown(results, len(tracks), meta))
     atomic_write_json(out.with_suffix(".json"), {"results": results, "meta": meta, "provenance": provenance()})

@@ -1,11 +1,12 @@
 """Fixtures: tiny MUSDB18-HQ trees and short chorales from music21's corpus (MUSDB18 ``.stem.mp4``
-trees: ``stems_tree`` in tests/hafm/conftest.py)."""
+trees: ``stems_tree`` in tests/conftest.py)."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
+
+from hafm.testing import write_track
 
 SR = 8_000
 STEM_NAMES = ("vocals", "drums", "bass", "other")
@@ -19,11 +20,8 @@ def tone(freq: float, seconds: float, sr: int = SR, channels: int = 2) -> np.nda
 
 def write_hq_track(folder: Path, seconds: float, sr: int = SR, base_freq: float = 220.0) -> dict:
     """Write the 4 stems and their exact-sum mixture as float wavs; return the arrays."""
-    folder.mkdir(parents=True, exist_ok=True)
     stems = {name: tone(base_freq * (i + 1), seconds, sr) for i, name in enumerate(STEM_NAMES)}
-    for name, data in stems.items():
-        sf.write(folder / f"{name}.wav", data, sr, subtype="FLOAT")
-    sf.write(folder / "mixture.wav", sum(stems.values()), sr, subtype="FLOAT")
+    write_track(folder.parent.parent, folder.parent.name, folder.name, stems, sr)
     return stems
 
 
@@ -55,12 +53,3 @@ def short_chorales() -> dict[str, Path]:
     found = {p.name.rsplit(".", 1)[0]: p for p in chorale_paths() if p.name.rsplit(".", 1)[0] in wanted}
     assert set(found) == wanted, f"music21 corpus lacks {wanted - set(found)}"
     return found
-
-
-@pytest.fixture
-def fakes(monkeypatch):
-    """The fake tokenizer module, importable by name (also from spawned worker processes)."""
-    import importlib
-
-    monkeypatch.syspath_prepend(str(Path(__file__).parent))
-    return importlib.import_module("fake_tokenizers")

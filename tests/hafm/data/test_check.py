@@ -70,6 +70,7 @@ def test_cli_deep_flag_fails_on_a_nan_vocal(hq_tree, capsys):
     assert "train/B - two: vocals:" in capsys.readouterr().out
 
 
-def test_deep_check_decodes_stem_mp4_streams(stems_tree):
-    report = check_tree(stems_tree, deep=True)
-    assert report.ok and not report.is_wav and report.deep
+def test_cli_deep_check_decodes_a_stem_mp4_tree(stems_tree, capsys):
+    assert main(["data", "check", "--root", str(stems_tree), "--deep"]) == 0
+    out = capsys.readouterr().out
+    assert "MUSDB18 (stem.mp4)" in out and "train: 1 tracks" in out and "every stem decoded" in out

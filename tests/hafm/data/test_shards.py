@@ -8,6 +8,15 @@ import pytest
 from hafm.data import shards
 from hafm.data.tokenize import build_shards, tokenize_pair
 from hafm.errors import HafmError, StaleCacheError
+from hafm.testing import EnergySemantic, ToneCodec, use_stand_in_tokenizers
+
+
+def codec_v1() -> ToneCodec:  # module-level factories: spawned worker processes unpickle them by name
+    return ToneCodec("v1")
+
+
+def codec_v2() -> ToneCodec:
+    return ToneCodec("v2")
 
 
 def _arrays(t_s=4):
@@ -46,26 +55,26 @@ def test_not_a_shard_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("n", [1, 959, 960, 24_001])
-def test_tokenize_pair_follows_the_40ms_rule(fakes, n):
+def test_tokenize_pair_follows_the_40ms_rule(n):
     rng = np.random.default_rng(0)
     v, a = rng.standard_normal((2, n)).astype(np.float32) * 0.1
-    out = tokenize_pair(v, a, 24_000, fakes.make_codec(), fakes.make_semantic())
+    out = tokenize_pair(v, a, 24_000, codec_v1(), EnergySemantic())
     t_s = out["semantic_vocals"].shape[0]
     assert t_s == 2 * -(-n // 960) and out["acoustic_accomp"].shape == (8, t_s * 3 // 2)
 
 
-def test_tokenize_pair_refuses_wrong_codec_length(fakes):
-    class ShortCodec(fakes.FakeCodec):
+def test_tokenize_pair_refuses_wrong_codec_length():
+    class ShortCodec(ToneCodec):
         def encode(self, wav):
             return super().encode(wav)[..., :-1]
 
     with pytest.raises(HafmError, match="codec fake-codec-v1 returned codes"):
-        tokenize_pair(np.ones(960, np.float32), np.ones(960, np.float32), 24_000, ShortCodec(), fakes.make_semantic())
+        tokenize_pair(np.ones(960, np.float32), np.ones(960, np.float32), 24_000, ShortCodec("v1"), EnergySemantic())
 
 
-def test_build_shards_writes_one_shard_per_track(hq_tree, tmp_path, fakes):
+def test_build_shards_writes_one_shard_per_track(hq_tree, tmp_path):
     out = tmp_path / "shards"
-    index = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    index = build_shards(hq_tree, out, codec_v1, EnergySemantic, workers=1, progress=False)
     assert index["counts"] == {"built": 3, "stale": 0, "recoded": 0, "fresh": 0}
     assert [p.name for p in shards.list_shards(out, "train")] == ["A - one.npz", "B - two.npz"]
     shard = shards.load_shard(out / "test" / "C - three.npz")
@@ -73,13 +82,13 @@ def test_build_shards_writes_one_shard_per_track(hq_tree, tmp_path, fakes):
     assert json.loads((out / "index.json").read_text())["codec_id"] == "fake-codec-v1"
 
 
-def test_build_shards_resumes_and_rebuilds_stale(hq_tree, tmp_path, fakes):
+def test_build_shards_resumes_and_rebuilds_stale(hq_tree, tmp_path):
     out = tmp_path / "shards"
-    build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
-    again = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    build_shards(hq_tree, out, codec_v1, EnergySemantic, workers=1, progress=False)
+    again = build_shards(hq_tree, out, codec_v1, EnergySemantic, workers=1, progress=False)
     assert again["counts"] == {"built": 0, "stale": 0, "recoded": 0, "fresh": 3} and again["throughput"] is None
     before = shards.load_shard(out / "train" / "A - one.npz")
-    new = build_shards(hq_tree, out, fakes.make_codec_v2, fakes.make_semantic, workers=1, progress=False)
+    new = build_shards(hq_tree, out, codec_v2, EnergySemantic, workers=1, progress=False)
     # only the codec changed: the semantic tokens are kept and the accompaniment is encoded again
     assert new["counts"]["recoded"] == 3
     assert shards.read_meta(out / "train" / "A - one.npz")["codec_id"] == "fake-codec-v2"
@@ -87,19 +96,19 @@ def test_build_shards_resumes_and_rebuilds_stale(hq_tree, tmp_path, fakes):
     assert np.array_equal(before["semantic_vocals"], after["semantic_vocals"])
 
 
-def test_changed_source_audio_rebuilds_that_shard(hq_tree, hq_writer, tmp_path, fakes):
+def test_changed_source_audio_rebuilds_that_shard(hq_tree, hq_writer, tmp_path):
     out = tmp_path / "shards"
-    build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    build_shards(hq_tree, out, codec_v1, EnergySemantic, workers=1, progress=False)
     hq_writer(hq_tree / "train" / "A - one", 1.0, base_freq=500.0)
-    again = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    again = build_shards(hq_tree, out, codec_v1, EnergySemantic, workers=1, progress=False)
     assert again["counts"] == {"built": 0, "stale": 1, "recoded": 0, "fresh": 2}
 
 
 @pytest.mark.slow
-def test_build_shards_in_two_worker_processes(hq_tree, tmp_path, fakes):
+def test_build_shards_in_two_worker_processes(hq_tree, tmp_path):
     out = tmp_path / "shards"
-    index = build_shards(hq_tree, out, fakes.make_codec, fakes.make_semantic, workers=2, progress=False)
-    single = build_shards(hq_tree, tmp_path / "one", fakes.make_codec, fakes.make_semantic, workers=1, progress=False)
+    index = build_shards(hq_tree, out, codec_v1, EnergySemantic, workers=2, progress=False)
+    single = build_shards(hq_tree, tmp_path / "one", codec_v1, EnergySemantic, workers=1, progress=False)
     assert index["counts"]["built"] == 3
     a = shards.load_shard(out / "train" / "B - two.npz")
     b = shards.load_shard(tmp_path / "one" / "train" / "B - two.npz")
@@ -112,21 +121,30 @@ def _missing_weights():
     raise MissingWeightsError("codec weights not found: expected /nowhere/codec.safetensors")
 
 
-def test_missing_tokenizer_weights_fail_fast(hq_tree, tmp_path, fakes):
+def test_missing_tokenizer_weights_fail_fast(hq_tree, tmp_path):
     from hafm.errors import MissingWeightsError
 
     with pytest.raises(MissingWeightsError, match="/nowhere/codec.safetensors"):
-        build_shards(hq_tree, tmp_path / "s", _missing_weights, fakes.make_semantic, workers=2, progress=False)
+        build_shards(hq_tree, tmp_path / "s", _missing_weights, EnergySemantic, workers=2, progress=False)
     assert not (tmp_path / "s").exists()
 
 
-def test_tokenize_command_reports_counts(hq_tree, tmp_path, fakes, monkeypatch, capsys):
+def test_tokenize_command_reports_counts(hq_tree, tmp_path, monkeypatch, capsys):
     from hafm.cli import main
-    from hafm.tokenizers import codec, semantic
 
-    monkeypatch.setattr(codec, "load_codec", lambda name=None: fakes.make_codec())
-    monkeypatch.setattr(semantic, "load_semantic", lambda name=None: fakes.make_semantic())
+    use_stand_in_tokenizers(monkeypatch)
     args = ["tokenize", "--root", str(hq_tree), "--out", str(tmp_path / "s"), "--workers", "1"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "3 shards" in out and "3 built" in out and "s of audio per second" in out
+
+
+@pytest.mark.slow
+def test_tokenize_command_reads_a_stem_mp4_tree(stems_tree, tmp_path, monkeypatch):
+    from hafm.cli import main
+
+    use_stand_in_tokenizers(monkeypatch)
+    assert main(["tokenize", "--root", str(stems_tree), "--out", str(tmp_path / "s"), "--workers", "1"]) == 0
+    shard = shards.load_shard(tmp_path / "s" / "test" / "song test.npz")
+    t_s = shard["semantic_vocals"].shape[0]  # 2 s: 100 frames, plus what AAC's padding adds
+    assert 100 <= t_s <= 102 and shard["acoustic_accomp"].shape == (8, t_s * 3 // 2)

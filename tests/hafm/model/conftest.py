@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 
-from hafm.config import StageConfig, small
+from hafm.config import StageConfig
 from hafm.model import StageLM
+from hafm.testing import tiny_stage as kit_stage
+
+MODEL_TEST_STAGE = dict(n_layers=2, dropout=0.0, prefix_vocab=11, target_vocab=13)
 
 
 def tiny_stage(name: str = "coarse", **overrides) -> StageConfig:
-    """The ``small`` shapes of stage ``name`` (streams, codebooks, rates) at a toy width."""
-    base = dict(d_model=32, n_layers=2, n_heads=2, dropout=0.0, rel_pos_buckets=8,
-                rel_pos_max_distance=32, max_len=256, prefix_vocab=11, target_vocab=13)
-    base.update(overrides)
-    return dataclasses.replace(small().stage(name), **base)
+    """The kit's tiny stage ``name`` with two layers and small vocabularies (11 prefix, 13 target codes)."""
+    return kit_stage(name, **{**MODEL_TEST_STAGE, **overrides})
 
 
 @pytest.fixture

@@ -5,18 +5,19 @@ import dataclasses
 import numpy as np
 import pytest
 
-from hafm.config import CascadeConfig, StageConfig, TrainConfig, small
+from hafm.config import STAGES, CascadeConfig, StageConfig, TrainConfig, small
 from hafm.data.stage_data import stage_track
+from hafm.testing import tiny_stage
 
 SEMANTIC_VOCAB = 16
 ACOUSTIC_VOCAB = 32
 
 
-def tiny_stage(stage: StageConfig, dropout: float = 0.1) -> StageConfig:
-    prefix_vocab = SEMANTIC_VOCAB if stage.name in ("semantic", "coarse") else ACOUSTIC_VOCAB
-    target_vocab = SEMANTIC_VOCAB if stage.name == "semantic" else ACOUSTIC_VOCAB
-    return dataclasses.replace(stage, d_model=32, n_layers=1, n_heads=2, n_kv_heads=2, max_len=256,
-                               prefix_vocab=prefix_vocab, target_vocab=target_vocab, dropout=dropout)
+def learnable_stage(name: str, dropout: float = 0.1) -> StageConfig:
+    """The kit's tiny stage ``name`` over the small vocabularies of :func:`learnable_shard`."""
+    prefix_vocab = SEMANTIC_VOCAB if name in ("semantic", "coarse") else ACOUSTIC_VOCAB
+    target_vocab = SEMANTIC_VOCAB if name == "semantic" else ACOUSTIC_VOCAB
+    return tiny_stage(name, prefix_vocab=prefix_vocab, target_vocab=target_vocab, dropout=dropout)
 
 
 def make_tiny_config(dropout: float = 0.1, **train) -> CascadeConfig:
@@ -24,11 +25,8 @@ def make_tiny_config(dropout: float = 0.1, **train) -> CascadeConfig:
     defaults = {"window_seconds": 0.4, "batch_size": 4, "grad_accum": 1, "lr": 3e-3, "warmup_steps": 2,
                 "max_steps": 12, "eval_every": 4, "eval_batches": 2, "checkpoint_every": 4, "val_fraction": 0.25,
                 "seed": 0}
-    return dataclasses.replace(
-        base,
-        semantic=tiny_stage(base.semantic, dropout), coarse=tiny_stage(base.coarse, dropout),
-        fine=tiny_stage(base.fine, dropout), train=TrainConfig(**{**defaults, **train}),
-    )
+    stages = {name: learnable_stage(name, dropout) for name in STAGES}
+    return dataclasses.replace(base, **stages, train=TrainConfig(**{**defaults, **train}))
 
 
 def learnable_shard(t_semantic: int, seed: int) -> dict:

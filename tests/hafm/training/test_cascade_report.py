@@ -74,3 +74,22 @@ def test_evaluate_cascade_command_writes_table_and_curves(tmp_path, shards, tiny
     assert [(r["stage"], r["model"]) for r in rows][:3] == [("semantic", m) for m in cascade_report.MODELS]
     assert sorted(p.name for p in (tmp_path / "results").glob("*.png")) == [
         "cascade_loss_coarse.png", "cascade_loss_fine.png", "cascade_loss_semantic.png"]
+
+
+@pytest.mark.slow
+def test_evaluate_cascade_samples_the_songs_of_a_stem_mp4_tree(make_stems_tree, tmp_path, monkeypatch):
+    from hafm.cli import main
+    from hafm.data.tokenize import build_shards
+    from hafm.testing import EnergySemantic, ToneCodec, save_release, tiny_cascade, use_stand_in_tokenizers
+
+    corpus = make_stems_tree(songs=2)  # the swapped-condition baseline needs two test songs
+    use_stand_in_tokenizers(monkeypatch)
+    build_shards(corpus, tmp_path / "shards", ToneCodec, EnergySemantic, workers=1, progress=False)
+    save_release(tiny_cascade(max_len=1024), tmp_path / "release")
+    (tmp_path / "window.toml").write_text("[train]\nwindow_seconds = 0.4\n")
+    out = tmp_path / "results"
+    assert main(["evaluate-cascade", "--config", str(tmp_path / "window.toml"), "--shards", str(tmp_path / "shards"),
+                 "--checkpoints", str(tmp_path / "release"), "--corpus", str(corpus), "--samples", "1",
+                 "--sample-seconds", "1", "--max-windows", "4", "--out", str(out)]) == 0
+    assert sorted(p.name for p in (out / "cascade_samples").iterdir()) == [
+        f"song test_{kind}" for kind in ("accompaniment.wav", "mix.wav", "spectrogram.png", "two_stage.wav")]

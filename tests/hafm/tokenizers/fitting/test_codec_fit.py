@@ -106,3 +106,15 @@ def test_fit_command_applies_toml_then_flags(musdb_tree, tmp_path):
     assert main(argv) == 0
     fit_config = json.loads(out.with_suffix(".json").read_text())["fit_config"]
     assert (fit_config["codebook_size"], fit_config["kmeans_iters"], fit_config["max_frames"]) == (16, 2, 150_000)
+
+
+@pytest.mark.slow
+def test_fit_command_reads_a_stem_mp4_tree(stems_tree, tmp_path):
+    from hafm.cli import main
+
+    config = tmp_path / "fit.toml"
+    config.write_text('codebook_size = 16\ninit_frames = 300\nkmeans_iters = 2\npart = "all"\n')
+    out = tmp_path / "cb.safetensors"
+    assert main(["codec", "fit", "--root", str(stems_tree), "--out", str(out), "--config", str(config)]) == 0
+    info = json.loads(out.with_suffix(".json").read_text())
+    assert info["train_tracks"] == 1 and info["fit_frames"] > 0

@@ -75,3 +75,14 @@ def test_phase_reconstruction_improves_with_iterations(codec_audio, small_logmag
 def test_phase_reconstruction_refuses_the_mdct_codec(small_mdct_codec, codec_audio):
     with pytest.raises(ValueError, match="log-magnitude"):
         codec_eval.phase_reconstruction(small_mdct_codec, [codec_audio[0, 0]])
+
+
+@pytest.mark.slow
+def test_eval_command_reads_a_stem_mp4_tree(stems_tree, small_logmag_codec, tmp_path):
+    codebooks = tmp_path / "cb.safetensors"
+    save_codebooks(codebooks, small_logmag_codec.codebooks, small_logmag_codec.metadata)
+    out = tmp_path / "results"
+    assert main(["codec", "eval", "--root", str(stems_tree), "--codec", str(codebooks), "--out-dir", str(out),
+                 "--no-fad", "--stems", "accompaniment"]) == 0
+    rows = list(csv.DictReader((out / "codec.csv").open()))
+    assert {r["stem"] for r in rows} == {"accompaniment"} and "1 tracks" in (out / "codec.md").read_text()

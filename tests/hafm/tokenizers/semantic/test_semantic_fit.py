@@ -109,9 +109,30 @@ def test_report_compares_tokenizers(tiny_corpus, tmp_path):
 
 
 @pytest.mark.slow
-def test_fit_reads_a_stem_mp4_tree(stems_tree, tmp_path):
-    cfg = SemanticConfig(features=FeatureConfig(kind="mfcc"), n_clusters=4, max_frames=150, frames_per_file=75)
-    tok = fit_on_corpus(stems_tree, cfg, cache_dir=tmp_path / "cache", progress=False)
-    assert tok.header["data"]["n_tracks"] == 1
-    assert {s["stem"] for s in tok.header["sources"]} == {"vocals", "accompaniment"}
-    assert tok.header["sources"][0]["sha256"] != tok.header["sources"][1]["sha256"]
+def test_fit_command_reads_a_stem_mp4_tree(stems_tree, tmp_path):
+    out = tmp_path / "mfcc.safetensors"
+    assert main(["semantic", "fit", "--root", str(stems_tree), "--out", str(out), "--features", "mfcc",
+                 "--n-clusters", "4", "--max-frames", "150", "--cache", str(tmp_path / "cache")]) == 0
+    header = load_semantic(str(out)).header
+    assert header["data"]["n_tracks"] == 1
+    assert {s["stem"] for s in header["sources"]} == {"vocals", "accompaniment"}
+    assert header["sources"][0]["sha256"] != header["sources"][1]["sha256"]
+
+
+@pytest.mark.slow
+def test_report_command_on_a_stem_mp4_tree_measures_usage_without_notes(stems_tree, tmp_path):
+    out = tmp_path / "semantic.md"
+    assert main(["semantic", "report", "--root", str(stems_tree), "--tokenizers", "mfcc", "--tracks", "1",
+                 "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| mfcc | vocals |" in text and "Not measured: the tracks have no `notes.json`" in text
+    assert json.loads(out.with_suffix(".json").read_text())["results"]["mfcc"]["information"] == {}
+
+
+def test_report_refuses_a_corpus_where_only_some_tracks_have_notes(tiny_corpus, tmp_path):
+    import shutil
+
+    mixed = shutil.copytree(tiny_corpus, tmp_path / "mixed")
+    (mixed / "test" / "test_01" / "notes.json").unlink()
+    with pytest.raises(HafmError, match=r"\['test_01'\] have no notes.json"):
+        write_report(mixed, ["mfcc"], n_tracks=2, out=tmp_path / "semantic.md")

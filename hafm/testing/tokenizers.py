@@ -1,37 +1,21 @@
-"""A test kit: tiny configurations, deterministic tokenizer stand-ins and contract checks.
+"""Deterministic tokenizer stand-ins, a test-only codec transform and the tokenizer contract checks.
 
-Used by the project's own tests and meant for anyone adding a part: a new acoustic codec or
-semantic tokenizer is ready for the cascade when :func:`check_acoustic_codec` /
-:func:`check_semantic_tokenizer` pass on it (they assert the interface of
-``hafm.tokenizers.base``: shapes, dtypes, value ranges, batch independence, a stable identity).
-Nothing here loads weights or reads files.
+A new acoustic codec or semantic tokenizer is ready for the cascade when
+:func:`check_acoustic_codec` / :func:`check_semantic_tokenizer` pass on it (they assert the
+interface of ``hafm.tokenizers.base``: shapes, dtypes, value ranges, batch independence, a stable
+identity). :class:`RawFrames` is the worked example of a new residual k-means codec: a frame
+transform, which becomes a codec by one line in ``hafm.tokenizers.codec.TRANSFORMS``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from dataclasses import dataclass
 
 import torch
 
-from hafm.config import STAGES, CascadeConfig, small
-from hafm.model.cascade import Cascade
 from hafm.tokenizers.alignment import ACOUSTIC_HOP, semantic_frames
 from hafm.tokenizers.base import AcousticCodec, SemanticTokenizer
-
-TINY_STAGE = dict(d_model=32, n_layers=1, n_heads=2, rel_pos_buckets=8, rel_pos_max_distance=32)
-
-
-def tiny_config(max_len: int = 256, **stage_overrides) -> CascadeConfig:
-    """The ``small`` cascade's shapes (streams, codebooks, vocabularies, rates) at a toy width."""
-    cfg = small()
-    tiny = {**TINY_STAGE, "max_len": max_len, **stage_overrides}
-    return dataclasses.replace(cfg, **{name: dataclasses.replace(cfg.stage(name), **tiny) for name in STAGES})
-
-
-def tiny_cascade(seed: int = 0, max_len: int = 256) -> Cascade:
-    """A randomly initialised (seeded) three-stage cascade of :func:`tiny_config`, in eval mode."""
-    return Cascade.from_config(tiny_config(max_len), seed=seed)
 
 
 class EnergySemantic:
@@ -73,6 +57,52 @@ class ToneCodec:
 
     def identity(self) -> str:
         return f"fake-codec-{self.tag}"
+
+
+def use_stand_in_tokenizers(monkeypatch) -> None:
+    """Make ``load_codec`` and ``load_semantic`` (looked up when a command runs) return
+    :class:`ToneCodec` and :class:`EnergySemantic`: commands that load the shipped tokenizers then
+    run in milliseconds. ``monkeypatch``: pytest's fixture (undone after the test)."""
+    import hafm.tokenizers.codec
+    import hafm.tokenizers.semantic
+
+    monkeypatch.setattr(hafm.tokenizers.codec, "load_codec", lambda name=None: ToneCodec())
+    monkeypatch.setattr(hafm.tokenizers.semantic, "load_semantic",
+                        lambda name=None, hubert_dir=None: EnergySemantic())
+
+
+@dataclass(frozen=True)
+class RawFrames:
+    """A codec frame transform for tests: frame ``t`` is waveform samples ``t * hop .. (t + 1) * hop``
+    (the end zero-padded), so analysis and synthesis are a reshape. It has the interface of
+    ``hafm.tokenizers.base.FrameTransform`` (``name``, ``dim``, ``params``, ``describe``,
+    ``analyze``, ``energy``, ``synthesize``), all that ``hafm codec fit --transform`` needs."""
+
+    hop: int = ACOUSTIC_HOP
+
+    name = "raw"
+
+    @property
+    def dim(self) -> int:
+        return self.hop
+
+    def params(self) -> dict:
+        return {"hop": self.hop}
+
+    def describe(self) -> str:
+        return f"raw waveform frames of {self.hop} samples (test kit)"
+
+    def analyze(self, wav: torch.Tensor) -> torch.Tensor:
+        """``wav [B, n]`` -> ``[B, ceil(n / hop), hop]``."""
+        padded = torch.nn.functional.pad(wav.to(torch.float32), (0, -wav.shape[-1] % self.hop))
+        return padded.reshape(wav.shape[0], -1, self.hop)
+
+    def energy(self, frames: torch.Tensor) -> torch.Tensor:
+        return frames.pow(2).sum(dim=-1)
+
+    def synthesize(self, frames: torch.Tensor) -> torch.Tensor:
+        """``[B, T, hop]`` -> ``wav [B, T * hop]``."""
+        return frames.reshape(frames.shape[0], -1)
 
 
 def _test_audio(batch: int, n: int, seed: int = 0) -> torch.Tensor:
