@@ -12,7 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.globals import request_ctx
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -53,6 +54,8 @@ def markdown_filter(text: str) -> Markup:
 
 
 def _handle_http_error(e: HTTPException) -> Any:
+    if request_ctx.url_adapter is None:  # an unusable Host header: no page URL can be built, so plain text
+        return Response(f"{e.code} {e.name}", e.code, mimetype="text/plain")
     if request.path.startswith("/api/") or request.path.startswith("/admin/export"):
         return jsonify(error=e.description), e.code
     return render_template("error.html", code=e.code, message=e.description), e.code

@@ -51,5 +51,7 @@ def _write_stem_mp4(path: Path, mixture: np.ndarray, sources: dict[str, np.ndarr
 
     streams = np.stack([stereo(mixture)] + [stereo(sources[s]) for s in STEM_MP4_ORDER])
     path.parent.mkdir(parents=True, exist_ok=True)
-    stempeg.write_stems(str(path), streams, sample_rate=sr)
+    # A fresh writer each time: write_stems' default writer is one shared instance that keeps the
+    # output rate of its first call, so a 44.1 kHz tree written after a 24 kHz one came out at 24 kHz.
+    stempeg.write_stems(str(path), streams, sample_rate=sr, writer=stempeg.StreamsWriter(output_sample_rate=sr))
     return path

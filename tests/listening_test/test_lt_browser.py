@@ -6,6 +6,7 @@ results/listening_screenshots/ so)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -38,15 +39,24 @@ def require_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def server(make_app):
-    app = make_app()
+@contextlib.contextmanager
+def serving(app):
+    """The app on a free local port in a thread; yields its base URL."""
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield app, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(make_app):
+    app = make_app()
+    with serving(app) as base:
+        yield app, base
 
 
 @pytest.fixture
@@ -139,6 +149,42 @@ def test_browser_completes_a_session_with_a_reload(server, page, rows, shots):
     assert rows("SELECT completion_code FROM sessions")[0][0] == code
     assert re.fullmatch(r"[0-9A-F]{10}", code)
     assert sorted(p.stem for p in shots.glob("*.png")) == PAGES
+
+
+CUSTOM_CONSENT = "This **melody study** is run by the test suite; nothing is kept."
+CUSTOM_QUESTIONS = [("melody", "Does the melody of the accompaniment suit the voice?"),
+                    ("groove", "Does the accompaniment groove with the voice?")]
+
+
+@pytest.fixture
+def custom_server(make_app):
+    """A study file's own consent text and two 1-7 questions (webMUSHRA-style configuration)."""
+    from listening_test.study_file import Question, TextConfig
+
+    questions = [Question(id=q, name=q.capitalize(), prompt=prompt, min=1, max=7) for q, prompt in CUSTOM_QUESTIONS]
+    with serving(make_app(questions=questions, text=TextConfig(consent=CUSTOM_CONSENT))) as base:
+        yield base
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_shows_a_study_files_consent_questions_and_scales(custom_server, page, shots):
+    folder = shots / "custom_study"
+    page.goto(f"{custom_server}/?PROLIFIC_PID=BROWSER_2")
+    assert "melody study" in page.locator("body").inner_text()
+    shot(page, folder, "consent")
+    page.check("input[name=agree]")
+    page.click("button[type=submit]")
+    do_setup(page, folder)
+    page.locator('form#answer[data-trial="0"]').wait_for()
+    text = page.locator("body").inner_text()
+    assert all(prompt in text for _, prompt in CUSTOM_QUESTIONS)
+    assert "rhythm" not in text.lower()
+    for qid, _ in CUSTOM_QUESTIONS:
+        for side in "AB":
+            values = page.locator(f'input[name="{qid}_{side}"]').evaluate_all("els => els.map(e => e.value)")
+            assert values == [str(v) for v in range(1, 8)]
+    shot(page, folder, "trial")
 
 
 def test_missing_browser_fails_in_ci(monkeypatch, tmp_path):
