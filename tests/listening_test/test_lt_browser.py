@@ -184,6 +184,9 @@ def test_browser_shows_a_study_files_consent_questions_and_scales(custom_server,
         for side in "AB":
             values = page.locator(f'input[name="{qid}_{side}"]').evaluate_all("els => els.map(e => e.value)")
             assert values == [str(v) for v in range(1, 8)]
+            tops = page.locator(f'input[name="{qid}_{side}"]').evaluate_all(
+                "els => els.map(e => Math.round(e.getBoundingClientRect().top))")
+            assert len(set(tops)) == 1, f"the 7 points of {qid} {side} wrap onto several rows: {tops}"
     shot(page, folder, "trial")
 
 
