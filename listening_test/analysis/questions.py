@@ -1,7 +1,7 @@
 """The rating questions an export answers: their ids and integer scales.
 
 The export has the columns ``ID_a`` and ``ID_b`` for every question of the study file
-(``[[questions]]`` with ``id``, ``min``, ``max``; ``listening_test/config.py``). Without a study
+(``[[questions]]`` with ``id``, ``min``, ``max``; ``listening_test/study_file.py``). Without a study
 file the analysis reads the built-in study's questions: rhythm, harmony and coherence on 1-5.
 """
 
@@ -59,8 +59,8 @@ class StudyQuestions:
 
 
 def questions_from_study(path: str | os.PathLike) -> StudyQuestions:
-    """The id and questions of a study file (TOML/YAML, read by ``listening_test.config``)."""
-    from listening_test.config import load_study
+    """The id and questions of a study file (TOML/YAML, read by ``listening_test.study_file``)."""
+    from listening_test.study_file import load_study
 
     study = load_study(path)
     return StudyQuestions(study.study_id, tuple(RatingQuestion(q.id, q.min, q.max) for q in study.questions))

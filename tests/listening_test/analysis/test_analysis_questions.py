@@ -12,7 +12,7 @@ from listening_test.analysis.cli import main
 from listening_test.analysis.questions import RatingQuestion
 from listening_test.analysis.schema import ExportError, validate_export
 from listening_test.analysis.screening import ScreeningConfig, catch_failures
-from listening_test.config import Question, StudyConfig, study_to_toml
+from listening_test.study_file import Question, StudyConfig, study_to_toml
 from listening_test.export import write_csv
 
 STUDY_ID = "groove-lab"
