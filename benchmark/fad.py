@@ -16,15 +16,21 @@ percentiles; the lower end clamped at 0): the song-sampling spread of FAD at thi
 around the value. The bootstrap's bias estimate ``m - value`` is reported as ``bias``;
 ``fad_inf`` extrapolates the bias away.
 
-Speed: per-song sufficient statistics are computed once, with the scatter matrices already mapped
-into the reference's square-root basis (``Reference.project``), so one resample costs a weighted
-sum of ``G`` matrices ``[d, d]`` and one ``eigvalsh`` (memory ``8 G d^2`` bytes).
+Speed: per-song sufficient statistics are computed once, in the reference's square-root basis
+(``Reference.project``). With at least ``d`` frames in all, one resample costs a weighted sum of
+``G`` scatter matrices ``[d, d]`` and one ``eigvalsh`` (memory ``8 G d^2`` bytes). With fewer
+frames than dimensions (the usual case for 10 s clips and 753-d musicnn frames) every resampled
+covariance is singular and its trace term is the nuclear norm of the drawn projected frames
+``[m, d]``; the Gram matrix of all projected frames ``[N, N]`` is computed once, so a resample
+costs one ``eigvalsh`` of an ``[m, m]`` block of it (the squared singular values), with the same
+error estimate and SVD fallback as the fast route (``Reference.trace_sqrt``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -32,6 +38,9 @@ from hafm.frechet import (BOOTSTRAP_RTOL, FAST_RTOL, FrechetInputError, Referenc
                          gaussian_stats, prepare_reference, validate_frames, warn_if_few_frames)
 
 Groups = Mapping[str, np.ndarray] | Sequence[np.ndarray]
+# The frame Gram matrix [N, N] (float64) is kept up to this many frames (128 MiB); beyond it a
+# resample with fewer drawn frames than dimensions takes an [m, d] SVD instead.
+GRAM_MAX_FRAMES = 4096
 RngLike = np.random.Generator | int
 
 
@@ -91,18 +100,20 @@ class SongStats:
     """Per-song sufficient statistics of frames centred at ``origin``.
 
     counts [G]; sums [G, d] of (x - origin); sq_norms [G] of |x - origin|^2;
-    scatters [G, d, d] of y y^T with y = reference.project(x - origin);
-    projected [N, d]: y of every frame, and song_of_frame [N] (for the exact fallback).
+    projected [N, d]: y = reference.project(x - origin) of every frame, song_of_frame [N];
+    scatters [G, d, d] of y y^T (None when N < d: no resample can use them);
+    gram [N, N] = projected projected^T (None when N > ``GRAM_MAX_FRAMES``).
     """
 
     names: tuple[str, ...]
     counts: np.ndarray
     sums: np.ndarray
     sq_norms: np.ndarray
-    scatters: np.ndarray
     origin: np.ndarray
     projected: np.ndarray
     song_of_frame: np.ndarray
+    scatters: np.ndarray | None
+    gram: np.ndarray | None
 
     def fad(self, reference: Reference, weights: np.ndarray, rtol: float = FAST_RTOL) -> float:
         """FAD of the songs taken ``weights[g]`` times each (bootstrap counts; all ones = the set),
@@ -114,13 +125,30 @@ class SongStats:
         my = reference.project(mean_c)
         trace_eval = (float(weights @ self.sq_norms) - n * float(mean_c @ mean_c)) / (n - 1)
         mean_sq = float(np.sum((self.origin + mean_c - reference.mu) ** 2))
-        if self.counts[weights > 0].sum() < reference.dim:  # rank < d: the fast route cannot be exact
-            trace_sqrt = reference.trace_sqrt_of_factor(self.projected_factor(weights, my))
+        if self.counts[weights > 0].sum() < reference.dim:  # rank < d: the [d, d] route cannot be exact
+            trace_sqrt = self._low_rank_trace_sqrt(reference, weights, my, rtol)
         else:
             scatter = np.tensordot(weights, self.scatters, axes=1)
             inner = (scatter - n * np.outer(my, my)) / (n - 1)
             trace_sqrt = reference.trace_sqrt(inner, lambda: self.projected_factor(weights, my), rtol)
         return reference.distance_from_parts(mean_sq, trace_eval, trace_sqrt)
+
+    def _low_rank_trace_sqrt(self, reference: Reference, weights: np.ndarray, my: np.ndarray,
+                             rtol: float) -> float:
+        """tr sqrt(S1^1/2 S2 S1^1/2) when the m drawn frames are fewer than d: the eigenvalues of the
+        factor's [m, m] Gram matrix ``Y Y^T`` (``Y = projected_factor``), taken from ``gram``."""
+        factor = partial(self.projected_factor, weights, my)
+        if self.gram is None:
+            return reference.trace_sqrt_of_factor(factor())
+        w = weights[self.song_of_frame]
+        drawn = np.flatnonzero(w > 0)
+        n = float(w.sum())
+        k_drawn = self.gram[drawn]                       # [m, N]
+        p_dot_mean = k_drawn @ w / n                      # y_i . mean y
+        mean_sq = float(w @ self.gram @ w) / n**2         # |mean y|^2
+        centred = k_drawn[:, drawn] - p_dot_mean[:, None] - p_dot_mean[None, :] + mean_sq
+        scale = np.sqrt(w[drawn] / (n - 1))
+        return reference.trace_sqrt(scale[:, None] * centred * scale[None, :], factor, rtol)
 
     def projected_factor(self, weights: np.ndarray, projected_mean: np.ndarray) -> np.ndarray:
         """``project(F)`` [m, d] for the factor F of the resampled covariance (ddof=1) made of its
@@ -148,15 +176,18 @@ def song_stats(reference: Reference, songs: Groups, what: str = "eval") -> SongS
     origin = np.concatenate(frames).mean(axis=0)  # centring keeps the one-pass covariance exact
     centred = [f - origin for f in frames]
     projected = [reference.project(c) for c in centred]
+    all_projected = np.concatenate(projected)
+    n_frames = all_projected.shape[0]
     return SongStats(
         names=tuple(names),
         counts=np.array([len(c) for c in centred], dtype=np.float64),
         sums=np.stack([c.sum(axis=0) for c in centred]),
         sq_norms=np.array([float(np.sum(c * c)) for c in centred]),
-        scatters=np.stack([p.T @ p for p in projected]),
         origin=origin,
-        projected=np.concatenate(projected),
+        projected=all_projected,
         song_of_frame=np.repeat(np.arange(len(centred)), [len(c) for c in centred]),
+        scatters=np.stack([p.T @ p for p in projected]) if n_frames >= reference.dim else None,
+        gram=all_projected @ all_projected.T if n_frames <= GRAM_MAX_FRAMES else None,
     )
 
 

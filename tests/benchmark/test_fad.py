@@ -175,6 +175,22 @@ def test_fewer_frames_than_dimensions_still_match_the_exact_value():
     assert value == pytest.approx(exact_distance(ref_frames, np.concatenate(list(few.values()))), rel=1e-9)
 
 
+def test_resamples_of_few_frames_give_the_same_values_from_the_gram_matrix_as_from_an_svd(monkeypatch):
+    """n < d: a resample's trace term from the frames' Gram matrix equals the nuclear norm of the
+    drawn frames (the route taken when the Gram matrix is too large to keep)."""
+    import benchmark.fad as fad_module
+
+    rng = np.random.default_rng(650)
+    ref = as_reference(rng.standard_normal((300, 40)))
+    few = {f"s{i}": rng.standard_normal((3, 40)) + 0.2 for i in range(8)}  # 24 frames in 40 dimensions
+    weights = np.array([2.0, 0, 1, 1, 0, 3, 1, 0])
+    with_gram = fad_module.song_stats(ref, few)
+    monkeypatch.setattr(fad_module, "GRAM_MAX_FRAMES", 10)
+    without_gram = fad_module.song_stats(ref, few)
+    assert with_gram.gram is not None and without_gram.gram is None
+    assert with_gram.fad(ref, weights) == pytest.approx(without_gram.fad(ref, weights), rel=1e-9)
+
+
 def test_ci_is_centred_on_the_value_when_resampling_inflates_fad():
     """Few frames per dimension: resampled FADs sit far above the value (duplicated songs hold
     fewer distinct frames); the reported interval still brackets the value and the shift is `bias`."""

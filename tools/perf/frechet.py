@@ -9,6 +9,9 @@ Per FAD at each d, on the same statistics (n = 10 d well-conditioned frames per 
   * ``eigh_prepared_reference``: ``Reference.distance`` with S1's square root computed once;
   * ``bootstrap_resample``: one resample inside ``fad`` (``SongStats.fad`` on 20 songs whose
     statistics, already projected into the reference's basis, are built once per system).
+  * ``bootstrap_few_frames``: the benchmark's shape (musicnn d = 753, 50 songs x 6 frames: fewer
+    frames than dimensions, so every resample is singular), a 1,000-resample CI through the frame
+    Gram matrix vs through an SVD of the drawn frames (``GRAM_MAX_FRAMES = 0``), side by side.
 Times are the minimum over repeats (the machine is shared). Targets: >= 10x faster than sqrtm
 per FAD at d = 128 and 1024; a 1,000-resample bootstrap CI at d = 200 in < 5 s on 2 cores.
 """
@@ -28,6 +31,7 @@ import numpy as np
 import scipy
 from threadpoolctl import threadpool_limits
 
+import benchmark.fad as fad_module
 from benchmark.fad import fad, song_stats
 from hafm.frechet import frechet_distance, gaussian_stats, prepare_reference
 from tools.parity import make_embeddings, sqrtm_distance
@@ -35,6 +39,7 @@ from hafm.fileio import atomic_write_json
 
 DIMS = (128, 200, 512, 1024)
 BOOTSTRAP = {"d": 200, "songs": 50, "frames_per_song": 15, "n_resamples": 1000}
+FEW_FRAMES = {"d": 753, "songs": 50, "frames_per_song": 6, "n_resamples": 1000}
 
 
 def best_time(fn: Callable[[], object], min_total_s: float = 1.0, min_repeats: int = 3) -> float:
@@ -94,6 +99,35 @@ def bootstrap_seconds(threads: int, seed: int = 0) -> dict:
         return {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
 
 
+def bootstrap_few_frames(seed: int = 0) -> dict:
+    """CPU seconds of a 1,000-resample ``fad`` with fewer frames than dimensions (``FEW_FRAMES``),
+    Gram route vs SVD route, one thread, and the largest relative difference of value and CI."""
+    rng = np.random.default_rng(seed)
+    d, rank = FEW_FRAMES["d"], 64  # low-rank frames, as musicnn's: most variance in few directions
+    basis = rng.standard_normal((rank, d))
+    ref = prepare_reference(*gaussian_stats(rng.standard_normal((4000, rank)) @ basis
+                                            + 0.1 * rng.standard_normal((4000, d))))
+    n = FEW_FRAMES["frames_per_song"]
+    songs = {f"song{i}": rng.standard_normal((n, rank)) @ basis + 0.2 + 0.1 * rng.standard_normal((n, d))
+             for i in range(FEW_FRAMES["songs"])}
+    out, results = {}, {}
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for route, limit in (("svd", 0), ("gram", fad_module.GRAM_MAX_FRAMES)):
+            original, fad_module.GRAM_MAX_FRAMES = fad_module.GRAM_MAX_FRAMES, limit
+            try:
+                cpu = time.process_time()
+                results[route] = fad(ref, songs, n_resamples=FEW_FRAMES["n_resamples"])
+                out[f"{route}_cpu_s"] = time.process_time() - cpu
+            finally:
+                fad_module.GRAM_MAX_FRAMES = original
+    a, b = results["svd"], results["gram"]
+    out["speedup"] = out["svd_cpu_s"] / out["gram_cpu_s"]
+    out["max_rel_diff"] = max(abs(x - y) / abs(x) for x, y in ((a.value, b.value), (a.ci_low, b.ci_low),
+                                                               (a.ci_high, b.ci_high)))
+    return {**out, **FEW_FRAMES}
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -119,6 +153,7 @@ def run(dims: tuple[int, ...]) -> dict:
             route: [r["seconds"]["package_complex_sqrtm"] / r["seconds"][route] for r in per_d] for route in routes},
         "max_rel_err": max(r["max_rel_err"] for r in per_d),
         "bootstrap_1000_s": {"threads_1": bootstrap_seconds(1), "threads_2": bootstrap_seconds(2), **BOOTSTRAP},
+        "bootstrap_few_frames": bootstrap_few_frames(),
         "threads_per_fad": 1,
         "targets": {"speedup_vs_sqrtm": ">= 10 at d = 128 and 1024", "bootstrap_1000_s": "< 5 s on 2 cores"},
         "machine": {"platform": platform.platform(), "processor": _cpu_model(),
