@@ -19,7 +19,9 @@ def register(subparsers) -> None:
                         help="save the chosen settings as sampling.toml in the checkpoint folder (the default "
                              "for hafm generate and the benchmark)")
     parser.add_argument("--max-songs", type=int, default=0, help="validation songs, one clip each (0: all)")
-    parser.add_argument("--clip-seconds", type=float, default=6.0, help="clip length (s)")
+    parser.add_argument("--clip-seconds", type=float, default=10.0,
+                        help="clip length (s), the middle of each song; 10 s as the benchmark's clips, so "
+                             "generation spans two windows as there")
     parser.add_argument("--workers", type=int, default=2, help="generation processes (1 thread each)")
     parser.add_argument("--min-rhythm-ratio", type=float, default=0.6,
                         help="eligible settings reach this share of the true accompaniments' rhythm "

@@ -8,7 +8,7 @@
   the 1,503 steps (trapezoid; sampling costs left out, so the speedup is a lower bound);
   ``--exact-recompute`` times the real ``generate(use_cache=False)`` instead (about 10 minutes).
 * ``rtf_10s``: process CPU seconds per second of audio for a 10 s vocal, three stages, default
-  sampling (guidance on ``SamplingConfig.guidance_stages``), tokenization and decoding included, with the
+  sampling (the shipped ``sampling.toml``, as ``hafm generate``), tokenization and decoding included, with the
   time of each part (``rtf_10s_wall``: the wall clock, which a shared machine inflates).
 * ``guidance_cost_10s``: CPU seconds of each stage with and without guidance, the measurement
   behind the default ``guidance_stages``.
@@ -39,6 +39,7 @@ import torch
 
 from tools.perf.codec import machine
 from hafm.config import SamplingConfig, small
+from hafm.pipeline import load_sampling
 from hafm.errors import MissingWeightsError
 from hafm.fileio import atomic_write_json
 from hafm.generate import generate_stage, generate_tokens, semantic_window, vocal_semantic_tokens, window_grid
@@ -90,6 +91,12 @@ def load_tokenizers() -> tuple[object, object, str]:
         return semantic, codec, "stand-ins (random weights, same computation)"
 
 
+def guided_rows(stage: str, sampling: SamplingConfig) -> int:
+    """2 when ``stage`` samples with classifier-free guidance (conditional + unconditional rows), else 1."""
+    settings = sampling.for_stage(stage)
+    return 2 if stage in settings.guidance_stages and settings.guidance_scale != 1.0 else 1
+
+
 def kv_cache_speedup(lm: StageLM, sampling: SamplingConfig, prefix_frames: int, n_frames: int,
                      samples: int, exact: bool) -> dict:
     """Seconds to generate ``n_frames`` with the KV cache and by recomputing every step."""
@@ -106,7 +113,7 @@ def kv_cache_speedup(lm: StageLM, sampling: SamplingConfig, prefix_frames: int, 
     else:
         recompute = _integrated_recompute(lm, sampling, prefix_frames, steps, samples)
         method = f"{samples} sampled lengths"
-    rows = 2 if lm.cfg.name in sampling.guidance_stages and sampling.guidance_scale != 1.0 else 1
+    rows = guided_rows(lm.cfg.name, sampling)
     return {"stage": lm.cfg.name, "rows": rows, "prefix_frames": prefix_frames, "generated_frames": n_frames,
             "steps": steps, "clock": "process CPU seconds", "cached_s": round(cached, 2),
             "cached_ms_per_step": round(1000 * cached / steps, 2),
@@ -117,7 +124,7 @@ def kv_cache_speedup(lm: StageLM, sampling: SamplingConfig, prefix_frames: int, 
 @torch.inference_mode()
 def _integrated_recompute(lm: StageLM, sampling: SamplingConfig, prefix_frames: int, steps: int, samples: int) -> float:
     """Sum over the steps of one full recomputation, interpolated from ``samples`` timed lengths."""
-    rows = 2 if lm.cfg.name in sampling.guidance_stages and sampling.guidance_scale != 1.0 else 1
+    rows = guided_rows(lm.cfg.name, sampling)
     total = prefix_frames + steps
     table = lm.rel_bias.table(total)
     lengths = np.linspace(prefix_frames + 1, total, samples).round().astype(int)
@@ -174,7 +181,7 @@ def guidance_cost(cascade: Cascade, sampling: SamplingConfig, seconds: float = 1
         row = {}
         for label, stages in (("guided", (name,)), ("conditional_only", ())):
             with Stopwatch() as watch:
-                lm.generate(prefix, n_frames, dataclasses.replace(sampling, guidance_stages=stages),
+                lm.generate(prefix, n_frames, dataclasses.replace(sampling, guidance_stages=stages, stage_overrides={}),
                             torch.Generator().manual_seed(0))
             row[label] = round(watch.cpu, 2)
         out[name] = row
@@ -215,7 +222,7 @@ def child(seconds: float) -> int:
     semantic, codec, _ = load_tokenizers()
     cascade = Cascade.from_config(small())
     sr = 44_100
-    print(json.dumps(timed_generation(cascade, semantic, codec, synthetic_vocal(seconds, sr), sr, SamplingConfig())))
+    print(json.dumps(timed_generation(cascade, semantic, codec, synthetic_vocal(seconds, sr), sr, load_sampling())))
     return 0
 
 
@@ -236,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     info = machine()
-    cfg, sampling = small(), SamplingConfig()
+    cfg, sampling = small(), load_sampling()  # the shipped settings (sampling.toml), as `hafm generate`
     cascade = Cascade.from_config(cfg)
     semantic, codec, tokenizers = load_tokenizers()
     kv = kv_cache_speedup(cascade.coarse, sampling, 500, 1500, args.recompute_samples, args.exact_recompute)
