@@ -11,9 +11,9 @@ width: by a character count, 2 backends x 2 targets of "124.9 [120.2, 129.1]" ce
 
 ``fad_figure``: one panel per backend (rows) x target (columns), all on one y axis so bar heights
 compare across panels, 95% CI error bars, and the reference split-half floor as a dashed line.
-PDF and SVG are written without timestamps (and with a fixed SVG id salt), so rebuilding the
-figures from the same statistics gives identical files; fonts are embedded as TrueType (Type 42),
-as many publishers require.
+Written by ``hafm.paper.write_figure`` (shared with the listening-test figures): PDF and SVG
+without timestamps (and with a fixed SVG id salt), so rebuilding the figures from the same
+statistics gives identical files; fonts embedded as TrueType (Type 42), as many publishers require.
 
 Display names: the system registry's (``benchmark.registry``) / ``BACKEND_NAMES`` /
 ``TARGET_NAMES``, overridden by ``stats["meta"]["display_names"]`` (what the run recorded, outside
@@ -31,27 +31,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmark.registry import display_names  # noqa: E402
-from hafm.fileio import atomic_path  # noqa: E402
+from hafm.paper import FIGURE_FORMATS, latex_escape, latex_table, write_figure  # noqa: E402
 
 BACKEND_NAMES = {"musicnn": "MusiCNN (MTT)", "musicnn_vgg": "MusiCNN-VGG (MSD)", "vggish": "VGGish",
                  "clap": "CLAP", "encodec": "EnCodec"}
 TARGET_NAMES = {"accompaniment": "Accompaniment", "mix": "Mix"}
-FIGURE_FORMATS = ("pdf", "svg", "png")
-# Type 42 (TrueType) fonts in PDFs, text kept as text in SVGs, SVG ids from a fixed salt (reproducible files)
-_STYLE = {"pdf.fonttype": 42, "svg.fonttype": "none", "svg.hashsalt": "hafm-fad", "font.size": 8}
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
 def display_name(system: str, stats: dict | None = None) -> str:
     """The name a paper prints for ``system``: the run's own display name, ours, or the id."""
     names = {**display_names(), **((stats or {}).get("meta", {}).get("display_names") or {})}
     return names.get(system, system.replace("_", " "))
-
-
-def latex_escape(text: str) -> str:
-    """``text`` with LaTeX's special characters escaped."""
-    return "".join(_LATEX_SPECIAL.get(c, c) for c in str(text))
 
 
 def _groups(df: pd.DataFrame) -> list[tuple[str, str]]:
@@ -118,25 +108,16 @@ def fad_latex(df: pd.DataFrame, stats: dict, *, what: str = "fad", digits: int |
     floor = stats.get("reference_split_half", {})
     floor_row = " & ".join(["Reference split-half floor"]
                            + [_value(floor.get(f"{b}/{t}"), digits) for b, t in groups]) + r" \\"
-    lines = [r"\begin{table*}[t]", r"\centering", r"\small", rf"\caption{{{_caption(stats, what)}}}",
-             rf"\label{{{label or 'tab:' + what.replace('_', '-')}}}", r"\setlength{\tabcolsep}{4pt}",
-             rf"\begin{{tabular}}{{l{'c' * len(groups)}}}", r"\toprule", " & ".join(head) + r" \\",
-             " ".join(rules), " & ".join(sub) + r" \\", r"\midrule", *rows, r"\midrule", floor_row,
-             r"\bottomrule", r"\end{tabular}", r"\end{table*}"]
-    return "\n".join(lines) + "\n"
+    header = [" & ".join(head) + r" \\", " ".join(rules), " & ".join(sub) + r" \\"]
+    return latex_table(f"l{'c' * len(groups)}", header, [*rows, r"\midrule", floor_row],
+                       caption=_caption(stats, what), label=label or "tab:" + what.replace("_", "-"), wide=True,
+                       setup=[r"\setlength{\tabcolsep}{4pt}"])
 
 
 def fad_figure(df: pd.DataFrame, stats: dict, stem: Path, formats: tuple[str, ...] = FIGURE_FORMATS) -> list[Path]:
-    """``build_fad_figure`` written as ``stem.<format>`` for each format (no timestamps); returns the paths."""
-    with plt.rc_context(_STYLE):
-        fig = build_fad_figure(df, stats)
-        paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
-        for path, fmt in zip(paths, formats, strict=True):
-            metadata = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}.get(fmt)
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata)
-        plt.close(fig)
-    return paths
+    """``build_fad_figure`` written as ``stem.<format>`` for each format (``hafm.paper.write_figure``:
+    no timestamps, a fixed SVG id salt); returns the paths."""
+    return write_figure(lambda: build_fad_figure(df, stats), stem, salt="hafm-fad", formats=formats)
 
 
 def build_fad_figure(df: pd.DataFrame, stats: dict) -> plt.Figure:

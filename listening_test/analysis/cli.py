@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``analyze`` and ``simulate`` to a subparsers object."""
     analyze = sub.add_parser(
         "analyze", formatter_class=FORMATTER,
-        help="statistics of an export CSV: tables (md, csv, tex), figures (png), power note",
+        help="statistics of an export CSV: tables (md, csv, tex), figures (pdf, svg, png), power note",
         description="Screen raters on catch trials, then test preference (rater-clustered), ratings "
                     "(Wilcoxon, Friedman), position bias, agreement; Holm over all tests.")
     analyze.add_argument("exports", nargs="+", type=Path, help="export CSV(s) of the server, one row per judgment")

@@ -14,6 +14,11 @@ from listening_test.analysis.screening import ScreeningConfig
 
 # Display order of known systems (benchmark names); unknown systems follow alphabetically.
 SYSTEM_ORDER = ("three_stage", "two_stage", "codec_oracle", "codec_oracle_4", "ground_truth", "random")
+# Names in papers (the LaTeX table, the figures): the benchmark registry's display names, which this
+# package may not import (ARCHITECTURE.md); a test checks that the two agree.
+SYSTEM_NAMES = {"three_stage": "HAFM, three-stage", "two_stage": "HAFM, two-stage",
+                "codec_oracle": "Codec, 8 codebooks", "codec_oracle_4": "Codec, 4 codebooks",
+                "ground_truth": "Ground truth", "random": "Random accompaniment"}
 # The paper's listening results (design.md): what each headline row is compared with.
 PAPER_PREFERENCE = {("three_stage", "ground_truth"): "51.5%"}
 PAPER_RATINGS = {("three_stage", "random"): "three_stage beats random"}
@@ -46,6 +51,11 @@ class AnalysisConfig:
 def order_systems(systems: set[str] | list[str]) -> list[str]:
     known = [s for s in SYSTEM_ORDER if s in systems]
     return known + sorted(set(systems) - set(known))
+
+
+def display_name(system: str) -> str:
+    """The name a paper prints for ``system``: ``SYSTEM_NAMES``, else the id with spaces for underscores."""
+    return SYSTEM_NAMES.get(system, system.replace("_", " "))
 
 
 def parse_pair(text: str) -> tuple[str, str]:

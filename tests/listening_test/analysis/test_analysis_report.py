@@ -7,7 +7,9 @@ import pytest
 
 import listening_test.analysis as analysis_pkg
 from listening_test.analysis.cli import build_parser, main, register
-from listening_test.analysis.report import BANNER
+from listening_test.analysis.config import AnalysisConfig
+from listening_test.analysis.report import BANNER, TEX_COLUMNS, TEX_LABEL, to_tex
+from listening_test.analysis.study import analyze_study
 
 
 def _analyze(export: pd.DataFrame, csv: Path, out: Path) -> int:
@@ -23,7 +25,9 @@ def test_simulated_results_are_labelled_everywhere(tmp_path, sim_export):
     for name in ("listening_table.csv", "listening_tests.csv", "listening_ratings.csv"):
         assert (pd.read_csv(out / name)["simulated"] == 1).all()
     assert json.loads((out / "listening_provenance.json").read_text())["simulated"] is True
-    assert (out / "listening_preference.png").stat().st_size > 0 and (out / "listening_ratings.png").stat().st_size > 0
+    figures = [f"listening_{kind}.{fmt}" for kind in ("preference", "ratings") for fmt in ("pdf", "svg", "png")]
+    assert all((out / name).stat().st_size > 0 for name in figures)
+    assert set(figures) <= set(json.loads((out / "listening_provenance.json").read_text())["files"])
 
 
 def test_real_results_have_no_banner_and_the_four_formats(tmp_path, real_export):
@@ -32,6 +36,18 @@ def test_real_results_have_no_banner_and_the_four_formats(tmp_path, real_export)
     assert BANNER not in (out / "listening_table.md").read_text()
     assert "\\begin{tabular}" in (out / "listening_table.tex").read_text()
     assert (pd.read_csv(out / "listening_table.csv")["simulated"] == 0).all()
+
+
+def test_tex_table_is_paper_ready_with_caption_label_and_display_names(sim_valid):
+    result = analyze_study(sim_valid, AnalysisConfig(n_boot=50))
+    tex = to_tex(result.tests, result.questions, simulated=True)
+    lines = tex.splitlines()
+    assert lines.index(r"\begin{table*}[t]") < lines.index(rf"\label{{{TEX_LABEL}}}") < lines.index(r"\toprule")
+    assert any(line.startswith(r"\caption{SIMULATED DATA. Listening test") for line in lines)
+    assert r"HAFM, three-stage over Ground truth\textsuperscript{a} & " in tex and "three\\_stage" not in tex
+    body = lines[lines.index(r"\midrule") + 1:lines.index(r"\bottomrule")]
+    rows = [line for line in body if not line.startswith(r"\multicolumn")]
+    assert len(rows) == len(result.tests) and {row.count(" & ") for row in rows} == {len(TEX_COLUMNS) - 1}
 
 
 def test_simulated_data_is_refused_outside_a_simulated_folder(tmp_path, sim_export, capsys):
