@@ -1,7 +1,7 @@
 """Benchmark tables of the music metrics: per system, song-bootstrap CIs and paired tests.
 
 Reads the runner's ``per_clip.csv`` (one row per system x clip) and writes ``music.md``,
-``music.csv``, ``music_paired.csv``, ``music.tex`` and ``music.png`` (no audio, no models).
+``music.csv``, ``music_paired.csv``, ``music.tex`` and ``music.pdf/.svg/.png`` (no audio, no models).
 Systems appear in the registry's order (``benchmark.registry``) under their display names, as in
 the FAD tables (``benchmark.paper.display_name``: the run's recorded names, the registry's, or the
 id); the CSVs keep the ids.
@@ -20,7 +20,8 @@ import pandas as pd  # noqa: E402
 from benchmark.music.stats import paired_difference, song_mean_ci, song_means  # noqa: E402
 from benchmark.paper import display_name, latex_escape  # noqa: E402
 from benchmark.registry import order, pairs, rank  # noqa: E402
-from hafm.fileio import atomic_path, atomic_write_text  # noqa: E402
+from hafm.fileio import atomic_write_text  # noqa: E402
+from hafm.paper import write_figure  # noqa: E402
 
 HEADLINES = ("harmony", "rhythm", "coherence", "tonality")
 PARTS = ("consonance", "chord_tones", "key", "onset_f", "tempo", "rhythm_xcorr", "harmony_chroma")
@@ -125,22 +126,27 @@ def latex(table: pd.DataFrame, stats: dict | None = None) -> str:
     return "\n".join(rows + [r"\bottomrule", r"\end{tabular}"]) + "\n"
 
 
-def figure(table: pd.DataFrame, path: Path, stats: dict | None = None) -> None:
-    """``music.png``: one panel per headline metric, bars in table order labelled with display names."""
-    metrics = [m for m in HEADLINES if m in set(table.metric)]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        part = table[table.metric == metric].set_index("system")
-        part = part.loc[order(part.index)].reset_index()
-        err = [part["mean"] - part.ci_low, part.ci_high - part["mean"]]
-        ax.bar([display_name(s, stats) for s in part.system], part["mean"], yerr=err, capsize=3, color="#55a868")
-        ax.set_title(metric, fontsize=10)
-        ax.set_ylim(0, 1)
-        ax.tick_params(axis="x", rotation=45, labelsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
+def figure(table: pd.DataFrame, stem: Path, stats: dict | None = None) -> list[Path]:
+    """``music.pdf/.svg/.png``: one panel per headline metric on one shared 0-1 axis, bars in table
+    order labelled with display names, 95% CIs as error bars."""
+    def build() -> plt.Figure:
+        metrics = [m for m in HEADLINES if m in set(table.metric)]
+        fig, axes = plt.subplots(1, len(metrics), figsize=(2.4 * len(metrics), 2.6), squeeze=False, sharey=True)
+        for ax, metric in zip(axes[0], metrics):
+            part = table[table.metric == metric].set_index("system")
+            part = part.loc[order(part.index)].reset_index()
+            err = [part["mean"] - part.ci_low, part.ci_high - part["mean"]]
+            ax.bar([display_name(s, stats) for s in part.system], part["mean"], yerr=err, capsize=2,
+                   color="#55a868")
+            ax.set_title(metric)
+            ax.set_ylim(0, 1)
+            ax.tick_params(axis="x", rotation=60)
+            for label in ax.get_xticklabels():
+                label.set_horizontalalignment("right")
+        fig.tight_layout()
+        return fig
+
+    return write_figure(build, stem, salt="hafm-music")
 
 
 def write_music_tables(out: str | Path, per_clip: pd.DataFrame, stats: dict | None = None) -> list[Path]:
@@ -151,10 +157,9 @@ def write_music_tables(out: str | Path, per_clip: pd.DataFrame, stats: dict | No
         return []
     out = Path(out)
     table, pairs = summary(per_clip), paired(per_clip)
-    paths = [out / n for n in ("music.md", "music.csv", "music_paired.csv", "music.tex", "music.png")]
+    paths = [out / n for n in ("music.md", "music.csv", "music_paired.csv", "music.tex")]
     atomic_write_text(paths[0], markdown(table, pairs, stats))
     atomic_write_text(paths[1], table.to_csv(index=False, float_format="%.6g"))
     atomic_write_text(paths[2], pairs.to_csv(index=False, float_format="%.6g"))
     atomic_write_text(paths[3], latex(table, stats))
-    figure(table, paths[4], stats)
-    return paths
+    return paths + figure(table, out / "music", stats)

@@ -31,6 +31,12 @@ def test_tables_are_written_and_name_the_winner(tmp_path):
     assert "Ground truth higher" in (tmp_path / "music.md").read_text()
 
 
+def test_the_figure_is_written_as_pdf_svg_and_png_with_one_shared_axis(tmp_path):
+    names = {p.name for p in write_music_tables(tmp_path, _per_clip())}
+    assert {"music.pdf", "music.svg", "music.png"} <= names
+    assert "<dc:date>" not in (tmp_path / "music.svg").read_text()
+
+
 def test_a_run_without_music_columns_writes_nothing(tmp_path):
     assert write_music_tables(tmp_path, _per_clip().drop(columns=["consonance"])) == []
 
