@@ -98,15 +98,19 @@ def _best(rows: list[dict]) -> dict:
 def fit_vocal_onsets(vocal: Crepe, outputs: list[dict], audio: list[np.ndarray], truths: list[Notes],
                      groups: list[str]) -> tuple[dict, list[dict]]:
     """Best ``VOCAL_ONSET_GRID`` setting of the vocal's attack snapping (``snap_s`` 0: the f0
-    notes' own onsets) for the timbre-balanced mean onset F; all rows too."""
+    notes' own onsets) for the timbre-balanced mean onset F, with the timbre-balanced note F1 of
+    the snapped notes (``note_f1``); all rows too."""
     decoded = [vocal.decode(o) for o in outputs]
     strength = [attack_strength(a, SR) for a in audio]
     rows = []
     for delta, snap, lag in itertools.product(*VOCAL_ONSET_GRID.values()):
-        est = [snap_onsets(d, pick_attacks(s, delta, lag), snap).onset for d, s in zip(decoded, strength)]
-        f = [onset_f(t, e) for t, e in zip(truths, est)]
+        est = [snap_onsets(d, pick_attacks(s, delta, lag), snap) for d, s in zip(decoded, strength)]
+        f = [onset_f(t, e.onset) for t, e in zip(truths, est)]
         rows.append({"attack_delta": delta, "snap_s": snap, "attack_lag_s": lag, "onset_f": balanced_mean(f, groups)})
-    return _best(rows), rows
+    best = _best(rows)
+    snapped = [snap_onsets(d, pick_attacks(s, best["attack_delta"], best["attack_lag_s"]), best["snap_s"])
+               for d, s in zip(decoded, strength)]
+    return {**best, "note_f1": balanced_mean([note_f1(t, n) for t, n in zip(truths, snapped)], groups)}, rows
 
 
 def fit_accompaniment_onsets(accomp: BasicPitch, outputs: list[dict], truths: list[Notes],
@@ -182,19 +186,26 @@ def fit(root: str | Path, cache: TranscriptionCache, per_song: int = 2, max_song
 
 
 def fit_onsets(report: dict, clips: list, audio: list, truths: list, cache: TranscriptionCache) -> dict:
-    """``report`` with its ``onsets`` fitted on top of its chosen note settings (``fit_vocal_onsets``,
-    ``fit_accompaniment_onsets``), ``chosen`` including them, and the metric ``selection`` (and the
-    chance level of the onset F) measured with the final onsets."""
-    vocal, accomp = Crepe(**report["chosen"]["vocal"]), BasicPitch(**report["chosen"]["accompaniment"])
+    """``report`` with its ``onsets`` fitted on top of its note settings (``fit_vocal_onsets`` for
+    each vocal hop, ``fit_accompaniment_onsets``), ``chosen`` including them (the hop by the note F1
+    of the snapped notes), and the metric ``selection`` (and the chance level of the onset F)
+    measured with the final onsets."""
+    accomp = BasicPitch(**chosen_settings(report)["accompaniment"])
     voices, sets = zip(*[clip_timbres(c) for c in clips])
-    voc_out = [cache.output(vocal, v, SR) for v, _ in audio]
-    acc_out = [cache.output(accomp, a, SR) for _, a in audio]
-    vbest, vrows = fit_vocal_onsets(vocal, voc_out, [v for v, _ in audio], [t[0] for t in truths], list(voices))
-    abest, arows = fit_accompaniment_onsets(accomp, acc_out, [t[1] for t in truths], list(sets))
+    vocals = [v for v, _ in audio]
     report["onsets"] = {"metric": "mir_eval.onset F (50 ms) vs true onsets, mean over timbres of the per-timbre mean",
-                        "vocal": {"best": vbest, "grid": vrows}, "accompaniment": {"best": abest, "grid": arows}}
+                        "vocal": {}}
+    for hop, fitted in report["vocal"].items():
+        vocal = Crepe(hop_s=float(hop.removeprefix("hop_")), **settings_of(fitted["best"]))
+        vbest, vrows = fit_vocal_onsets(vocal, [cache.output(vocal, v, SR) for v in vocals], vocals,
+                                        [t[0] for t in truths], list(voices))
+        report["onsets"]["vocal"][hop] = {"best": vbest, "grid": vrows}
+    acc_out = [cache.output(accomp, a, SR) for _, a in audio]
+    abest, arows = fit_accompaniment_onsets(accomp, acc_out, [t[1] for t in truths], list(sets))
+    report["onsets"]["accompaniment"] = {"best": abest, "grid": arows}
     report["chosen"] = chosen_settings(report)
     vocal, accomp = Crepe(**report["chosen"]["vocal"]), BasicPitch(**report["chosen"]["accompaniment"])
+    voc_out = [cache.output(vocal, v, SR) for v in vocals]
     vocal_notes = [vocal.refine(vocal.decode(o), v, SR) for o, (v, _) in zip(voc_out, audio)]
     report["selection"] = metric_selection(vocal_notes, [accomp.decode(o) for o in acc_out],
                                            [c.track for c in clips], clips[0].duration,
@@ -205,20 +216,27 @@ def fit_onsets(report: dict, clips: list, audio: list, truths: list, cache: Tran
 FINER_HOP_GAIN = 0.02  # note F1 the 20 ms hop must gain over 40 ms to be worth twice the CPU
 
 
+def settings_of(best: dict) -> dict:
+    """A grid row without its scores: keyword arguments of a backend."""
+    return {k: v for k, v in best.items() if k not in ("f1", "onset_f", "note_f1", "notes_onset_f")}
+
+
 def chosen_settings(report: dict) -> dict:
     """The best accompaniment settings and the best vocal settings of the 40 ms hop, or of the
-    20 ms hop where its F1 is higher by more than ``FINER_HOP_GAIN``, with the fitted onset
-    settings where the report has them, as keyword arguments of ``BasicPitch`` and ``Crepe``."""
-    def settings(best: dict) -> dict:
-        return {k: v for k, v in best.items() if k != "f1"}
-
-    f1 = {h: report["vocal"][h]["best"]["f1"] for h in ("hop_0.02", "hop_0.04")}
+    20 ms hop where its note F1 is higher by more than ``FINER_HOP_GAIN``, with the fitted onset
+    settings where the report has them (the hop's note F1 is then that of its snapped notes), as
+    keyword arguments of ``BasicPitch`` and ``Crepe``."""
+    onsets = report.get("onsets", {})
+    snapped = onsets.get("vocal", {})
+    f1 = {h: snapped[h]["best"]["note_f1"] if h in snapped else report["vocal"][h]["best"]["f1"]
+          for h in ("hop_0.02", "hop_0.04")}
     hop = "hop_0.02" if f1["hop_0.02"] > f1["hop_0.04"] + FINER_HOP_GAIN else "hop_0.04"
-    chosen = {"accompaniment": settings(report["accompaniment"]["best"]),
-              "vocal": {"hop_s": float(hop.removeprefix("hop_")), **settings(report["vocal"][hop]["best"])}}
-    for part, grid in (("vocal", VOCAL_ONSET_GRID), ("accompaniment", ACCOMP_ONSET_GRID)):
-        best = report.get("onsets", {}).get(part, {}).get("best", {})
-        chosen[part].update({k: best[k] for k in grid if k in best})
+    chosen = {"accompaniment": settings_of(report["accompaniment"]["best"]),
+              "vocal": {"hop_s": float(hop.removeprefix("hop_")), **settings_of(report["vocal"][hop]["best"])}}
+    if hop in snapped:
+        chosen["vocal"].update(settings_of(snapped[hop]["best"]))
+    if "accompaniment" in onsets:
+        chosen["accompaniment"].update(settings_of(onsets["accompaniment"]["best"]))
     return chosen
 
 

@@ -85,6 +85,18 @@ def fit_section(fit: dict | None) -> list[str]:
              f"no latency) F1 {acc['upstream_default']['f1']:.3f}."]
     for hop, v in fit["vocal"].items():
         lines.append(f"- torchcrepe tiny (vocal), {hop.replace('hop_', 'hop ')} s: best {v['best']}.")
+    onsets = fit.get("onsets", {})
+    if onsets:
+        lines += ["", f"Onset sources of the rhythm metrics ({onsets['metric']}):", ""]
+        acc = onsets["accompaniment"]["best"]
+        lines.append(f"- accompaniment: basic-pitch onset-posterior peaks {acc} (the decoded notes' onsets: "
+                     f"F {acc['notes_onset_f']:.3f}).")
+        for hop, v in onsets["vocal"].items():
+            lines.append(f"- vocal, {hop.replace('hop_', 'hop ')} s: f0 notes snapped to the audio's attacks, "
+                         f"best {v['best']} (snap_s 0, the notes' own onsets: F "
+                         f"{max(r['onset_f'] for r in v['grid'] if r['snap_s'] == 0):.3f}).")
+        lines.append(f"- chosen: {fit['chosen']}; onset-F chance level (another song's accompaniment): "
+                     f"{fit['selection']['chance_onset_f']:.3f}.")
     return lines + [""]
 
 

@@ -71,14 +71,20 @@ def test_metric_selection_prefers_metrics_that_separate_own_from_other_songs():
     assert out["chance_onset_f"] == 1.0
 
 
-def test_chosen_settings_add_the_fitted_onset_settings():
-    report = {**_report(0.61, 0.60), "onsets": {
-        "vocal": {"best": {"snap_s": 0.1, "attack_delta": 0.2, "attack_lag_s": 0.0, "onset_f": 0.9}},
-        "accompaniment": {"best": {"peak_threshold": 0.6, "peak_lag_s": 0.02, "onset_f": 0.9}}}}
+def _snapped(note_f1, snap_s):
+    return {"best": {"snap_s": snap_s, "attack_delta": 0.2, "attack_lag_s": 0.0, "onset_f": 0.9, "note_f1": note_f1}}
+
+
+def test_chosen_settings_add_the_fitted_onset_settings_and_pick_the_hop_by_the_snapped_notes():
+    report = {**_report(0.70, 0.60), "onsets": {  # before snapping the 20 ms hop was clearly better
+        "vocal": {"hop_0.02": _snapped(0.85, 0.15), "hop_0.04": _snapped(0.84, 0.1)},
+        "accompaniment": {"best": {"peak_threshold": 0.6, "peak_lag_s": 0.02, "onset_f": 0.9, "notes_onset_f": 0.8}}}}
     chosen = chosen_settings(report)
     assert chosen["vocal"] == {"hop_s": 0.04, "voicing_threshold": 0.3, "snap_s": 0.1, "attack_delta": 0.2,
                                "attack_lag_s": 0.0}
     assert chosen["accompaniment"] == {"onset_threshold": 0.4, "peak_threshold": 0.6, "peak_lag_s": 0.02}
+    report["onsets"]["vocal"]["hop_0.02"] = _snapped(0.90, 0.15)
+    assert chosen_settings(report)["vocal"]["hop_s"] == 0.02
 
 
 def test_onset_f_and_the_timbre_balanced_mean():
