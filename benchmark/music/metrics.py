@@ -84,20 +84,21 @@ class Transcribers:
     vocal: Crepe = field(default_factory=Crepe)
     cache: TranscriptionCache | None = None
 
-    def _output(self, backend, wav: np.ndarray, sr: int) -> dict[str, np.ndarray]:
+    def output(self, backend, wav: np.ndarray, sr: int) -> dict[str, np.ndarray]:
+        """``backend.model_output(wav, sr)``, through the cache when there is one."""
         return self.cache.output(backend, wav, sr) if self.cache is not None else backend.model_output(wav, sr)
 
     def vocal_notes(self, wav: np.ndarray, sr: int) -> Notes:
         """Mono ``[n]`` vocal at ``sr`` Hz -> its notes, onsets snapped to the audio's attacks."""
-        return self.vocal.refine(self.vocal.decode(self._output(self.vocal, wav, sr)), wav, sr)
+        return self.vocal.refine(self.vocal.decode(self.output(self.vocal, wav, sr)), wav, sr)
 
     def accompaniment_notes(self, wav: np.ndarray, sr: int) -> Notes:
         """Mono ``[n]`` accompaniment at ``sr`` Hz -> its notes."""
-        return self.accompaniment.decode(self._output(self.accompaniment, wav, sr))
+        return self.accompaniment.decode(self.output(self.accompaniment, wav, sr))
 
     def accompaniment_part(self, wav: np.ndarray, sr: int) -> tuple[Notes, np.ndarray]:
         """Mono ``[n]`` accompaniment at ``sr`` Hz -> its notes and its onsets ``[m]`` (s) for rhythm."""
-        output = self._output(self.accompaniment, wav, sr)
+        output = self.output(self.accompaniment, wav, sr)
         return self.accompaniment.decode(output), self.accompaniment.onset_times(output)
 
     @classmethod
