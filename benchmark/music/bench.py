@@ -23,7 +23,7 @@ from benchmark.music.notes import Notes
 from benchmark.proxies import proxies
 from hafm.fileio import sha256_json
 
-METRICS_VERSION = 2  # bump when a metric's definition changes: cached benchmark stats are then recomputed
+METRICS_VERSION = 3  # bump when a metric's definition changes: cached benchmark stats are then recomputed
 PROXY_NAMES = {"rhythm": "rhythm_xcorr", "harmony": "harmony_chroma", "tonality": "tonality"}
 
 
@@ -51,10 +51,10 @@ def _vocal_job(job: tuple[str, np.ndarray, int]) -> tuple[str, np.ndarray]:
 def _clip_job(job: tuple) -> dict:
     system, clip_id, track, vocal_rows, vocals, accomp, sr = job
     duration = min(len(vocals), len(accomp)) / sr
-    accomp_notes = cached_transcribers().accompaniment_notes(accomp, sr)
+    accomp_notes, accomp_onsets = cached_transcribers().accompaniment_part(accomp, sr)
     row = {"clip_id": clip_id, "track": track, "system": system}
     row.update({PROXY_NAMES[k]: v for k, v in proxies(vocals, accomp, sr).items()})
-    row.update(note_metrics(Notes.from_array(vocal_rows), accomp_notes, duration))
+    row.update(note_metrics(Notes.from_array(vocal_rows), accomp_notes, duration, accomp_onsets))
     return row
 
 

@@ -8,6 +8,7 @@ split (``hafm.data.splits``) where thresholds are fitted, or every test song for
 
 from __future__ import annotations
 
+import json
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,15 @@ def clip_audio(clip: CorpusClip) -> tuple[np.ndarray, np.ndarray]:
     a = int(round(clip.start * SR))
     b = a + int(round(clip.duration * SR))
     return vocals[a:b], accomp[a:b]
+
+
+def clip_timbres(clip: CorpusClip) -> tuple[str, str]:
+    """``(vocal General MIDI program, accompaniment patch set)`` of the clip's track from the
+    corpus' ``manifest.json`` (``"unknown"`` for either where the manifest does not say)."""
+    path = clip.track_dir.parent.parent / "manifest.json"
+    track = json.loads(path.read_text()).get("tracks", {}).get(clip.track, {}) if path.exists() else {}
+    patches = track.get("patches") or {}
+    return str(patches.get("vocals", "unknown")), str(patches.get("set", "unknown"))
 
 
 def clip_true_notes(clip: CorpusClip) -> tuple[Notes, Notes]:

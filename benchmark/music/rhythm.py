@@ -1,5 +1,8 @@
 """Rhythm between a vocal line and an accompaniment, from their note onsets.
 
+Each function takes either part as ``Notes`` (their onsets, chords merged) or as onset times
+``[m]`` in seconds (a transcriber's sharper onsets, ``benchmark.music.onsets``).
+
 - ``onset_agreement``: ``mir_eval.onset.f_measure`` of the accompaniment's onsets against the
   vocal's within +-50 ms (mir_eval's default window). Chords count once (onsets within 30 ms
   merged). Music whose parts start notes together (homorhythm, shared beat) scores high;
@@ -23,9 +26,21 @@ LAGS_S = (0.1, 2.0)
 SMOOTH_S = 0.02
 
 
-def onset_agreement(vocal: Notes, accomp: Notes) -> float:
+Part = Notes | np.ndarray  # notes, or onset times in seconds
+
+
+def part_onsets(part: Part) -> np.ndarray:
+    """Sorted onsets [m] (s) of notes (``notes.onsets``: chords merged) or of given onset times
+    (merged the same way)."""
+    if isinstance(part, Notes):
+        return onsets(part)
+    times = np.asarray(part, dtype=np.float64)
+    return onsets(Notes(times, times, np.zeros_like(times), np.ones_like(times)))
+
+
+def onset_agreement(vocal: Part, accomp: Part) -> float:
     """Onset F-measure in [0, 1] (0.0 when either part has no onset)."""
-    ref, est = onsets(vocal), onsets(accomp)
+    ref, est = part_onsets(vocal), part_onsets(accomp)
     if len(ref) == 0 or len(est) == 0:
         return 0.0
     return float(mir_eval.onset.f_measure(ref, est, window=ONSET_WINDOW_S)[0])
@@ -48,10 +63,10 @@ def onset_autocorrelation(times: np.ndarray, duration: float) -> np.ndarray:
     return np.array([np.dot(env[lag:], env[: len(env) - lag]) for lag in range(lo, hi + 1)])
 
 
-def tempo_agreement(vocal: Notes, accomp: Notes, duration: float) -> float:
+def tempo_agreement(vocal: Part, accomp: Part, duration: float) -> float:
     """Correlation in [-1, 1] of the two onset autocorrelations (0.0 when either is constant)."""
-    a = onset_autocorrelation(onsets(vocal), duration)
-    b = onset_autocorrelation(onsets(accomp), duration)
+    a = onset_autocorrelation(part_onsets(vocal), duration)
+    b = onset_autocorrelation(part_onsets(accomp), duration)
     if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])

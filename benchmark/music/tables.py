@@ -27,10 +27,12 @@ HEADLINES = ("harmony", "rhythm", "coherence", "tonality")
 PARTS = ("consonance", "chord_tones", "key", "onset_f", "tempo", "rhythm_xcorr", "harmony_chroma")
 DESCRIPTION = (
     "harmony: consonant share of accompaniment notes against the sung pitch (basic-pitch notes vs "
-    "torchcrepe notes); rhythm: onset F-measure (mir_eval, 50 ms) of accompaniment vs vocal onsets; "
+    "torchcrepe notes); rhythm: onset F-measure (mir_eval, 50 ms) of accompaniment vs vocal onsets "
+    "(vocal onsets snapped to the audio's attacks, accompaniment onsets from basic-pitch's onset posterior); "
     "coherence: geometric mean of both after rescaling chance level to 0; tonality: HPSS harmonic "
     "energy share of the accompaniment (true chorales 0.97-0.99, white noise about 0.54). Parts: "
-    "consonance, chord_tones (sung pitch class in the accompaniment), key (mir_eval weighted key score), "
+    "consonance, chord_tones (sung pitch class in the accompaniment), key (correlation of the "
+    "two parts' Krumhansl key-strength profiles), "
     "onset_f, tempo (onset-periodicity correlation); rhythm_xcorr and harmony_chroma are the former "
     "audio proxies (onset-envelope cross-correlation, CQT-chroma cosine).")
 

@@ -7,7 +7,8 @@ run_inference`` on an array instead of a file (22.05 kHz, 2 s windows with 30 fr
 overlap, batched), and note decoding is basic-pitch's own ``output_to_notes_polyphonic``.
 
 The model pass (note and onset posteriorgrams ``[T, 88]`` at 86 frames/s) is what the cache
-stores; ``decode`` turns them into ``Notes`` with thresholds that were chosen on validation
+stores; ``decode`` turns them into ``Notes`` and ``onset_times`` into the part's onsets (for
+the rhythm metrics) with thresholds that were chosen on validation
 songs against the corpus' true notes (``benchmark.music.fit``), never on test songs.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.music.notes import Notes
+from benchmark.music.onsets import posteriorgram_onsets
 from hafm.audio import resample
 from hafm.fileio import sha256_file, sha256_json
 
@@ -48,12 +50,16 @@ def onnx_model_path() -> Path:
 @dataclass
 class BasicPitch:
     """Accompaniment transcriber. Thresholds: posterior levels in [0, 1]; ``min_note_ms``: shortest
-    note; ``onset_lag_s``: the model's median onset latency, subtracted from every note."""
+    note; ``onset_lag_s``: the model's median onset latency, subtracted from every note;
+    ``peak_threshold`` / ``peak_lag_s``: the onset-posterior peaks kept as the part's onsets
+    (``onset_times``) and their latency (s)."""
 
     onset_threshold: float = 0.5
     frame_threshold: float = 0.3
     min_note_ms: float = 127.7
     onset_lag_s: float = 0.0
+    peak_threshold: float = 0.7
+    peak_lag_s: float = 0.025
     name: str = "basic_pitch"
     outputs: tuple[str, ...] = field(default=("note", "onset"), init=False, repr=False)
     _session: object = field(default=None, init=False, repr=False)
@@ -105,3 +111,10 @@ class BasicPitch:
         times = nc.model_frames_to_time(len(frames))
         rows = [(times[s], times[min(e, len(times) - 1)], p, a) for s, e, p, a in events]
         return Notes.from_array(np.array(rows, dtype=np.float64)).earlier(self.onset_lag_s)
+
+    def onset_times(self, output: dict[str, np.ndarray]) -> np.ndarray:
+        """Posteriorgrams -> the part's onsets ``[m]`` (s): peaks of the onset posterior over all
+        pitches (``onsets.posteriorgram_onsets``), sharper than the decoded notes' onsets."""
+        _, _, _, nc = _basic_pitch()
+        onset = np.asarray(output["onset"], dtype=np.float32)
+        return posteriorgram_onsets(onset, nc.model_frames_to_time(len(onset)), self.peak_threshold, self.peak_lag_s)

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import soundfile as sf
 
-from benchmark.music.corpus import clip_audio, clip_true_notes, corpus_clips
+from benchmark.music.corpus import clip_audio, clip_timbres, clip_true_notes, corpus_clips
 
 SR = 24_000
 
@@ -28,3 +28,12 @@ def test_clips_of_every_test_song_with_audio_and_notes(tmp_path):
     assert len(vocals) == 10 * SR and np.allclose(accomp, 0.5)
     assert set(vocal_notes.pitch) == {72} and set(accomp_notes.pitch) == {48}
     assert vocal_notes.offset.max() <= 10.0
+
+
+def test_clip_timbres_come_from_the_manifest_or_are_unknown(tmp_path):
+    root = _tree(tmp_path)
+    clips = corpus_clips(root, "test", per_song=1)
+    assert clip_timbres(clips[0]) == ("unknown", "unknown")
+    manifest = {"tracks": {"song0": {"patches": {"vocals": 52, "set": "organ"}}}}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    assert clip_timbres(clips[0]) == ("52", "organ") and clip_timbres(clips[1]) == ("unknown", "unknown")

@@ -37,5 +37,13 @@ def test_estimate_key_of_a_c_major_scale(line):
 def test_key_agreement_is_one_for_the_same_key_and_zero_a_tritone_away(line):
     scale = [60, 62, 64, 65, 67, 69, 71, 72, 67, 60]
     vocal = line(scale, range(10), 1.0)
-    assert key_agreement(vocal, line([p - 12 for p in scale], range(10), 1.0)) == 1.0
+    assert key_agreement(vocal, line([p - 12 for p in scale], range(10), 1.0)) == pytest.approx(1.0)
     assert key_agreement(vocal, line([p - 6 for p in scale], range(10), 1.0)) == 0.0
+
+
+def test_key_agreement_is_graded_a_fifth_away_between_the_same_key_and_a_tritone(line):
+    scale = [60, 62, 64, 65, 67, 69, 71, 72, 67, 60]
+    vocal = line(scale, range(10), 1.0)
+    fifth = key_agreement(vocal, line([p + 7 for p in scale], range(10), 1.0))  # G major
+    semitone = key_agreement(vocal, line([p + 1 for p in scale], range(10), 1.0))  # Db major
+    assert 0.3 < fifth < 0.95 and semitone < fifth

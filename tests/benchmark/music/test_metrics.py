@@ -14,6 +14,13 @@ def test_matching_accompaniment_scores_full_harmony_rhythm_and_coherence(line):
     assert values["harmony"] == 1.0 and values["rhythm"] == 1.0 and values["coherence"] == pytest.approx(1.0)
 
 
+def test_given_accompaniment_onsets_replace_the_notes_onsets_for_rhythm_only(line):
+    vocal = line([72, 76, 79, 76] * 4, BEATS, 0.5)
+    accomp = line([48, 52, 55, 52] * 4, BEATS, 0.5)
+    values = note_metrics(vocal, accomp, 8.0, accomp_onsets=BEATS + 0.25)
+    assert values["rhythm"] == 0.0 and values["harmony"] == 1.0
+
+
 def test_coherence_is_zero_when_either_part_is_at_chance():
     assert coherence({"consonance": 1.0, "onset_f": CHANCE["onset_f"]}) == 0.0
     assert coherence({"consonance": 0.2, "onset_f": 1.0}) == 0.0

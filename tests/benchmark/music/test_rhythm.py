@@ -29,3 +29,10 @@ def test_no_onsets_scores_zero(line):
     empty = line([], [], 0.4)
     assert onset_agreement(line([72], [0.0], 0.4), empty) == 0.0
     assert tempo_agreement(line([72], [0.0], 0.4), empty, 8.0) == 0.0
+
+
+def test_onset_times_count_like_notes_and_merge_within_30_ms(line):
+    vocal = line([72] * 16, BEATS, 0.4)
+    assert onset_agreement(vocal, BEATS) == 1.0
+    assert onset_agreement(vocal, np.concatenate([BEATS, BEATS + 0.01])) == 1.0  # doubled onsets merge
+    assert tempo_agreement(vocal, BEATS + 0.25, 8.0) == pytest.approx(1.0, abs=0.01)

@@ -6,6 +6,7 @@ import pytest
 from benchmark.music.vocal import Crepe
 
 HOP_S = 0.02
+SR_AUDIO = 24_000
 
 
 def _output(f0_hz, periodicity=0.9, onset=None):
@@ -49,3 +50,14 @@ def test_contour_is_nan_where_unvoiced():
     out["periodicity"][:2] = 0.0
     times, f0 = Crepe().contour(out)
     assert times == pytest.approx([0, HOP_S, 2 * HOP_S, 3 * HOP_S]) and np.isnan(f0[:2]).all() and (f0[2:] == 440).all()
+
+
+def test_refine_snaps_note_onsets_to_the_audio_attacks(line, tones):
+    burst = tones([69], SR_AUDIO, 0.4) * np.exp(-np.arange(int(0.4 * SR_AUDIO)) / SR_AUDIO * 17).astype(np.float32)
+    audio = np.zeros(2 * SR_AUDIO, np.float32)
+    for t in (0.3, 1.0):
+        audio[int(t * SR_AUDIO): int(t * SR_AUDIO) + len(burst)] += burst
+    late = line([69, 69], [0.38, 1.09], 0.3)  # pitch settled 80-90 ms late
+    refined = Crepe(attack_lag_s=0.0).refine(late, audio, SR_AUDIO)
+    assert refined.onset == pytest.approx([0.3, 1.0], abs=0.02)
+    assert Crepe(snap_s=0.0).refine(late, audio, SR_AUDIO) is late
