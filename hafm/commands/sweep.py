@@ -40,7 +40,7 @@ def run(args) -> int:
     from hafm.fileio import atomic_write_text
     from hafm.model.cascade import stage_paths
     from hafm.pipeline import GenerationPipeline, load_sampling
-    from hafm.sweep import SweepConfig, sweep, validation_clips
+    from hafm.sweep import RHYTHM_TOLERANCE, SweepConfig, sweep, validation_clips
     from hafm.tables import markdown_table
     from hafm.musicnn.embed import clip_embedder
 
@@ -58,8 +58,8 @@ def run(args) -> int:
              "accompaniment; lower is better. rhythm: mean onset-envelope cross-correlation with the vocal "
              f"(`hafm.onsets.rhythm_alignment`, the benchmark's rhythm_xcorr); the true accompaniments score "
              f"{truth:.3f} on these clips, so eligible settings reach {cfg.min_rhythm_ratio:g} x {truth:.3f} = "
-             f"{cfg.min_rhythm_ratio * truth:.3f}. Chosen: the lowest FAD among eligible settings (among all "
-             "when none is). Round 1 varies semantic/coarse (fine greedy), round 2 the fine stage. "
+             f"{cfg.min_rhythm_ratio * truth:.3f}. Chosen: the lowest FAD among eligible settings (when none "
+             f"is, eligible means within {RHYTHM_TOLERANCE:g} of the highest rhythm). Round 1 varies semantic/coarse (fine greedy), round 2 the fine stage. "
              "Test songs are not used.", "",
              f"Config: `{dataclasses.asdict(cfg)}`", "",
              markdown_table(table), "",

@@ -8,9 +8,10 @@ def test_choose_takes_the_lowest_fad_among_settings_that_reach_the_rhythm_floor(
     assert choose(rows, floor=0.35) == 2
 
 
-def test_choose_falls_back_to_the_lowest_fad_when_no_setting_reaches_the_floor():
-    rows = [{"fad": 20.0, "rhythm": 0.1}, {"fad": 15.0, "rhythm": 0.2}]
-    assert choose(rows, floor=0.9) == 1
+def test_without_a_setting_at_the_floor_the_lowest_fad_near_the_highest_rhythm_wins():
+    rows = [{"fad": 15.0, "rhythm": 0.1}, {"fad": 22.0, "rhythm": 0.30}, {"fad": 21.0, "rhythm": 0.29},
+            {"fad": 20.0, "rhythm": 0.25}]
+    assert choose(rows, floor=0.9) == 2
 
 
 def test_mean_rhythm_ranks_aligned_onsets_above_shifted_ones():
