@@ -143,10 +143,10 @@ class SongStats:
         w = weights[self.song_of_frame]
         drawn = np.flatnonzero(w > 0)
         n = float(w.sum())
-        k_drawn = self.gram[drawn]                       # [m, N]
-        p_dot_mean = k_drawn @ w / n                      # y_i . mean y
-        mean_sq = float(w @ self.gram @ w) / n**2         # |mean y|^2
-        centred = k_drawn[:, drawn] - p_dot_mean[:, None] - p_dot_mean[None, :] + mean_sq
+        gram_w = self.gram @ w                           # [N]: n (y_i . mean y)
+        p_dot_mean = gram_w[drawn] / n                    # y_i . mean y
+        mean_sq = float(w @ gram_w) / n**2                # |mean y|^2
+        centred = self.gram[np.ix_(drawn, drawn)] - p_dot_mean[:, None] - p_dot_mean[None, :] + mean_sq
         scale = np.sqrt(w[drawn] / (n - 1))
         return reference.trace_sqrt(scale[:, None] * centred * scale[None, :], factor, rtol)
 

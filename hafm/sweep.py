@@ -177,8 +177,9 @@ def sweep(load_pipeline: Callable, base: SamplingConfig, vocals: Sequence[np.nda
                  for c, out in zip(candidates, outputs)]
         candidates_all += candidates
         best = candidates_all[choose(rows, floor)]
+    final_floor = effective_floor(rows, floor)
     for row in rows:
-        row["eligible"] = row["rhythm"] >= effective_floor(rows, floor)
+        row["eligible"] = row["rhythm"] >= final_floor
     rows[candidates_all.index(best)]["chosen"] = True
     return best, rows, truth
 
