@@ -167,16 +167,19 @@ class Participant:
             if status == 200:
                 return
 
-    def answer(self, trial: int) -> None:
-        ans = {"trial": trial, "preference": self.rng.choice("AB"),
-               "ratings": {s: {a: self.rng.randint(1, 5) for a in ("rhythm", "harmony", "coherence")}
-                           for s in ("A", "B")}}
+    def choose(self, trial: int) -> dict:
+        return {"trial": trial, "preference": self.rng.choice("AB"),
+                "ratings": {s: {a: self.rng.randint(1, 5) for a in ("rhythm", "harmony", "coherence")}
+                            for s in ("A", "B")}}
+
+    def answer(self, ans: dict) -> None:
+        """Post one answer. A retry after a lost reply posts the same answer, as the page does:
+        the server acknowledges an identical repeat and refuses a different one."""
         status, _, text = self.client.request("POST", "/api/answer", ans)
-        if status == 200:
-            with self.metrics.lock:
-                self.metrics.acked[(self.pid, trial)] = (time.perf_counter() - self.metrics.t0, ans)
-        elif status != 409:  # 409 = not current any more (already stored before a lost reply)
-            raise RuntimeError(f"{self.pid}: answer {trial} got {status}: {text[:200]}")
+        if status != 200:
+            raise RuntimeError(f"{self.pid}: answer {ans['trial']} got {status}: {text[:200]}")
+        with self.metrics.lock:
+            self.metrics.acked[(self.pid, ans["trial"])] = (time.perf_counter() - self.metrics.t0, ans)
 
     def run(self) -> None:
         d = self.deadline
@@ -197,7 +200,7 @@ class Participant:
             for tok in TOKEN_RE.findall(text):
                 retrying(self.listen, d, tok, "trial")
             time.sleep(self.think_s)
-            retrying(self.answer, d, int(m.group(1)))
+            retrying(self.answer, d, self.choose(int(m.group(1))))
         raise RuntimeError(f"{self.pid}: deadline reached")
 
 

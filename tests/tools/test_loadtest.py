@@ -29,3 +29,24 @@ def test_lost_answers_notices_a_missing_answer(tmp_path):
     init_db(tmp_path / "x.sqlite")
     acked = {("P1", 0): (1.0, {"preference": "A", "ratings": {"A": {"rhythm": 1}, "B": {"rhythm": 2}}})}
     assert loadtest.lost_answers(tmp_path / "x.sqlite", acked, before=5.0) == [("P1", 0)]
+
+
+def test_an_answer_retried_after_a_lost_reply_is_the_same_answer():
+    import random
+    import time
+
+    class LosesFirstReply:
+        def __init__(self):
+            self.bodies = []
+
+        def request(self, method, path, body=None, form=None):
+            self.bodies.append(body)
+            if len(self.bodies) == 1:
+                raise loadtest.ServerDown("reply lost")
+            return 200, "", "{}"
+
+    metrics = loadtest.Metrics()
+    p = loadtest.Participant("P1", 0, metrics, {}, 0.0, time.time() + 10, random.Random(0))
+    p.client = LosesFirstReply()
+    loadtest.retrying(p.answer, time.time() + 10, p.choose(0))
+    assert p.client.bodies[0] == p.client.bodies[1] and ("P1", 0) in metrics.acked
