@@ -239,14 +239,22 @@ class EmbeddingCache:
 
     def embed(self, backend: Backend, wav: np.ndarray | torch.Tensor, sr: int) -> np.ndarray:
         """``backend.embed(wav, sr)``, read from the cache when present, else computed and stored."""
-        sha = audio_sha256(wav, sr)
-        path = self.path(backend, sha)
-        cached = self._read(path, backend, sha)
+        sha, cached = self.lookup(backend, wav, sr)
         if cached is not None:
             return cached
         frames = backend.embed(wav, sr)
-        atomic_save(path, lambda p: np.savez(p, embeddings=frames, fingerprint=backend.fingerprint, audio_sha256=sha))
+        self.store(backend, sha, frames)
         return frames
+
+    def lookup(self, backend: Backend, wav: np.ndarray | torch.Tensor, sr: int) -> tuple[str, np.ndarray | None]:
+        """The audio's sha256 and its cached embeddings (None when absent or unreadable)."""
+        sha = audio_sha256(wav, sr)
+        return sha, self._read(self.path(backend, sha), backend, sha)
+
+    def store(self, backend: Backend, audio_sha: str, frames: np.ndarray) -> None:
+        """Write the embeddings of the audio with sha256 ``audio_sha`` (atomically)."""
+        atomic_save(self.path(backend, audio_sha),
+                    lambda p: np.savez(p, embeddings=frames, fingerprint=backend.fingerprint, audio_sha256=audio_sha))
 
     @staticmethod
     def _read(path: Path, backend: Backend, sha: str) -> np.ndarray | None:

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from benchmark.cache import OutputCache
 from benchmark.clips import Clip, load_manifest, save_manifest, select_clips
 from benchmark.config import BenchmarkConfig
+from benchmark.embed_pool import embed_many
 from benchmark.music.bench import clip_rows, music_identity
 from benchmark.registry import Context, display_names, folder_spec, spec
 from benchmark.stats_files import FAD_STATS, have_stats, stats_dir, write_fad_stats, write_per_clip
@@ -100,13 +101,24 @@ def mix(vocals: np.ndarray, accompaniment: np.ndarray) -> np.ndarray:
 Embed = Callable[[np.ndarray, int], np.ndarray]
 
 
-def songs_of(embed: Embed, audio_by_clip: dict[str, np.ndarray], track_of: dict[str, str],
-             desc: str | None = None) -> dict[str, np.ndarray]:
-    """Embed each clip ``[n]`` and group the frames ``[frames, d]`` by song."""
+def songs_of(frames_by_clip: dict[str, np.ndarray], track_of: dict[str, str]) -> dict[str, np.ndarray]:
+    """Group clip embeddings ``[frames, d]`` by song (songs sorted, clips in the given order)."""
     songs: dict[str, list[np.ndarray]] = {}
-    for clip_id, audio in tqdm(audio_by_clip.items(), desc=desc, unit="clip", leave=False, disable=desc is None):
-        songs.setdefault(track_of[clip_id], []).append(embed(audio, SR))
+    for clip_id, frames in frames_by_clip.items():
+        songs.setdefault(track_of[clip_id], []).append(frames)
     return {song: np.concatenate(parts) for song, parts in sorted(songs.items())}
+
+
+def embed_sets(embed: Embed, sets: dict, workers: int, desc: str) -> dict:
+    """Embed every clip of every set (set key -> clip id -> audio ``[n]`` at ``SR``) in one pass,
+    so one process pool serves a whole backend. Keys: ``target`` for the reference clips,
+    ``(target, system)`` for a system's."""
+    keys = [(key, clip_id) for key, audio in sets.items() for clip_id in audio]
+    frames = embed_many(embed, [sets[key][clip_id] for key, clip_id in keys], SR, workers, desc)
+    out: dict = {key: {} for key in sets}
+    for (key, clip_id), f in zip(keys, frames):
+        out[key][clip_id] = f
+    return out
 
 
 def target_audio(target: str, outputs: dict[str, np.ndarray], clips: dict[str, ClipAudio]) -> dict[str, np.ndarray]:
@@ -163,20 +175,23 @@ def embed_all(embedders: dict[str, Embed], cfg: BenchmarkConfig, outputs: Output
               reference: list[ClipAudio]) -> dict:
     """FAD statistics for every backend x target x system (see ``benchmark.scoring``).
 
-    Embedding runs here (it is cached per audio file); the statistics of the backend x target
-    combinations, 1,000-resample bootstraps each, run in ``cfg.workers`` processes.
+    Embedding (cached per audio file, ``benchmark.embed_pool``) and the statistics of the
+    backend x target combinations (1,000-resample bootstraps each) run in ``cfg.workers`` processes.
     """
     by_id = {c.clip_id: c for c in clips}
     ref_by_id = {c.clip_id: c for c in reference}
     track_of = {c.clip_id: c.track for c in [*clips, *reference]}
     jobs = []
     for backend, embed in embedders.items():
+        sets = {}
         for target in cfg.targets:
-            ref_audio = target_audio(target, {c.clip_id: c.accompaniment for c in reference}, ref_by_id)
-            ref_songs = songs_of(embed, ref_audio, track_of, f"{backend}/{target} reference")
-            sys_songs = {s: songs_of(embed, target_audio(target, o, by_id), track_of, f"{backend}/{target} {s}")
-                         for s, o in outputs.items()}
-            jobs.append((backend, target, ref_songs, sys_songs, cfg.bootstrap, cfg.seed))
+            sets[target] = target_audio(target, {c.clip_id: c.accompaniment for c in reference}, ref_by_id)
+            sets.update({(target, s): target_audio(target, o, by_id) for s, o in outputs.items()})
+        frames = embed_sets(embed, sets, cfg.workers, f"{backend} embeddings")
+        for target in cfg.targets:
+            sys_songs = {s: songs_of(frames[target, s], track_of) for s in outputs}
+            jobs.append((backend, target, songs_of(frames[target], track_of), sys_songs,
+                         cfg.bootstrap, cfg.seed))
     merged: dict = {"fad": [], "per_song": [], "paired": [], "reference_split_half": {}, "warnings": []}
     for (backend, target, *_), res in zip(jobs, _map(_score, jobs, cfg.workers)):
         for row in res["fad"]:
