@@ -27,6 +27,7 @@ from benchmark.stats_files import FAD_STATS, have_stats, stats_dir, write_fad_st
 from benchmark.systems import SR, ClipAudio, System
 from hafm.data.musdb_io import TrackAudio, iter_tracks
 from hafm.fileio import sha256_json
+from hafm.runtime import parallel_map
 
 Outputs = dict[str, dict[str, np.ndarray]]  # system -> clip_id -> accompaniment [n] at 24 kHz
 
@@ -193,7 +194,8 @@ def embed_all(embedders: dict[str, Embed], cfg: BenchmarkConfig, outputs: Output
             jobs.append((backend, target, songs_of(frames[target], track_of), sys_songs,
                          cfg.bootstrap, cfg.seed))
     merged: dict = {"fad": [], "per_song": [], "paired": [], "reference_split_half": {}, "warnings": []}
-    for (backend, target, *_), res in zip(jobs, _map(_score, jobs, cfg.workers)):
+    results = parallel_map(_score, jobs, cfg.workers, "statistics", chunksize=1, unit="set")
+    for (backend, target, *_), res in zip(jobs, results):
         for row in res["fad"]:
             row["n_clips"] = len(outputs[row["system"]])
         for key in ("fad", "per_song", "paired", "warnings"):
@@ -207,16 +209,6 @@ def _score(job: tuple) -> dict:
 
     backend, target, ref_songs, sys_songs, n_resamples, seed = job
     return score_target(backend, target, ref_songs, sys_songs, n_resamples=n_resamples, seed=seed)
-
-
-def _map(fn: Callable, jobs: list, workers: int) -> list:
-    """``map`` in ``workers`` processes (in this process when 1); results in job order."""
-    if workers <= 1 or len(jobs) <= 1:
-        return [fn(j) for j in tqdm(jobs, desc="statistics", unit="set")]
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        return list(tqdm(pool.map(fn, jobs), total=len(jobs), desc="statistics", unit="set"))
 
 
 def run(cfg: BenchmarkConfig, root: str | Path, out: str | Path, *, embedders: dict[str, Embed],

@@ -46,9 +46,9 @@ def _no_network() -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def _one_thread() -> None:
-    import torch
+    from hafm.runtime import configure_threads
 
-    torch.set_num_threads(1)
+    configure_threads(1)
 
 
 @pytest.fixture(autouse=True, scope="session")

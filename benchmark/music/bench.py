@@ -10,18 +10,16 @@ first every clip's vocal (the same for all systems, so tracked once), then every
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from functools import cache
 
 import numpy as np
-from tqdm import tqdm
 
 from benchmark.music.cache import TranscriptionCache, default_cache_dir
 from benchmark.music.metrics import Transcribers, note_metrics
 from benchmark.music.notes import Notes
 from benchmark.proxies import proxies
 from hafm.fileio import sha256_json
+from hafm.runtime import parallel_map
 
 METRICS_VERSION = 3  # bump when a metric's definition changes: cached benchmark stats are then recomputed
 PROXY_NAMES = {"rhythm": "rhythm_xcorr", "harmony": "harmony_chroma", "tonality": "tonality"}
@@ -56,23 +54,6 @@ def _clip_job(job: tuple) -> dict:
     row.update({PROXY_NAMES[k]: v for k, v in proxies(vocals, accomp, sr).items()})
     row.update(note_metrics(Notes.from_array(vocal_rows), accomp_notes, duration, accomp_onsets))
     return row
-
-
-def parallel_map(fn: Callable, jobs: list, workers: int, desc: str, chunksize: int = 4) -> list:
-    """``fn`` over ``jobs`` in ``workers`` processes of one thread each (here when 1), in order."""
-    if workers <= 1 or len(jobs) <= 1:
-        return [fn(j) for j in tqdm(jobs, desc=desc, unit="clip")]
-    from concurrent.futures import ProcessPoolExecutor
-
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread) as pool:
-        return list(tqdm(pool.map(fn, jobs, chunksize=chunksize), total=len(jobs), desc=desc, unit="clip"))
-
-
-def _one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def clip_rows(outputs: dict[str, dict[str, np.ndarray]], clips: list, sr: int, workers: int = 1) -> list[dict]:

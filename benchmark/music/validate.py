@@ -22,13 +22,14 @@ import numpy as np
 import pandas as pd
 
 from benchmark.music import damage
-from benchmark.music.bench import PROXY_NAMES, parallel_map
+from benchmark.music.bench import PROXY_NAMES
 from benchmark.music.corpus import SR, CorpusClip, clip_audio, clip_true_notes, corpus_clips
 from benchmark.music.fit import note_f1
 from benchmark.music.metrics import Transcribers, note_metrics
 from benchmark.music.notes import Notes
 from benchmark.proxies import proxies
 from hafm.fileio import atomic_write_text
+from hafm.runtime import parallel_map
 
 TRANSPOSE = (1, 2, 3, 4, 5, 6)
 SHIFT_MS = (25, 50, 100, 150, 250, 350, 500)
