@@ -31,6 +31,8 @@ The thresholds are chosen on validation songs against the true notes (``benchmar
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,9 +44,26 @@ from benchmark.music.onsets import attack_times, snap_onsets
 from hafm.audio import resample
 from hafm.fileio import sha256_file, sha256_json
 
-VERSION = "torchcrepe==0.0.24"
+# "+seeded-dither": torchcrepe adds triangular noise (+-1 bin, 20 cents) to the Viterbi pitch from
+# numpy's global random state, so the same clip gave other f0 values (up to 13 Hz apart) and, for
+# about a third of the benchmark's clips, other notes from run to run; the dither is now drawn
+# from a fixed seed (``_fixed_global_numpy_seed``), and cached passes of the old version recompute.
+VERSION = "torchcrepe==0.0.24+seeded-dither"
+DITHER_SEED = 0
 CREPE_SR = 16_000
 FMIN, FMAX = 50.0, 1100.0  # Hz: bass voice to soprano high C (C6 = 1047 Hz)
+
+
+@contextmanager
+def _fixed_global_numpy_seed(seed: int) -> Iterator[None]:
+    """Seed numpy's global random state inside the block and restore the caller's state after it
+    (torchcrepe's dither draws from the global state and takes no generator)."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 @dataclass
@@ -89,7 +108,7 @@ class Crepe:
         import torchcrepe
 
         audio = resample(np.asarray(wav, dtype=np.float32), sr, CREPE_SR)
-        with torch.inference_mode():
+        with torch.inference_mode(), _fixed_global_numpy_seed(DITHER_SEED):
             f0, periodicity = torchcrepe.predict(torch.from_numpy(audio)[None], CREPE_SR, self.hop, FMIN, FMAX,
                                                  self.model, return_periodicity=True, batch_size=1024,
                                                  device="cpu", decoder=torchcrepe.decode.viterbi)

@@ -61,3 +61,17 @@ def test_refine_snaps_note_onsets_to_the_audio_attacks(line, tones):
     refined = Crepe(attack_lag_s=0.0).refine(late, audio, SR_AUDIO)
     assert refined.onset == pytest.approx([0.3, 1.0], abs=0.02)
     assert Crepe(snap_s=0.0).refine(late, audio, SR_AUDIO) is late
+
+
+def test_the_real_tracker_gives_the_same_f0_twice_and_leaves_the_global_random_state_alone():
+    t = np.arange(SR_AUDIO) / SR_AUDIO  # 1 s of a sung-like A4 with vibrato
+    wav = (0.3 * np.sin(2 * np.pi * 440 * t + 2 * np.sin(2 * np.pi * 5 * t))).astype(np.float32)
+    crepe = Crepe(hop_s=0.04)
+    np.random.seed(1)
+    first = crepe.model_output(wav, SR_AUDIO)["f0"]
+    after_first = np.random.random()
+    np.random.seed(1)
+    np.random.random()  # another global state before the second pass
+    second = crepe.model_output(wav, SR_AUDIO)["f0"]
+    np.random.seed(1)
+    assert np.array_equal(first, second) and np.random.random() == after_first
