@@ -11,21 +11,17 @@ the clips are embedded in this process.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from tqdm import tqdm
 
 from benchmark.embeddings import Embedder
+from hafm.runtime import parallel_map
 
 Embed = Callable[[np.ndarray, int], np.ndarray]
 _WORKER: dict = {}
 
 
-def _init_worker(embed: Embed, sr: int) -> None:
-    from hafm.runtime import configure_threads
-
-    configure_threads(1)
+def _hand_over(embed: Embed, sr: int) -> None:
     _WORKER["embed"], _WORKER["sr"] = embed, sr
 
 
@@ -39,12 +35,9 @@ def _on_cpu(embed: Embed) -> bool:
 
 
 def _compute(embed: Embed, wavs: Sequence[np.ndarray], sr: int, workers: int, desc: str | None) -> list[np.ndarray]:
-    bar = dict(total=len(wavs), desc=desc, unit="clip", leave=False, disable=desc is None)
     if workers <= 1 or len(wavs) <= 1 or not _on_cpu(embed):
-        return [embed(w, sr) for w in tqdm(wavs, **bar)]
-    with ProcessPoolExecutor(max_workers=min(workers, len(wavs)), initializer=_init_worker,
-                             initargs=(embed, sr)) as pool:
-        return list(tqdm(pool.map(_work, wavs, chunksize=4), **bar))
+        return parallel_map(lambda wav: embed(wav, sr), list(wavs), 1, desc)  # here, no worker state
+    return parallel_map(_work, list(wavs), workers, desc, chunksize=4, setup=_hand_over, setup_args=(embed, sr))
 
 
 def embed_many(embed: Embed, wavs: Sequence[np.ndarray], sr: int, workers: int = 1,

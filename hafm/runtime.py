@@ -28,15 +28,26 @@ def configure_threads(n: int | None = None) -> int:
     return n
 
 
-def parallel_map(fn: Callable, jobs: list, workers: int, desc: str, chunksize: int = 4, unit: str = "clip") -> list:
+def parallel_map(fn: Callable, jobs: list, workers: int, desc: str | None, chunksize: int = 4, unit: str = "clip",
+                 setup: Callable | None = None, setup_args: tuple = ()) -> list:
     """``fn`` over ``jobs`` in ``workers`` processes of one thread each (torch and BLAS; here when
-    ``workers`` is 1), in order."""
+    ``workers`` is 1), in order. ``setup(*setup_args)`` runs once per worker first (e.g. to hand
+    each worker a model once instead of with every job). ``desc`` None: no progress bar."""
     from tqdm import tqdm
 
+    bar = dict(total=len(jobs), desc=desc, unit=unit, disable=desc is None)
     if workers <= 1 or len(jobs) <= 1:
-        return [fn(j) for j in tqdm(jobs, desc=desc, unit=unit)]
+        if setup is not None:
+            setup(*setup_args)
+        return [fn(j) for j in tqdm(jobs, **bar)]
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=configure_threads,
-                             initargs=(1,)) as pool:
-        return list(tqdm(pool.map(fn, jobs, chunksize=chunksize), total=len(jobs), desc=desc, unit=unit))
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_worker,
+                             initargs=(setup, setup_args)) as pool:
+        return list(tqdm(pool.map(fn, jobs, chunksize=chunksize), **bar))
+
+
+def _init_worker(setup: Callable | None, setup_args: tuple) -> None:
+    configure_threads(1)
+    if setup is not None:
+        setup(*setup_args)
