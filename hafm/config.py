@@ -68,6 +68,11 @@ class TrainConfig:
     precision: str = "fp32"  # "fp32" on CPU (bf16 measured 4x slower on AVX2); "bf16" on GPUs
     threads: int = 1
     max_minutes: float = 0.0  # stop (with a checkpoint) after this wall time; 0 = no limit
+    # shard folder of a `hafm data chorales --augment` tree: its tracks join the fitting data only
+    # (renderings of validation songs are left out); "" = none
+    augment_shards: str = ""
+    # weights (best.pt, checkpoint.pt or a release file) that start a new run (fine-tuning); "" = random
+    init_from: str = ""
 
 
 @dataclass

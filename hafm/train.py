@@ -27,6 +27,7 @@ from hafm.checkpoints import (
     CHECKPOINT_NAME,
     best_val_loss,
     load_checkpoint,
+    load_stage_weights,
     restore_rng_states,
     rng_states,
     save_best,
@@ -43,7 +44,7 @@ from hafm.data.stage_data import (
     load_stage_tracks,
     window_blocks,
 )
-from hafm.data.splits import split_train_val
+from hafm.data.splits import song_of, split_train_val
 from hafm.errors import HafmError
 from hafm.metrics_log import METRICS_NAME, MetricsLog
 
@@ -177,10 +178,15 @@ def _init_distributed() -> _Dist:
     return _Dist(dist.get_rank(), dist.get_world_size(), device, owns)
 
 
-def _split_tracks(tracks: Sequence[StageTrack], tcfg: TrainConfig) -> tuple[list[StageTrack], list[StageTrack]]:
+def _split_tracks(tracks: Sequence[StageTrack], augment: Sequence[StageTrack],
+                  tcfg: TrainConfig) -> tuple[list[StageTrack], list[StageTrack]]:
+    """``(fit, validation)``: the validation split of ``tracks``; augmentation renderings join the
+    fitting tracks unless they render a validation song (validation stays un-augmented and unseen)."""
     train_names, val_names = split_train_val([t.name for t in tracks], tcfg.val_fraction, tcfg.seed)
     by_name = {t.name: t for t in tracks}
-    return [by_name[n] for n in train_names], [by_name[n] for n in val_names]
+    held_out = {song_of(n) for n in val_names}
+    extra = [t for t in augment if song_of(t.name) not in held_out]
+    return [by_name[n] for n in train_names] + extra, [by_name[n] for n in val_names]
 
 
 class _StopFlag:
@@ -309,12 +315,15 @@ def train_stage(
     shard_dir: str | Path | None = None,
     *,
     tracks: Sequence[StageTrack] | None = None,
+    augment_tracks: Sequence[StageTrack] | None = None,
     model_factory: ModelFactory | None = None,
     stop_at_step: int | None = None,
     require_checkpoint: bool = False,
     progress: bool = True,
 ) -> TrainResult:
     """Train ``stage`` on the ``train`` shards of ``shard_dir`` (or on ``tracks``), writing into ``out_dir``.
+
+    ``augment_tracks`` (default: the shards of ``cfg.train.augment_shards``) are fitting-only data.
 
     Resumes from ``out_dir/checkpoint.pt`` when it exists (``require_checkpoint`` makes its absence
     an error). Stops at ``cfg.train.max_steps`` (the LR schedule's length), at ``stop_at_step``, after
@@ -327,7 +336,11 @@ def train_stage(
             if shard_dir is None:
                 raise ValueError("give shard_dir or tracks")
             tracks = load_stage_tracks(shard_dir, "train", stage)
-        run, val_batches = _setup(cfg, stage, out_dir, d, tracks, model_factory, require_checkpoint)
+        if augment_tracks is None:
+            augment_shards = cfg.train.augment_shards
+            augment_tracks = load_stage_tracks(augment_shards, "train", stage) if augment_shards else []
+        run, val_batches = _setup(cfg, stage, out_dir, d, (tracks, augment_tracks), model_factory,
+                                  require_checkpoint)
         result = _loop(run, val_batches, cfg, stage, out_dir, d, stop_at_step, progress)
         if d.world > 1:
             # gloo aborts a rank ("terminate called without an active exception") when the group is
@@ -339,12 +352,15 @@ def train_stage(
             dist.destroy_process_group()
 
 
-def _setup(cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist, tracks: Sequence[StageTrack],
-           model_factory: ModelFactory | None, require_checkpoint: bool) -> tuple[_Run, list[StageBatch]]:
-    """Model, optimiser, scheduler and sampler, restored from ``out_dir``'s checkpoint when there is one."""
+def _setup(cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist,
+           data: tuple[Sequence[StageTrack], Sequence[StageTrack]], model_factory: ModelFactory | None,
+           require_checkpoint: bool) -> tuple[_Run, list[StageBatch]]:
+    """Model, optimiser, scheduler and sampler, restored from ``out_dir``'s checkpoint when there is one,
+    else started from ``cfg.train.init_from``'s weights when given. ``data``: (tracks, augmentation)."""
     tcfg, stage_cfg = cfg.train, cfg.stage(stage)
-    check_vocab(tracks, stage_cfg.prefix_vocab, stage_cfg.target_vocab)
-    train_tracks, val_tracks = _split_tracks(tracks, tcfg)
+    for part in data:
+        check_vocab(part, stage_cfg.prefix_vocab, stage_cfg.target_vocab)
+    train_tracks, val_tracks = _split_tracks(*data, tcfg)
     n_blocks = window_blocks(tcfg.window_seconds)
     val_windows = fixed_windows(val_tracks, n_blocks, tcfg.eval_batches * tcfg.batch_size)
     val_batches = fixed_batches(val_tracks, val_windows, n_blocks, tcfg.batch_size)
@@ -359,8 +375,19 @@ def _setup(cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist, tracks: Sequ
     elif require_checkpoint:
         raise HafmError(f"--resume given but {checkpoint_path} does not exist")
     else:
+        if tcfg.init_from:
+            _init_weights(model, tcfg.init_from, stage, stage_cfg)
         torch.manual_seed(tcfg.seed + 1 + d.rank)  # distinct dropout streams per rank
     return run, val_batches
+
+
+def _init_weights(model: nn.Module, path: str, stage: str, stage_cfg: StageConfig) -> None:
+    """Fine-tuning: start from the weights in ``path``, which must be a model of the same stage config."""
+    saved_cfg, weights = load_stage_weights(path)
+    if saved_cfg != stage_cfg:
+        raise HafmError(f"{path} holds another model than the {stage!r} stage asked for "
+                        f"(saved: {asdict(saved_cfg)}, asked: {asdict(stage_cfg)}); check --init-from")
+    model.load_state_dict(weights)
 
 
 def _loop(run: _Run, val_batches: list[StageBatch], cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist,

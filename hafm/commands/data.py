@@ -33,6 +33,12 @@ def register(subparsers) -> None:
         help="renderings per chorale: instrument sets for alto/tenor/bass "
         "(piano, strings, organ, winds, brass, guitar; 'auto' = seeded per track)",
     )
+    ch.add_argument(
+        "--augment", type=int, default=0, metavar="N",
+        help="write a training-augmentation tree instead: N random transpose/tempo/instrument variants of "
+        "every training chorale, nothing else (use another --out than the corpus; train with "
+        "`hafm train --augment-shards`)",
+    )
     ch.add_argument("--limit", type=int, default=None, help="render only the first N chorales (preview)")
     ch.add_argument("--workers", type=int, default=2, help="parallel processes (1 thread each)")
     ch.set_defaults(func=run_chorales)
@@ -72,6 +78,7 @@ def run_chorales(args) -> int:
         patch_sets=[None if p == "auto" else p for p in args.patch_set],
         limit=args.limit,
         workers=args.workers,
+        augment=args.augment,
     )
     manifest = build_corpus(args.out, config)
     summary = manifest["summary"]

@@ -20,6 +20,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=argparse.SUPPRESS,
                         help="torch threads (default: $HAFM_THREADS or 1; 0 keeps torch's default, e.g. on GPUs)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    parser.add_argument("--augment-shards", default=argparse.SUPPRESS,
+                        help="shard folder of a `hafm data chorales --augment` tree: fitting-only extra data "
+                             "(default: the config's train.augment_shards)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", required=True, help="run folder of this stage (checkpoint, config, metrics)")
     train.add_argument("--resume", action="store_true",
                        help="require an existing checkpoint in OUT (without it a checkpoint is still resumed)")
+    train.add_argument("--init-from", default=argparse.SUPPRESS, metavar="WEIGHTS",
+                       help="start a new run from these weights (best.pt, checkpoint.pt or a release file): "
+                            "fine-tuning; ignored when OUT already holds a checkpoint")
     train.add_argument("--max-minutes", type=float, default=argparse.SUPPRESS,
                        help="wall-clock budget of this invocation in minutes, then checkpoint and stop (0: none)")
     _common(train)
@@ -71,9 +77,7 @@ def _config(args: argparse.Namespace, max_minutes: float | None):
     cfg = load_config(args.config)
     n_codebooks, n_coarse = codec_shape(args.shards)
     cfg = with_codec_shape(cfg, n_codebooks, n_coarse, cfg.coarse.target_vocab)
-    overrides = {}
-    if hasattr(args, "max_steps"):
-        overrides["max_steps"] = args.max_steps
+    overrides = {key: getattr(args, key) for key in ("max_steps", "augment_shards", "init_from") if hasattr(args, key)}
     if max_minutes is not None:
         overrides["max_minutes"] = max_minutes
     return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **overrides))

@@ -62,6 +62,14 @@ class CorpusConfig:
     patch_sets: list[str | None] = field(default_factory=lambda: [None])  # None: seeded per track
     limit: int | None = None  # render only the first N chorales (tests, previews)
     workers: int = 2
+    # > 0: a training-augmentation tree instead of a corpus: this many seeded random variants
+    # (transpose, tempo, instruments) of every *training* chorale and nothing else, kept apart from
+    # the corpus so that its test songs, validation songs and the benchmark never change
+    augment: int = 0
+
+
+AUGMENT_TRANSPOSES = (-4, -3, -2, -1, 1, 2, 3, 4)  # semitones: keeps the soprano within a singer's range
+AUGMENT_TEMPO_FACTORS = (0.85, 0.9, 0.95, 1.05, 1.1, 1.15)
 
 
 def split_of(chorale: str, all_chorales: list[str], seed: int, n_test: int) -> str:
@@ -86,12 +94,15 @@ def _variant_name(chorale: str, transpose: int, tempo_factor: float, patch_set: 
 
 
 def plan_jobs(chorales: dict[str, Path], config: CorpusConfig) -> list[RenderJob]:
-    """All renderings asked for: every SATB chorale x transposes x tempo factors x patch sets."""
+    """All renderings asked for: every SATB chorale x transposes x tempo factors x patch sets, or,
+    with ``config.augment``, the augmentation variants of the training chorales."""
     ids = sorted(chorales)
     if config.limit is not None:
         ids = ids[: config.limit]
     # the split ranks the whole corpus, so --limit previews keep each chorale's split
     all_ids = sorted(chorales)
+    if config.augment:
+        return _augment_jobs(chorales, ids, all_ids, config)
     jobs = []
     for cid in ids:
         split = split_of(cid, all_ids, config.seed, config.n_test)
@@ -101,6 +112,23 @@ def plan_jobs(chorales: dict[str, Path], config: CorpusConfig) -> list[RenderJob
                     track = _variant_name(cid, transpose, factor, patch_set)
                     seed = _hash_int(f"{config.seed}:track:{track}") % (2**31)
                     jobs.append(RenderJob(track, cid, str(chorales[cid]), split, seed, transpose, factor, patch_set))
+    return jobs
+
+
+def _augment_jobs(chorales: dict[str, Path], ids: list[str], all_ids: list[str],
+                  config: CorpusConfig) -> list[RenderJob]:
+    """``config.augment`` variants of each training chorale: transpose and tempo drawn without
+    repetition from a seeded hash of (seed, chorale), instruments seeded per track."""
+    jobs = []
+    for cid in ids:
+        if split_of(cid, all_ids, config.seed, config.n_test) != "train":
+            continue
+        grid = [(t, f) for t in AUGMENT_TRANSPOSES for f in AUGMENT_TEMPO_FACTORS]
+        grid.sort(key=lambda tf: _hash_int(f"{config.seed}:augment:{cid}:{tf[0]}:{tf[1]}"))
+        for transpose, factor in grid[: config.augment]:
+            track = _variant_name(cid, transpose, factor, None)
+            seed = _hash_int(f"{config.seed}:track:{track}") % (2**31)
+            jobs.append(RenderJob(track, cid, str(chorales[cid]), "train", seed, transpose, factor, None))
     return jobs
 
 

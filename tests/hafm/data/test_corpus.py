@@ -28,6 +28,20 @@ def test_plan_crosses_augmentations_and_keeps_split(short_chorales):
     assert all(len(s) == 1 for s in splits.values())
 
 
+def test_augmentation_plans_random_variants_of_training_chorales_only(short_chorales):
+    from hafm.data.splits import song_of
+
+    config = corpus.CorpusConfig(n_test=1, augment=2)
+    jobs = corpus.plan_jobs(short_chorales, config)
+    test_ids = {c for c in short_chorales if corpus.split_of(c, sorted(short_chorales), 0, 1) == "test"}
+    train_ids = set(short_chorales) - test_ids
+    assert sorted(j.chorale_id for j in jobs) == sorted(2 * list(train_ids))
+    assert all(j.split == "train" and (j.transpose, j.tempo_factor) != (0, 1.0) for j in jobs)
+    assert {song_of(j.track) for j in jobs} == train_ids
+    assert len({(j.chorale_id, j.transpose, j.tempo_factor) for j in jobs}) == len(jobs)
+    assert [j.track for j in corpus.plan_jobs(short_chorales, config)] == [j.track for j in jobs]
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, short_chorales):
     root = tmp_path_factory.mktemp("chorales")

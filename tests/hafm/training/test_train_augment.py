@@ -1,0 +1,45 @@
+"""Fine-tuning inputs of a stage run: fitting-only augmentation tracks and ``train.init_from`` weights."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from hafm.checkpoints import export_release, load_checkpoint
+from hafm.data.splits import split_train_val
+from hafm.errors import HafmError
+from hafm.train import _split_tracks, train_stage
+
+
+def _variants(tracks, suffix="_t+2_x1.1"):
+    return [dataclasses.replace(t, name=t.name + suffix) for t in tracks]
+
+
+def test_augmentation_joins_fitting_but_never_renders_a_validation_song(tracks, tiny_config):
+    base = tracks("semantic")
+    tcfg = tiny_config().train
+    _, val_names = split_train_val([t.name for t in base], tcfg.val_fraction, tcfg.seed)
+    fit, val = _split_tracks(base, _variants(base), tcfg)
+    assert [t.name for t in val] == val_names
+    assert {t.name for t in fit} == ({t.name for t in base} - set(val_names)) | {
+        t.name + "_t+2_x1.1" for t in base if t.name not in val_names}
+
+
+def test_init_from_starts_a_new_run_from_the_given_weights(tmp_path, tracks, tiny_config):
+    first = tiny_config(max_steps=4)
+    train_stage(first, "coarse", tmp_path / "first", tracks=tracks("coarse"), progress=False)
+    release = export_release(tmp_path / "first" / "checkpoint.pt", tmp_path / "coarse.pt", half=False)
+    frozen = tiny_config(max_steps=1, lr=0.0, init_from=str(release))
+    train_stage(frozen, "coarse", tmp_path / "second", tracks=tracks("coarse"), progress=False)
+    started = load_checkpoint(tmp_path / "first" / "checkpoint.pt")["model"]
+    after = load_checkpoint(tmp_path / "second" / "checkpoint.pt")["model"]
+    assert all(torch.equal(started[k], after[k]) for k in started)
+
+
+def test_weights_of_another_stage_are_refused(tmp_path, tracks, tiny_config):
+    train_stage(tiny_config(max_steps=1), "semantic", tmp_path / "semantic", tracks=tracks("semantic"),
+                progress=False)
+    wrong = tiny_config(max_steps=1, init_from=str(tmp_path / "semantic" / "checkpoint.pt"))
+    with pytest.raises(HafmError, match="another model than the 'coarse' stage"):
+        train_stage(wrong, "coarse", tmp_path / "coarse", tracks=tracks("coarse"), progress=False)
+    assert not (tmp_path / "coarse" / "checkpoint.pt").exists()
