@@ -1,0 +1,107 @@
+"""Compare cascade checkpoint folders on *validation* songs: the choice of which weights to ship.
+
+    python -m benchmark.compare_checkpoints --root data/chorales \\
+        --candidates shipped=hafm/assets/cascade finetuned=runs/finetune/release --out results/finetune_augment
+
+Each folder holds ``semantic.pt``, ``coarse.pt``, ``fine.pt`` (release files or training checkpoints)
+and optionally ``sampling.toml``; every candidate generates with its own sampling settings, the
+same seeds and the same 10 s clips (the middle of each validation song, as ``hafm sweep-sampling``).
+Written: ``per_clip.csv`` (proxies and music metrics of every system and clip, ground truth
+included), ``summary.csv`` / ``summary.md`` (means, FAD against the validation songs' true
+accompaniments, and every candidate's paired difference from the first, by song with bootstrap
+95% intervals) and ``config.json``. Test songs are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark.music.stats import paired_difference
+from hafm.fileio import atomic_write_json, atomic_write_text
+from hafm.tables import markdown_table
+
+SR = 24_000
+METRICS = ("fad", "harmony", "rhythm", "coherence", "rhythm_xcorr", "harmony_chroma", "tonality")
+
+
+def _candidates(pairs: list[str]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for pair in pairs:
+        name, sep, folder = pair.partition("=")
+        if not sep or not name or name == "truth":
+            raise SystemExit(f"--candidates wants NAME=FOLDER (NAME not 'truth'), got {pair!r}")
+        out[name] = None if folder in ("", "shipped") else folder
+    return out
+
+
+def generate(candidates: dict[str, str | None], vocals: list[np.ndarray], seed: int, workers: int
+             ) -> dict[str, list[np.ndarray]]:
+    """Every candidate's accompaniment of every clip (24 kHz), each with its folder's sampling."""
+    from hafm.pipeline import GenerationPipeline, load_sampling
+    from hafm.sweep import generate_all
+
+    return {name: generate_all(functools.partial(GenerationPipeline.load, folder), [load_sampling(folder)],
+                               vocals, seed, workers)[0]
+            for name, folder in candidates.items()}
+
+
+def summarize(per_clip: pd.DataFrame, fads: dict[str, float], first: str) -> pd.DataFrame:
+    """One row per system: means, FAD, and each metric's paired difference from ``first`` by song."""
+    rows = []
+    by_song = per_clip.groupby(["system", "track"]).mean(numeric_only=True)
+    for system, group in per_clip.groupby("system", sort=False):
+        row = {"system": system, "clips": len(group), "fad": fads.get(system, np.nan)}
+        row.update({m: group[m].mean() for m in METRICS if m in group})
+        if system not in (first, "truth"):
+            for m in METRICS[1:]:
+                diff = paired_difference(by_song.loc[system][m], by_song.loc[first][m])
+                row[f"{m}_diff"] = f"{diff.diff:+.3f} [{diff.ci_low:+.3f}, {diff.ci_high:+.3f}]"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--root", default="data/chorales", help="corpus whose training songs hold the validation split")
+    parser.add_argument("--candidates", nargs="+", required=True, help="NAME=FOLDER; the first is the baseline")
+    parser.add_argument("--out", required=True, help="folder for per_clip.csv, summary.csv, summary.md")
+    parser.add_argument("--max-songs", type=int, default=0, help="validation songs to use (0: all)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of clip i is seed + i, for every candidate")
+    parser.add_argument("--workers", type=int, default=2, help="processes (1 thread each)")
+    args = parser.parse_args(argv)
+    from hafm.musicnn.embed import clip_embedder
+    from hafm.runtime import configure_threads
+    from hafm.sweep import score, validation_clips
+
+    from benchmark.music.bench import clip_rows
+
+    configure_threads(1)
+    candidates = _candidates(args.candidates)
+    names, vocals, accomps = validation_clips(args.root, args.max_songs, 10.0)
+    outputs = generate(candidates, vocals, args.seed, args.workers)
+    embed = clip_embedder(SR)
+    fads = {name: score(embed, accomps, outs) for name, outs in outputs.items()}
+    clips = [types.SimpleNamespace(clip_id=n, track=n, vocals=v) for n, v in zip(names, vocals)]
+    systems = {"truth": accomps, **outputs}
+    per_clip = pd.DataFrame(clip_rows({s: dict(zip(names, outs)) for s, outs in systems.items()}, clips, SR,
+                                      args.workers))
+    summary = summarize(per_clip, fads, next(iter(candidates)))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "per_clip.csv", per_clip.to_csv(index=False))
+    atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
+    atomic_write_text(out / "summary.md", markdown_table(summary) + "\n")
+    atomic_write_json(out / "config.json", {**vars(args), "songs": names})
+    print(markdown_table(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
