@@ -27,7 +27,6 @@ from hafm.checkpoints import (
     CHECKPOINT_NAME,
     best_val_loss,
     load_checkpoint,
-    load_stage_weights,
     restore_rng_states,
     rng_states,
     save_best,
@@ -44,9 +43,10 @@ from hafm.data.stage_data import (
     load_stage_tracks,
     window_blocks,
 )
-from hafm.data.splits import song_of, split_train_val
 from hafm.errors import HafmError
 from hafm.metrics_log import METRICS_NAME, MetricsLog
+from hafm.train_inputs import augment_tracks as augment_tracks_of
+from hafm.train_inputs import fit_and_validation, init_weights
 
 ModelFactory = Callable[[StageConfig], nn.Module]
 
@@ -176,17 +176,6 @@ def _init_distributed() -> _Dist:
     else:
         device = torch.device("cpu")
     return _Dist(dist.get_rank(), dist.get_world_size(), device, owns)
-
-
-def _split_tracks(tracks: Sequence[StageTrack], augment: Sequence[StageTrack],
-                  tcfg: TrainConfig) -> tuple[list[StageTrack], list[StageTrack]]:
-    """``(fit, validation)``: the validation split of ``tracks``; augmentation renderings join the
-    fitting tracks unless they render a validation song (validation stays un-augmented and unseen)."""
-    train_names, val_names = split_train_val([t.name for t in tracks], tcfg.val_fraction, tcfg.seed)
-    by_name = {t.name: t for t in tracks}
-    held_out = {song_of(n) for n in val_names}
-    extra = [t for t in augment if song_of(t.name) not in held_out]
-    return [by_name[n] for n in train_names] + extra, [by_name[n] for n in val_names]
 
 
 class _StopFlag:
@@ -337,8 +326,7 @@ def train_stage(
                 raise ValueError("give shard_dir or tracks")
             tracks = load_stage_tracks(shard_dir, "train", stage)
         if augment_tracks is None:
-            augment_shards = cfg.train.augment_shards
-            augment_tracks = load_stage_tracks(augment_shards, "train", stage) if augment_shards else []
+            augment_tracks = augment_tracks_of(cfg.train.augment_shards, shard_dir, stage)
         run, val_batches = _setup(cfg, stage, out_dir, d, (tracks, augment_tracks), model_factory,
                                   require_checkpoint)
         result = _loop(run, val_batches, cfg, stage, out_dir, d, stop_at_step, progress)
@@ -360,7 +348,7 @@ def _setup(cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist,
     tcfg, stage_cfg = cfg.train, cfg.stage(stage)
     for part in data:
         check_vocab(part, stage_cfg.prefix_vocab, stage_cfg.target_vocab)
-    train_tracks, val_tracks = _split_tracks(*data, tcfg)
+    train_tracks, val_tracks = fit_and_validation(*data, tcfg)
     n_blocks = window_blocks(tcfg.window_seconds)
     val_windows = fixed_windows(val_tracks, n_blocks, tcfg.eval_batches * tcfg.batch_size)
     val_batches = fixed_batches(val_tracks, val_windows, n_blocks, tcfg.batch_size)
@@ -376,18 +364,9 @@ def _setup(cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist,
         raise HafmError(f"--resume given but {checkpoint_path} does not exist")
     else:
         if tcfg.init_from:
-            _init_weights(model, tcfg.init_from, stage, stage_cfg)
+            init_weights(model, tcfg.init_from, stage, stage_cfg)
         torch.manual_seed(tcfg.seed + 1 + d.rank)  # distinct dropout streams per rank
     return run, val_batches
-
-
-def _init_weights(model: nn.Module, path: str, stage: str, stage_cfg: StageConfig) -> None:
-    """Fine-tuning: start from the weights in ``path``, which must be a model of the same stage config."""
-    saved_cfg, weights = load_stage_weights(path)
-    if saved_cfg != stage_cfg:
-        raise HafmError(f"{path} holds another model than the {stage!r} stage asked for "
-                        f"(saved: {asdict(saved_cfg)}, asked: {asdict(stage_cfg)}); check --init-from")
-    model.load_state_dict(weights)
 
 
 def _loop(run: _Run, val_batches: list[StageBatch], cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist,

@@ -134,3 +134,12 @@ def codec_shape(out: str | os.PathLike, split: str = "train") -> tuple[int, int]
         raise HafmError(f"no {split!r} token shards under {out}; run `hafm tokenize` first")
     n_codebooks = int(load_shard(paths[0])["acoustic_accomp"].shape[0])
     return n_codebooks, int(read_meta(paths[0]).get("n_coarse", n_codebooks // 2))
+
+
+def tokenizer_ids(out: str | os.PathLike, split: str = "train") -> tuple[str | None, str | None]:
+    """``(codec_id, semantic_id)`` recorded in the first shard of ``split`` (None where not recorded)."""
+    paths = sorted((Path(out) / split).glob("*.npz"))
+    if not paths:
+        raise HafmError(f"no {split!r} token shards under {out}; run `hafm tokenize` first")
+    meta = read_meta(paths[0])
+    return meta.get("codec_id"), meta.get("semantic_id")

@@ -7,8 +7,10 @@ import torch
 
 from hafm.checkpoints import export_release, load_checkpoint
 from hafm.data.splits import split_train_val
-from hafm.errors import HafmError
-from hafm.train import _split_tracks, train_stage
+from hafm.data.shards import save_shard
+from hafm.errors import HafmError, StaleCacheError
+from hafm.train import train_stage
+from hafm.train_inputs import fit_and_validation
 
 
 def _variants(tracks, suffix="_t+2_x1.1"):
@@ -19,7 +21,7 @@ def test_augmentation_joins_fitting_but_never_renders_a_validation_song(tracks, 
     base = tracks("semantic")
     tcfg = tiny_config().train
     _, val_names = split_train_val([t.name for t in base], tcfg.val_fraction, tcfg.seed)
-    fit, val = _split_tracks(base, _variants(base), tcfg)
+    fit, val = fit_and_validation(base, _variants(base), tcfg)
     assert [t.name for t in val] == val_names
     assert {t.name for t in fit} == ({t.name for t in base} - set(val_names)) | {
         t.name + "_t+2_x1.1" for t in base if t.name not in val_names}
@@ -43,3 +45,13 @@ def test_weights_of_another_stage_are_refused(tmp_path, tracks, tiny_config):
     with pytest.raises(HafmError, match="another model than the 'coarse' stage"):
         train_stage(wrong, "coarse", tmp_path / "coarse", tracks=tracks("coarse"), progress=False)
     assert not (tmp_path / "coarse" / "checkpoint.pt").exists()
+
+
+def test_augmentation_made_by_other_tokenizers_is_refused(tmp_path, shards, tiny_config):
+    for folder, codec_id in (("main", "codec-a"), ("augment", "codec-b")):
+        for name, arrays in shards.items():
+            save_shard(tmp_path / folder / "train" / f"{name}.npz", arrays,
+                       {"track": name, "codec_id": codec_id, "semantic_id": "sem"})
+    cfg = tiny_config(max_steps=1, augment_shards=str(tmp_path / "augment"))
+    with pytest.raises(StaleCacheError, match="codec_id 'codec-b', expected 'codec-a'"):
+        train_stage(cfg, "semantic", tmp_path / "run", tmp_path / "main", progress=False)
