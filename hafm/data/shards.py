@@ -129,17 +129,19 @@ def reusable_semantic(path: Path, source_sha256: str, semantic_id: str) -> dict[
 
 def codec_shape(out: str | os.PathLike, split: str = "train") -> tuple[int, int]:
     """``(n_codebooks, n_coarse)`` of the codec that made the shards of ``split`` (first shard)."""
+    first = _first_shard(out, split)
+    n_codebooks = int(load_shard(first)["acoustic_accomp"].shape[0])
+    return n_codebooks, int(read_meta(first).get("n_coarse", n_codebooks // 2))
+
+
+def _first_shard(out: str | os.PathLike, split: str) -> Path:
     paths = sorted((Path(out) / split).glob("*.npz"))
     if not paths:
         raise HafmError(f"no {split!r} token shards under {out}; run `hafm tokenize` first")
-    n_codebooks = int(load_shard(paths[0])["acoustic_accomp"].shape[0])
-    return n_codebooks, int(read_meta(paths[0]).get("n_coarse", n_codebooks // 2))
+    return paths[0]
 
 
 def tokenizer_ids(out: str | os.PathLike, split: str = "train") -> tuple[str | None, str | None]:
     """``(codec_id, semantic_id)`` recorded in the first shard of ``split`` (None where not recorded)."""
-    paths = sorted((Path(out) / split).glob("*.npz"))
-    if not paths:
-        raise HafmError(f"no {split!r} token shards under {out}; run `hafm tokenize` first")
-    meta = read_meta(paths[0])
+    meta = read_meta(_first_shard(out, split))
     return meta.get("codec_id"), meta.get("semantic_id")
