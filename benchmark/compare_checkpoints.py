@@ -5,7 +5,8 @@
 
 Each folder holds ``semantic.pt``, ``coarse.pt``, ``fine.pt`` (release files or training checkpoints)
 and optionally ``sampling.toml``; every candidate generates with its own sampling settings, the
-same seeds and the same 10 s clips (the middle of each validation song, as ``hafm sweep-sampling``).
+same seeds and the same 10 s clips (the middle of each validation song, as ``hafm sweep-sampling``,
+or ``--clips-per-song`` evenly spaced ones).
 Written: ``per_clip.csv`` (proxies and music metrics of every system and clip, ground truth
 included), ``summary.csv`` / ``summary.md`` (means, FAD against the validation songs' true
 accompaniments, and every candidate's paired difference from the first, by song with bootstrap
@@ -73,22 +74,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", nargs="+", required=True, help="NAME=FOLDER; the first is the baseline")
     parser.add_argument("--out", required=True, help="folder for per_clip.csv, summary.csv, summary.md")
     parser.add_argument("--max-songs", type=int, default=0, help="validation songs to use (0: all)")
+    parser.add_argument("--clips-per-song", type=int, default=1,
+                        help="10 s clips per song, evenly spaced (1: the middle); differences stay paired by song")
     parser.add_argument("--seed", type=int, default=0, help="seed of clip i is seed + i, for every candidate")
     parser.add_argument("--workers", type=int, default=2, help="processes (1 thread each)")
     args = parser.parse_args(argv)
     from hafm.musicnn.embed import clip_embedder
     from hafm.runtime import configure_threads
-    from hafm.sweep import score, validation_clips
+    from hafm.sweep import clip_song, score, validation_clips
 
     from benchmark.music.bench import clip_rows
 
     configure_threads(1)
     candidates = _candidates(args.candidates)
-    names, vocals, accomps = validation_clips(args.root, args.max_songs, 10.0)
+    names, vocals, accomps = validation_clips(args.root, args.max_songs, 10.0, args.clips_per_song)
     outputs = generate(candidates, vocals, args.seed, args.workers)
     embed = clip_embedder(SR)
     fads = {name: score(embed, accomps, outs) for name, outs in outputs.items()}
-    clips = [types.SimpleNamespace(clip_id=n, track=n, vocals=v) for n, v in zip(names, vocals)]
+    clips = [types.SimpleNamespace(clip_id=n, track=clip_song(n), vocals=v) for n, v in zip(names, vocals)]
     systems = {"truth": accomps, **outputs}
     per_clip = pd.DataFrame(clip_rows({s: dict(zip(names, outs)) for s, outs in systems.items()}, clips, SR,
                                       args.workers))
@@ -98,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(out / "per_clip.csv", per_clip.to_csv(index=False))
     atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
     atomic_write_text(out / "summary.md", markdown_table(summary) + "\n")
-    atomic_write_json(out / "config.json", {**vars(args), "songs": names})
+    atomic_write_json(out / "config.json", {**vars(args), "clips": names})
     print(markdown_table(summary))
     return 0
 

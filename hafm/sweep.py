@@ -184,8 +184,11 @@ def sweep(load_pipeline: Callable, base: SamplingConfig, vocals: Sequence[np.nda
     return best, rows, truth
 
 
-def validation_clips(root: str, max_songs: int, seconds: float) -> tuple[list[str], list, list]:
-    """Names, vocals and accompaniments ``[n]`` at 24 kHz: the middle ``seconds`` of validation songs."""
+def validation_clips(root: str, max_songs: int, seconds: float, clips_per_song: int = 1
+                     ) -> tuple[list[str], list, list]:
+    """Names, vocals and accompaniments ``[n]`` at 24 kHz: ``clips_per_song`` clips of ``seconds``
+    from each validation song, evenly spaced (one clip: the middle). With more than one clip per
+    song a name is ``<song>@<start>s``; ``clip_song`` gives the song back."""
     import numpy as np
 
     from hafm.data import musdb_io, splits
@@ -195,8 +198,15 @@ def validation_clips(root: str, max_songs: int, seconds: float) -> tuple[list[st
     n = int(seconds * 24_000)
     for track in tracks[:max_songs or None]:
         audio = musdb_io.read_track(track, sr=24_000)
-        start = max(0, (len(audio.vocals) - n) // 2)
-        names.append(track.name)
-        vocals.append(np.ascontiguousarray(audio.vocals[start:start + n], dtype=np.float32))
-        accomps.append(np.ascontiguousarray(audio.accompaniment[start:start + n], dtype=np.float32))
+        spare = max(0, len(audio.vocals) - n)
+        for k in range(clips_per_song):
+            start = spare * (k + 1) // (clips_per_song + 1)
+            names.append(track.name if clips_per_song == 1 else f"{track.name}@{start / 24_000:.1f}s")
+            vocals.append(np.ascontiguousarray(audio.vocals[start:start + n], dtype=np.float32))
+            accomps.append(np.ascontiguousarray(audio.accompaniment[start:start + n], dtype=np.float32))
     return names, vocals, accomps
+
+
+def clip_song(name: str) -> str:
+    """The song of a ``validation_clips`` name."""
+    return name.rsplit("@", 1)[0] if "@" in name else name

@@ -1,5 +1,7 @@
+import numpy as np
+
 from hafm.config import SamplingConfig
-from hafm.sweep import SweepConfig, describe, round_one, round_two
+from hafm.sweep import SweepConfig, clip_song, describe, round_one, round_two, validation_clips
 
 
 def test_round_one_varies_semantic_and_coarse_with_a_greedy_fine_stage():
@@ -26,3 +28,29 @@ def test_round_two_changes_only_the_fine_stage_and_skips_the_incumbent():
     assert len(candidates) == 1
     assert describe(candidates[0])["fine_temperature"] == 0.5
     assert describe(candidates[0])["coarse_temperature"] == describe(best)["coarse_temperature"]
+
+
+def _ramp_corpus(root, seconds: float = 3.0) -> None:
+    """Two training songs whose vocal sample equals its time in seconds / 10 (24 kHz)."""
+    from hafm.testing.corpora import write_track
+
+    ramp = (np.arange(int(seconds * 24_000)) / 24_000 / 10).astype(np.float32)
+    for name in ("A - one", "B - two"):
+        write_track(root, "train", name, {"vocals": ramp, "bass": 0.5 * ramp}, 24_000)
+
+
+def test_validation_clips_are_evenly_spaced_and_name_their_song(tmp_path):
+    _ramp_corpus(tmp_path)
+    names, vocals, accomps = validation_clips(str(tmp_path), 0, 1.0, clips_per_song=2)
+    assert len(names) % 2 == 0 and names
+    song = clip_song(names[0])
+    assert names[:2] == [f"{song}@0.7s", f"{song}@1.3s"]
+    assert [round(float(v[0]) * 10, 2) for v in vocals[:2]] == [0.67, 1.33]
+    assert all(len(v) == 24_000 for v in vocals + accomps)
+
+
+def test_one_validation_clip_per_song_is_the_middle_named_as_the_song(tmp_path):
+    _ramp_corpus(tmp_path)
+    names, vocals, _ = validation_clips(str(tmp_path), 0, 1.0)
+    assert clip_song(names[0]) == names[0]
+    assert round(float(vocals[0][0]) * 10, 2) == 1.0
