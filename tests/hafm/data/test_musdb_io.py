@@ -68,3 +68,24 @@ def test_reads_stem_mp4_tree(stems_tree):
     # vocals is the 220 Hz stem (stream 4); AAC keeps the frequency of a pure tone
     spectrum = np.abs(np.fft.rfft(tracks[0].vocals[:44_100]))
     assert abs(int(np.argmax(spectrum)) - 220) <= 2
+
+
+def test_a_wav_tree_is_indexed_from_headers_without_ffprobe(hq_tree, monkeypatch):
+    import stempeg
+    import stempeg.read
+
+    def no_ffprobe(path, *args, **kwargs):
+        raise AssertionError(f"ffprobe started for {path}")
+
+    monkeypatch.setattr(stempeg.read.ffmpeg, "probe", no_ffprobe)
+    real = stempeg.Info
+    tracks = {t.name: t for t in musdb_io.open_db(hq_tree, "train")}
+    track = tracks["B - two"]
+    assert (track.rate, track.samples, track.duration) == (8_000, 12_000, 1.5)
+    assert track.info.channels() == 2
+    assert stempeg.Info is real
+
+
+def test_what_a_wav_header_cannot_answer_still_comes_from_stempeg(hq_tree):
+    track = musdb_io.open_db(hq_tree, "test")[0]
+    assert track.info.nb_audio_streams == 1
