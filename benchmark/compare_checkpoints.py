@@ -10,7 +10,10 @@ or ``--clips-per-song`` evenly spaced ones).
 Written: ``per_clip.csv`` (proxies and music metrics of every system and clip, ground truth
 included), ``summary.csv`` / ``summary.md`` (means, FAD against the validation songs' true
 accompaniments, and every candidate's paired difference from the first, by song with bootstrap
-95% intervals) and ``config.json``. Test songs are never read.
+95% intervals) and ``config.json``. With ``--oracles`` two upper bounds of the first candidate
+join as systems: ``codec_oracle`` (the true accompaniment through the codec) and ``true_semantic``
+(its coarse and fine stages on the true accompaniment's semantic tokens), which show what the
+semantic stage loses and what the acoustic stages and the codec lose. Test songs are never read.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from hafm.fileio import atomic_write_json, atomic_write_text
 from hafm.tables import markdown_table
 
 SR = 24_000
+RESERVED = ("truth", "codec_oracle", "true_semantic")  # system names the tool itself gives
 METRICS = ("fad", "harmony", "rhythm", "coherence", "rhythm_xcorr", "harmony_chroma", "tonality")
 
 
@@ -35,8 +39,8 @@ def _candidates(pairs: list[str]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for pair in pairs:
         name, sep, folder = pair.partition("=")
-        if not sep or not name or name == "truth":
-            raise SystemExit(f"--candidates wants NAME=FOLDER (NAME not 'truth'), got {pair!r}")
+        if not sep or not name or name in RESERVED:
+            raise SystemExit(f"--candidates wants NAME=FOLDER (NAME not one of {RESERVED}), got {pair!r}")
         out[name] = None if folder in ("", "shipped") else folder
     return out
 
@@ -50,6 +54,29 @@ def generate(candidates: dict[str, str | None], vocals: list[np.ndarray], seed: 
     return {name: generate_all(functools.partial(GenerationPipeline.load, folder), [load_sampling(folder)],
                                vocals, seed, workers)[0]
             for name, folder in candidates.items()}
+
+
+def oracle_outputs(folder: str | None, vocals: list[np.ndarray], accomps: list[np.ndarray], seed: int,
+                   batch: int = 8) -> dict[str, list[np.ndarray]]:
+    """Upper bounds for ``folder``'s cascade, by clip (24 kHz, one process): ``codec_oracle``, the true
+    accompaniment through the codec (8 codebooks), and ``true_semantic``, its coarse and fine stages
+    run on the true accompaniment's semantic tokens (the semantic stage skipped; clip i seed + i)."""
+    import torch
+
+    from benchmark.systems import CodecOracle
+    from hafm.pipeline import GenerationPipeline, length_batches
+
+    pipeline = GenerationPipeline.load(folder)
+    codec_oracle = CodecOracle(pipeline.codec, pipeline.codec.n_codebooks, "codec_oracle")
+    out = {"codec_oracle": [codec_oracle(types.SimpleNamespace(accompaniment=a)) for a in accomps],
+           "true_semantic": [None] * len(vocals)}
+    for idx in length_batches([len(v) for v in vocals], batch):
+        wavs = pipeline.generate_batch([torch.from_numpy(vocals[i])[None] for i in idx], SR,
+                                       seeds=[seed + i for i in idx],
+                                       accompaniments=[torch.from_numpy(accomps[i])[None] for i in idx])
+        for i, wav in zip(idx, wavs):
+            out["true_semantic"][i] = wav[0].numpy()
+    return out
 
 
 def summarize(per_clip: pd.DataFrame, fads: dict[str, float], first: str) -> pd.DataFrame:
@@ -76,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-songs", type=int, default=0, help="validation songs to use (0: all)")
     parser.add_argument("--clips-per-song", type=int, default=1,
                         help="10 s clips per song, evenly spaced (1: the middle); differences stay paired by song")
+    parser.add_argument("--oracles", action="store_true",
+                        help="also score the first candidate's codec oracle and its acoustic stages on true semantic tokens")
     parser.add_argument("--seed", type=int, default=0, help="seed of clip i is seed + i, for every candidate")
     parser.add_argument("--workers", type=int, default=2, help="processes (1 thread each)")
     args = parser.parse_args(argv)
@@ -89,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     candidates = _candidates(args.candidates)
     names, vocals, accomps = validation_clips(args.root, args.max_songs, 10.0, args.clips_per_song)
     outputs = generate(candidates, vocals, args.seed, args.workers)
+    if args.oracles:
+        outputs.update(oracle_outputs(next(iter(candidates.values())), vocals, accomps, args.seed))
     embed = clip_embedder(SR)
     fads = {name: score(embed, accomps, outs) for name, outs in outputs.items()}
     clips = [types.SimpleNamespace(clip_id=n, track=clip_song(n), vocals=v) for n, v in zip(names, vocals)]

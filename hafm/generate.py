@@ -76,11 +76,13 @@ def generate_stage(lm: StageLM, prefix: torch.Tensor, n_frames: int, grid: list[
 
 def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: int = 3,
                     sampling: SamplingConfig | None = None, generator: Generators | None = None,
-                    progress: bool = False) -> torch.Tensor:
+                    progress: bool = False, accompaniment_semantic: torch.Tensor | None = None) -> torch.Tensor:
     """``vocal_semantic [T_s]`` -> accompaniment codes ``[K, int(T_s * 75 / 50)]``; a batch
     ``[B, T_s]`` (clips of one length) -> ``[B, K, ...]``, with one generator per clip or one shared.
 
     ``stages=3``: every codebook (coarse then fine); ``stages=2``: the coarse codebooks only.
+    ``accompaniment_semantic`` (shaped like ``vocal_semantic``), when given, replaces the semantic
+    stage's output: the acoustic stages run on these tokens (an oracle ablation: true tokens in).
     """
     if stages not in (2, 3):
         raise ValueError(f"stages must be 2 or 3, got {stages}")
@@ -90,7 +92,10 @@ def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: i
     n_sem = batch.shape[1]
     n_ac = acoustic_from_semantic(n_sem)
     grid = window_grid(n_sem, *semantic_window(sampling))
-    accomp = generate_stage(cascade.semantic, batch[:, None], n_sem, grid, sampling, generator, progress)
+    if accompaniment_semantic is None:
+        accomp = generate_stage(cascade.semantic, batch[:, None], n_sem, grid, sampling, generator, progress)
+    else:
+        accomp = accompaniment_semantic.reshape(batch.shape)[:, None]
     semantic_pair = torch.cat([batch[:, None], accomp], dim=1)
     codes = generate_stage(cascade.coarse, semantic_pair, n_ac, grid, sampling, generator, progress)
     if stages == 3:

@@ -125,12 +125,15 @@ class GenerationPipeline:
 
     def codes_batch(self, vocals: Sequence[torch.Tensor], sr: int, *, seeds: Sequence[int],
                     stages: int | None = None, progress: bool = False,
-                    max_seconds: float | None = audio.DEFAULT_MAX_SECONDS) -> torch.Tensor:
+                    max_seconds: float | None = audio.DEFAULT_MAX_SECONDS,
+                    accompaniments: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         """Codes ``[B, K, T_a]`` for ``B`` vocals ``[C, n]`` of one length, generated as one batch.
 
         Clip ``i`` uses its own generator seeded with ``seeds[i]`` (vocal noise and every token),
         so it draws what :meth:`codes` draws for it alone, up to float rounding of the batched
         forward pass; a batch of 8 costs about a third per clip of single clips on one CPU thread.
+        ``accompaniments`` (the true ones, ``[C, n]`` like the vocals): the semantic stage is
+        skipped and the acoustic stages run on their semantic tokens, an oracle ablation.
         """
         from hafm.generate import generate_tokens, vocal_semantic_tokens
 
@@ -142,8 +145,13 @@ class GenerationPipeline:
         tokens = torch.stack([
             vocal_semantic_tokens(audio.validate(v, "vocals", sr=sr, max_seconds=max_seconds), sr, self.semantic,
                                   self.sampling.vocal_noise_std, g) for v, g in zip(vocals, generators)])
+        if accompaniments is not None and [a.shape[-1] for a in accompaniments] != [v.shape[-1] for v in vocals]:
+            raise ValueError("need one accompaniment per vocal, of the vocal's length")
+        true_semantic = None if accompaniments is None else torch.stack([
+            vocal_semantic_tokens(audio.validate(a, "accompaniment", sr, max_seconds, allow_silent=True), sr,
+                                  self.semantic, 0.0, g) for a, g in zip(accompaniments, generators)])
         return generate_tokens(self.cascade, tokens, stages=stages or self.stages, sampling=self.sampling,
-                               generator=generators, progress=progress)
+                               generator=generators, progress=progress, accompaniment_semantic=true_semantic)
 
     @torch.inference_mode()
     def decode(self, codes: torch.Tensor, n_samples: int) -> torch.Tensor:
@@ -158,9 +166,11 @@ class GenerationPipeline:
 
     def generate_batch(self, vocals: Sequence[torch.Tensor], sr: int, *, seeds: Sequence[int],
                        stages: int | None = None, progress: bool = False,
-                       max_seconds: float | None = audio.DEFAULT_MAX_SECONDS) -> list[torch.Tensor]:
+                       max_seconds: float | None = audio.DEFAULT_MAX_SECONDS,
+                       accompaniments: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
         """:meth:`generate` for vocals of one length as one batch (see :meth:`codes_batch`)."""
-        codes = self.codes_batch(vocals, sr, seeds=seeds, stages=stages, progress=progress, max_seconds=max_seconds)
+        codes = self.codes_batch(vocals, sr, seeds=seeds, stages=stages, progress=progress, max_seconds=max_seconds,
+                                 accompaniments=accompaniments)
         n = round(vocals[0].shape[-1] * ACOUSTIC_SR / sr)
         return [self.decode(c, n) for c in codes]
 

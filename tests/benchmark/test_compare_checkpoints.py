@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.compare_checkpoints import METRICS, _candidates, summarize
+from benchmark.compare_checkpoints import METRICS, _candidates, oracle_outputs, summarize
 
 
 def _per_clip(shift: float) -> pd.DataFrame:
@@ -30,3 +30,24 @@ def test_candidates_name_folders_and_refuse_a_bare_path():
     assert _candidates(["shipped=shipped", "new=runs/x"]) == {"shipped": None, "new": "runs/x"}
     with pytest.raises(SystemExit, match="NAME=FOLDER"):
         _candidates(["runs/x"])
+
+
+def test_candidates_may_not_take_the_names_of_the_tools_own_systems():
+    with pytest.raises(SystemExit, match="NAME not one of"):
+        _candidates(["shipped=shipped", "true_semantic=runs/x"])
+
+
+def test_oracles_give_every_clip_a_codec_oracle_and_a_true_semantic_rendering(monkeypatch):
+    from hafm.config import SamplingConfig
+    from hafm.pipeline import GenerationPipeline
+    from hafm.testing import EnergySemantic, ToneCodec, tiny_cascade
+
+    pipeline = GenerationPipeline(tiny_cascade(), EnergySemantic(), ToneCodec(), SamplingConfig(), "w")
+    monkeypatch.setattr(GenerationPipeline, "load", classmethod(lambda cls, folder: pipeline))
+    t = np.arange(12_000) / 24_000
+    vocals = [(0.3 * np.sin(2 * np.pi * f * t)).astype(np.float32) for f in (220, 330, 440)]
+    accomps = [(a * np.sin(2 * np.pi * 110 * t)).astype(np.float32) for a in (0.1, 0.3, 0.6)]
+    out = oracle_outputs(None, vocals, accomps, seed=0, batch=2)
+    assert sorted(out) == ["codec_oracle", "true_semantic"]
+    assert [len(x) for x in out["true_semantic"] + out["codec_oracle"]] == [12_000] * 6
+    assert not np.allclose(out["true_semantic"][0], out["true_semantic"][2])

@@ -1,6 +1,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from hafm.config import SamplingConfig
@@ -69,3 +70,28 @@ def test_length_batches_hold_one_length_and_at_most_the_batch_size():
     grouped = length_batches(lengths, 3)
     assert sorted(i for b in grouped for i in b) == list(range(10))
     assert all(len(b) <= 3 and len({lengths[i] for i in b}) == 1 for b in grouped)
+
+
+def _sine(freq: float, amplitude: float = 0.3) -> torch.Tensor:
+    t = torch.arange(24_000) / 24_000
+    return (amplitude * torch.sin(2 * torch.pi * freq * t))[None].float()
+
+
+def test_true_accompaniment_tokens_replace_the_semantic_stage(monkeypatch):
+    pipeline = _pipeline()
+
+    def no_semantic_stage(*args, **kwargs):
+        raise AssertionError("the semantic stage ran")
+
+    vocals = [_sine(220.0)]
+    plain = pipeline.codes_batch(vocals, 24_000, seeds=[5])
+    monkeypatch.setattr(pipeline.cascade.semantic, "generate", no_semantic_stage)
+    quiet = pipeline.codes_batch(vocals, 24_000, seeds=[5], accompaniments=[_sine(110.0, 0.05)])
+    loud = pipeline.codes_batch(vocals, 24_000, seeds=[5], accompaniments=[_sine(110.0, 0.9)])
+    assert quiet.shape == plain.shape
+    assert not torch.equal(quiet[:, :4], loud[:, :4])
+
+
+def test_an_accompaniment_of_another_length_than_its_vocal_is_refused():
+    with pytest.raises(ValueError, match="of the vocal's length"):
+        _pipeline().codes_batch([_sine(220.0)], 24_000, seeds=[0], accompaniments=[_sine(110.0)[:, :12_000]])
