@@ -8,9 +8,9 @@ and optionally ``sampling.toml``; every candidate generates with its own samplin
 same seeds and the same 10 s clips (the middle of each validation song, as ``hafm sweep-sampling``,
 or ``--clips-per-song`` evenly spaced ones).
 Written: ``per_clip.csv`` (proxies and music metrics of every system and clip, ground truth
-included), ``summary.csv`` / ``summary.md`` (means, FAD against the validation songs' true
-accompaniments, and every candidate's paired difference from the first, by song with bootstrap
-95% intervals) and ``config.json``. With ``--oracles`` two upper bounds of the first candidate
+included), ``systems.png`` (every metric by system), ``summary.csv`` / ``summary.md`` (means, FAD
+against the validation songs' true accompaniments, and every candidate's paired difference from
+the first, by song with bootstrap 95% intervals) and ``config.json``. With ``--oracles`` two upper bounds of the first candidate
 join as systems: ``codec_oracle`` (the true accompaniment through the codec) and ``true_semantic``
 (its coarse and fine stages on the true accompaniment's semantic tokens), which show what the
 semantic stage loses and what the acoustic stages and the codec lose. Test songs are never read.
@@ -94,6 +94,30 @@ def summarize(per_clip: pd.DataFrame, fads: dict[str, float], first: str) -> pd.
     return pd.DataFrame(rows)
 
 
+def plot_systems(per_clip: pd.DataFrame, path: Path, metrics: tuple[str, ...] = METRICS[1:]) -> None:
+    """PNG: one panel per metric, a bar per system (clip mean, whiskers 1.96 standard errors)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hafm.fileio import atomic_save
+
+    systems = list(dict.fromkeys(per_clip["system"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.4), sharey=False)
+    for ax, metric in zip(axes, metrics):
+        groups = [per_clip.loc[per_clip["system"] == s, metric].dropna() for s in systems]
+        means = [g.mean() for g in groups]
+        errors = [1.96 * g.std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else 0.0 for g in groups]
+        ax.bar(range(len(systems)), means, yerr=errors, color=[f"C{i}" for i in range(len(systems))], capsize=3)
+        ax.set_xticks(range(len(systems)), systems, rotation=60, ha="right", fontsize=8)
+        ax.set_title(metric, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -131,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "per_clip.csv", per_clip.to_csv(index=False))
     atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
-    atomic_write_text(out / "summary.md", markdown_table(summary) + "\n")
+    atomic_write_text(out / "summary.md", markdown_table(summary) + "\n\n![systems](systems.png)\n")
+    plot_systems(per_clip, out / "systems.png")
     atomic_write_json(out / "config.json", {**vars(args), "clips": names})
     print(markdown_table(summary))
     return 0

@@ -51,3 +51,10 @@ def test_oracles_give_every_clip_a_codec_oracle_and_a_true_semantic_rendering(mo
     assert sorted(out) == ["codec_oracle", "true_semantic"]
     assert [len(x) for x in out["true_semantic"] + out["codec_oracle"]] == [12_000] * 6
     assert not np.allclose(out["true_semantic"][0], out["true_semantic"][2])
+
+
+def test_the_systems_figure_is_a_png(tmp_path):
+    from benchmark.compare_checkpoints import plot_systems
+
+    plot_systems(_per_clip(0.1), tmp_path / "systems.png")
+    assert (tmp_path / "systems.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
