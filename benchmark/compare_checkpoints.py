@@ -8,9 +8,10 @@ and optionally ``sampling.toml``; every candidate generates with its own samplin
 same seeds and the same 10 s clips (the middle of each validation song, as ``hafm sweep-sampling``,
 or ``--clips-per-song`` evenly spaced ones).
 Written: ``per_clip.csv`` (proxies and music metrics of every system and clip, ground truth
-included), ``systems.png`` (every metric by system), ``summary.csv`` / ``summary.md`` (means, FAD
-against the validation songs' true accompaniments, and every candidate's paired difference from
-the first, by song with bootstrap 95% intervals) and ``config.json``. With ``--oracles`` two upper bounds of the first candidate
+included), ``summary.csv`` / ``summary.md`` (means, FAD against the validation songs' true
+accompaniments, and every candidate's paired difference from the first, by song with bootstrap
+95% intervals), ``systems.png`` (every metric by system), ``spectrograms.png`` (the first clip,
+every system) and ``config.json``. With ``--oracles`` two upper bounds of the first candidate
 join as systems: ``codec_oracle`` (the true accompaniment through the codec) and ``true_semantic``
 (its coarse and fine stages on the true accompaniment's semantic tokens), which show what the
 semantic stage loses and what the acoustic stages and the codec lose. Test songs are never read.
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes (1 thread each)")
     args = parser.parse_args(argv)
     from hafm.musicnn.embed import clip_embedder
+    from hafm.cascade_report import plot_spectrograms
     from hafm.runtime import configure_threads
     from hafm.sweep import clip_song, score, validation_clips
 
@@ -155,8 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "per_clip.csv", per_clip.to_csv(index=False))
     atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
-    atomic_write_text(out / "summary.md", markdown_table(summary) + "\n\n![systems](systems.png)\n")
+    atomic_write_text(out / "summary.md", markdown_table(summary)
+                      + "\n\n![systems](systems.png)\n![first clip](spectrograms.png)\n")
     plot_systems(per_clip, out / "systems.png")
+    plot_spectrograms({"vocals": vocals[0], "truth": accomps[0], **{s: outs[0] for s, outs in outputs.items()}},
+                      SR, out / "spectrograms.png", f"{names[0]} (validation)")
     atomic_write_json(out / "config.json", {**vars(args), "clips": names})
     print(markdown_table(summary))
     return 0
