@@ -119,6 +119,17 @@ def plot_systems(per_clip: pd.DataFrame, path: Path, metrics: tuple[str, ...] = 
     plt.close(fig)
 
 
+def write_results(out: Path, per_clip: pd.DataFrame, summary: pd.DataFrame, config: dict) -> None:
+    """``per_clip.csv``, ``summary.csv``, ``summary.md``, ``systems.png`` and ``config.json`` in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "per_clip.csv", per_clip.to_csv(index=False))
+    atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
+    atomic_write_text(out / "summary.md", markdown_table(summary)
+                      + "\n\n![systems](systems.png)\n![first clip](spectrograms.png)\n")
+    plot_systems(per_clip, out / "systems.png")
+    atomic_write_json(out / "config.json", config)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -133,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of clip i is seed + i, for every candidate")
     parser.add_argument("--workers", type=int, default=2, help="processes (1 thread each)")
     args = parser.parse_args(argv)
-    from hafm.musicnn.embed import clip_embedder
     from hafm.cascade_report import plot_spectrograms
+    from hafm.musicnn.embed import clip_embedder
     from hafm.runtime import configure_threads
     from hafm.sweep import clip_song, score, validation_clips
 
@@ -153,16 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     per_clip = pd.DataFrame(clip_rows({s: dict(zip(names, outs)) for s, outs in systems.items()}, clips, SR,
                                       args.workers))
     summary = summarize(per_clip, fads, next(iter(candidates)))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "per_clip.csv", per_clip.to_csv(index=False))
-    atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
-    atomic_write_text(out / "summary.md", markdown_table(summary)
-                      + "\n\n![systems](systems.png)\n![first clip](spectrograms.png)\n")
-    plot_systems(per_clip, out / "systems.png")
+    write_results(Path(args.out), per_clip, summary, {**vars(args), "clips": names})
     plot_spectrograms({"vocals": vocals[0], "truth": accomps[0], **{s: outs[0] for s, outs in outputs.items()}},
-                      SR, out / "spectrograms.png", f"{names[0]} (validation)")
-    atomic_write_json(out / "config.json", {**vars(args), "clips": names})
+                      SR, Path(args.out) / "spectrograms.png", f"{names[0]} (validation)")
     print(markdown_table(summary))
     return 0
 

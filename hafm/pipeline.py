@@ -141,12 +141,12 @@ class GenerationPipeline:
             raise ValueError(f"need one seed per vocal: {len(vocals)} vocals, {len(seeds)} seeds")
         if len({v.shape[-1] for v in vocals}) != 1:
             raise ValueError("a batch needs vocals of one length; generate clips of other lengths separately")
+        if accompaniments is not None and [a.shape[-1] for a in accompaniments] != [v.shape[-1] for v in vocals]:
+            raise ValueError("need one accompaniment per vocal, of the vocal's length")
         generators = [torch.Generator().manual_seed(seed) for seed in seeds]
         tokens = torch.stack([
             vocal_semantic_tokens(audio.validate(v, "vocals", sr=sr, max_seconds=max_seconds), sr, self.semantic,
                                   self.sampling.vocal_noise_std, g) for v, g in zip(vocals, generators)])
-        if accompaniments is not None and [a.shape[-1] for a in accompaniments] != [v.shape[-1] for v in vocals]:
-            raise ValueError("need one accompaniment per vocal, of the vocal's length")
         true_semantic = None if accompaniments is None else torch.stack([
             vocal_semantic_tokens(audio.validate(a, "accompaniment", sr, max_seconds, allow_silent=True), sr,
                                   self.semantic, 0.0, g) for a, g in zip(accompaniments, generators)])

@@ -58,3 +58,14 @@ def test_the_systems_figure_is_a_png(tmp_path):
 
     plot_systems(_per_clip(0.1), tmp_path / "systems.png")
     assert (tmp_path / "systems.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_results_are_written_with_their_config(tmp_path):
+    from benchmark.compare_checkpoints import write_results
+
+    per_clip = _per_clip(0.1)
+    summary = summarize(per_clip, {"truth": 0.0, "old": 20.0, "new": 18.0}, "old")
+    write_results(tmp_path / "cmp", per_clip, summary, {"seed": 3})
+    assert sorted(p.name for p in (tmp_path / "cmp").iterdir()) == [
+        "config.json", "per_clip.csv", "summary.csv", "summary.md", "systems.png"]
+    assert pd.read_csv(tmp_path / "cmp" / "per_clip.csv").shape == per_clip.shape
