@@ -6,7 +6,7 @@ from hafm.sweep import SweepConfig, clip_song, describe, round_one, round_two, v
 
 def test_round_one_varies_semantic_and_coarse_with_a_greedy_fine_stage():
     cfg = SweepConfig(semantic_temperatures=(0.9,), coarse_temperatures=(0.6, 1.0), coarse_guidance_scales=(1.0, 3.0),
-                      semantic_guidance_scales=(1.0,))
+                      semantic_guidance_scales=(1.0,), semantic_top_ps=(0.0,))
     candidates = round_one(SamplingConfig(), cfg)
     assert len(candidates) == 4
     assert all(c.effective()["fine"]["temperature"] == 0.0 for c in candidates)
@@ -15,7 +15,7 @@ def test_round_one_varies_semantic_and_coarse_with_a_greedy_fine_stage():
 
 
 def test_round_one_guides_the_semantic_stage_independently_of_the_coarse_stage():
-    cfg = SweepConfig(semantic_temperatures=(0.9,), semantic_guidance_scales=(1.0, 3.0),
+    cfg = SweepConfig(semantic_temperatures=(0.9,), semantic_guidance_scales=(1.0, 3.0), semantic_top_ps=(0.0,),
                       coarse_temperatures=(0.6,), coarse_guidance_scales=(1.0,))
     candidates = round_one(SamplingConfig(), cfg)
     assert {(c.effective()["semantic"]["guidance_scale"], c.effective()["coarse"]["guidance_scale"])
@@ -54,3 +54,13 @@ def test_one_validation_clip_per_song_is_the_middle_named_as_the_song(tmp_path):
     names, vocals, _ = validation_clips(str(tmp_path), 0, 1.0)
     assert clip_song(names[0]) == names[0]
     assert round(float(vocals[0][0]) * 10, 2) == 1.0
+
+
+def test_round_one_crosses_semantic_top_p_with_the_other_settings():
+    cfg = SweepConfig(semantic_temperatures=(0.9, 1.0), semantic_guidance_scales=(3.0,), semantic_top_ps=(0.0, 0.8),
+                      coarse_temperatures=(0.6,), coarse_guidance_scales=(1.0,))
+    candidates = round_one(SamplingConfig(), cfg)
+    assert {(c.effective()["semantic"]["temperature"], c.effective()["semantic"]["top_p"]) for c in candidates} \
+        == {(0.9, 0.0), (0.9, 0.8), (1.0, 0.0), (1.0, 0.8)}
+    assert all(c.effective()["coarse"]["top_p"] == SamplingConfig().top_p for c in candidates)
+    assert describe(candidates[1])["semantic_top_p"] == 0.8
