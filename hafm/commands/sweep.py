@@ -20,7 +20,7 @@ def register(subparsers) -> None:
                         help="save the chosen settings as sampling.toml in the checkpoint folder (the default "
                              "for hafm generate and the benchmark)")
     parser.add_argument("--max-songs", type=int, default=0, help="validation songs (0: all)")
-    parser.add_argument("--clips-per-song", type=int, default=1,
+    parser.add_argument("--clips-per-song", type=int, default=3,
                         help="evenly spaced clips per validation song (1: the middle of each song)")
     parser.add_argument("--clip-seconds", type=float, default=10.0,
                         help="clip length (s), the middle of each song; 10 s as the benchmark's clips, so "

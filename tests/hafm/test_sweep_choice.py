@@ -23,3 +23,8 @@ def test_mean_rhythm_ranks_aligned_onsets_above_shifted_ones():
     aligned = np.convolve(clicks, rng.standard_normal(400).astype(np.float32), mode="same")
     shifted = np.roll(aligned, sr // 4)  # onsets between the vocal's, 250 ms away
     assert mean_rhythm([vocal], [aligned]) > mean_rhythm([vocal], [shifted]) + 0.3
+
+
+def test_a_setting_within_the_tolerance_of_the_best_stays_eligible_when_only_the_best_reaches_the_floor():
+    rows = [{"fad": 23.0, "rhythm": 0.346}, {"fad": 21.0, "rhythm": 0.335}, {"fad": 19.0, "rhythm": 0.30}]
+    assert choose(rows, floor=0.34) == 1
