@@ -36,7 +36,7 @@ RESERVED = ("truth", "codec_oracle", "true_semantic")  # system names the tool i
 METRICS = ("fad", "harmony", "rhythm", "coherence", "rhythm_xcorr", "harmony_chroma", "tonality")
 
 
-def _candidates(pairs: list[str]) -> dict[str, str | None]:
+def candidate_folders(pairs: list[str]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for pair in pairs:
         name, sep, folder = pair.partition("=")
@@ -80,15 +80,19 @@ def oracle_outputs(folder: str | None, vocals: list[np.ndarray], accomps: list[n
     return out
 
 
-def summarize(per_clip: pd.DataFrame, fads: dict[str, float], first: str) -> pd.DataFrame:
-    """One row per system: means, FAD, and each metric's paired difference from ``first`` by song."""
+def summarize(per_clip: pd.DataFrame, fads: dict[str, float] | None, first: str,
+              metrics: tuple[str, ...] = METRICS[1:]) -> pd.DataFrame:
+    """One row per system: FAD (unless ``fads`` is None), means, and each metric's paired
+    difference from ``first`` by song (bootstrap 95% interval)."""
     rows = []
     by_song = per_clip.groupby(["system", "track"]).mean(numeric_only=True)
     for system, group in per_clip.groupby("system", sort=False):
-        row = {"system": system, "clips": len(group), "fad": fads.get(system, np.nan)}
-        row.update({m: group[m].mean() for m in METRICS if m in group})
+        row = {"system": system, "clips": len(group)}
+        if fads is not None:
+            row["fad"] = fads.get(system, np.nan)
+        row.update({m: group[m].mean() for m in metrics if m in group})
         if system not in (first, "truth"):
-            for m in METRICS[1:]:
+            for m in metrics:
                 diff = paired_difference(by_song.loc[system][m], by_song.loc[first][m])
                 row[f"{m}_diff"] = f"{diff.diff:+.3f} [{diff.ci_low:+.3f}, {diff.ci_high:+.3f}]"
         rows.append(row)
@@ -152,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmark.music.bench import clip_rows
 
     configure_threads(1)
-    candidates = _candidates(args.candidates)
+    candidates = candidate_folders(args.candidates)
     names, vocals, accomps = validation_clips(args.root, args.max_songs, 10.0, args.clips_per_song)
     outputs = generate(candidates, vocals, args.seed, args.workers)
     if args.oracles:

@@ -93,7 +93,7 @@ def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: i
     n_ac = acoustic_from_semantic(n_sem)
     grid = window_grid(n_sem, *semantic_window(sampling))
     if accompaniment_semantic is None:
-        accomp = generate_stage(cascade.semantic, batch[:, None], n_sem, grid, sampling, generator, progress)
+        accomp = generate_semantic(cascade, batch, sampling, generator, progress)[:, None]
     else:
         accomp = accompaniment_semantic.reshape(batch.shape)[:, None]
     semantic_pair = torch.cat([batch[:, None], accomp], dim=1)
@@ -102,6 +102,15 @@ def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: i
         fine = generate_stage(cascade.stage("fine"), codes, n_ac, grid, sampling, generator, progress)
         codes = torch.cat([codes, fine], dim=1)
     return codes if vocal_semantic.dim() == 2 else codes[0]
+
+
+def generate_semantic(cascade: Cascade, vocal_semantic: torch.Tensor, sampling: SamplingConfig,
+                      generator: Generators, progress: bool = False) -> torch.Tensor:
+    """Stage 1 alone: ``vocal_semantic [B, T_s]`` -> accompaniment semantic tokens ``[B, T_s]``
+    (50 Hz), on the windows every stage shares."""
+    n_sem = vocal_semantic.shape[1]
+    grid = window_grid(n_sem, *semantic_window(sampling))
+    return generate_stage(cascade.semantic, vocal_semantic[:, None], n_sem, grid, sampling, generator, progress)[:, 0]
 
 
 def vocal_semantic_tokens(vocals: torch.Tensor, sr: int, tokenizer: SemanticTokenizer, noise_std: float,

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.compare_checkpoints import METRICS, _candidates, oracle_outputs, summarize
+from benchmark.compare_checkpoints import METRICS, candidate_folders, oracle_outputs, summarize
 
 
 def _per_clip(shift: float) -> pd.DataFrame:
@@ -26,15 +26,15 @@ def test_summary_reports_each_candidates_paired_difference_from_the_first():
     assert pd.isna(summary.loc["old", "rhythm_diff"])
 
 
-def test_candidates_name_folders_and_refuse_a_bare_path():
-    assert _candidates(["shipped=shipped", "new=runs/x"]) == {"shipped": None, "new": "runs/x"}
+def test_candidate_folders_name_folders_and_refuse_a_bare_path():
+    assert candidate_folders(["shipped=shipped", "new=runs/x"]) == {"shipped": None, "new": "runs/x"}
     with pytest.raises(SystemExit, match="NAME=FOLDER"):
-        _candidates(["runs/x"])
+        candidate_folders(["runs/x"])
 
 
-def test_candidates_may_not_take_the_names_of_the_tools_own_systems():
+def test_candidate_folders_may_not_take_the_names_of_the_tools_own_systems():
     with pytest.raises(SystemExit, match="NAME not one of"):
-        _candidates(["shipped=shipped", "true_semantic=runs/x"])
+        candidate_folders(["shipped=shipped", "true_semantic=runs/x"])
 
 
 def test_oracles_give_every_clip_a_codec_oracle_and_a_true_semantic_rendering(monkeypatch):
