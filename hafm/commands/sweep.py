@@ -79,9 +79,9 @@ def _report(cfg, n_clips: int, truth: float, table, best) -> list[str]:
             "cross-correlation with the vocal (`hafm.onsets.rhythm_alignment`, the benchmark's rhythm_xcorr); "
             f"the true accompaniments score {truth:.3f} on these clips, so eligible settings reach "
             f"{cfg.min_rhythm_ratio:g} x {truth:.3f} = {cfg.min_rhythm_ratio * truth:.3f}. Chosen: the lowest "
-            f"FAD among eligible settings (when none is, eligible means within {RHYTHM_TOLERANCE:g} of the "
-            "highest rhythm). Round 1 varies semantic/coarse (fine greedy), round 2 the fine stage. "
-            "Test songs are not used.", "",
+            f"FAD among eligible settings; the floor is lowered to the highest rhythm less {RHYTHM_TOLERANCE:g} "
+            "when that is below it (settings that close to the best are not told apart). Round 1 varies "
+            "semantic/coarse (fine greedy), round 2 the fine stage. Test songs are not used.", "",
             f"Config: `{dataclasses.asdict(cfg)}`", "",
             markdown_table(table), "",
             f"Chosen: `{best.effective()}`", ""]
