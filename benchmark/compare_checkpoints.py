@@ -134,18 +134,24 @@ def write_results(out: Path, per_clip: pd.DataFrame, summary: pd.DataFrame, conf
     atomic_write_json(out / "config.json", config)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def add_validation_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a comparison of candidates on validation clips (this tool, ``semantic_timing``)."""
     parser.add_argument("--root", default="data/chorales", help="corpus whose training songs hold the validation split")
     parser.add_argument("--candidates", nargs="+", required=True, help="NAME=FOLDER; the first is the baseline")
-    parser.add_argument("--out", required=True, help="folder for per_clip.csv, summary.csv, summary.md")
+    parser.add_argument("--out", required=True, help="folder for the tables")
     parser.add_argument("--max-songs", type=int, default=0, help="validation songs to use (0: all)")
     parser.add_argument("--clips-per-song", type=int, default=1,
                         help="10 s clips per song, evenly spaced (1: the middle); differences stay paired by song")
-    parser.add_argument("--oracles", action="store_true",
-                        help="also score the first candidate's codec oracle and its acoustic stages on true semantic tokens")
     parser.add_argument("--seed", type=int, default=0, help="seed of clip i is seed + i, for every candidate")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_validation_arguments(parser)
+    parser.add_argument("--oracles", action="store_true",
+                        help="also score the first candidate's codec oracle and its acoustic stages on true "
+                             "semantic tokens")
     parser.add_argument("--workers", type=int, default=2, help="processes (1 thread each)")
     args = parser.parse_args(argv)
     from hafm.cascade_report import plot_spectrograms

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.compare_checkpoints import candidate_folders, summarize
+from benchmark.compare_checkpoints import add_validation_arguments, candidate_folders, summarize
 from hafm.fileio import atomic_write_json, atomic_write_text
 from hafm.tables import markdown_table
 
@@ -69,12 +69,7 @@ def semantic_tokens(candidates: dict[str, str | None], vocals: list[np.ndarray],
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--root", default="data/chorales", help="corpus whose training songs hold the validation split")
-    parser.add_argument("--candidates", nargs="+", required=True, help="NAME=FOLDER; the first is the baseline")
-    parser.add_argument("--out", required=True, help="folder for per_clip.csv, summary.md, config.json")
-    parser.add_argument("--max-songs", type=int, default=0, help="validation songs to use (0: all)")
-    parser.add_argument("--clips-per-song", type=int, default=1, help="10 s clips per song, evenly spaced")
-    parser.add_argument("--seed", type=int, default=0, help="seed of clip i is seed + i, for every candidate")
+    add_validation_arguments(parser)
     args = parser.parse_args(argv)
     from hafm.runtime import configure_threads
     from hafm.sweep import clip_song, validation_clips
