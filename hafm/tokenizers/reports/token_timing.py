@@ -1,11 +1,12 @@
 """When semantic tokens change, and whether an accompaniment's changes follow the vocal's.
 
 Token ids alone say little about timing: at 50 Hz the k-means tokens of a chorale change on most
-frames (15 changes per second in the true validation accompaniments, 2026-11-29). The distance between consecutive frames' centroids is a novelty curve, like spectral
-flux on the clustered features: large where the sound changes (a new chord), small for jitter
-between neighbouring clusters. In true chorales the accompaniment's novelty follows the vocal's
-(r 0.32 over the 36 validation clips, ``results/semantic_timing``; about 0 once either is shifted
-in time by a random offset, checked on training songs).
+frames (15 changes per second in the true validation accompaniments, 2026-11-29). The distance
+between consecutive frames' centroids is a novelty curve, like spectral flux on the clustered
+features: large where the sound changes (a new chord), small for jitter between neighbouring
+clusters. In true chorales the accompaniment's novelty follows the vocal's: Pearson r 0.45 over 60
+whole training songs' shards (-0.02 with the vocal circularly shifted by a random offset), 0.32 over
+the 36 validation clips of ``results/semantic_timing`` (10 s, vocal noised as at inference).
 """
 
 from __future__ import annotations
