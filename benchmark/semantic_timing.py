@@ -45,17 +45,16 @@ def semantic_tokens(candidates: dict[str, str | None], vocals: list[np.ndarray],
     ``[N, T]``. Vocals are tokenized with the first candidate's vocal noise, as its pipeline does."""
     import torch
 
-    from hafm.generate import generate_semantic, vocal_semantic_tokens
+    from hafm.generate import generate_semantic
     from hafm.pipeline import GenerationPipeline
 
     pipelines = {name: GenerationPipeline.load(folder) for name, folder in candidates.items()}
     first = next(iter(pipelines.values()))
     generators = [torch.Generator().manual_seed(seed + i) for i in range(len(vocals))]
-    vocal = torch.stack([vocal_semantic_tokens(torch.from_numpy(v)[None], sr, first.semantic,
-                                               first.sampling.vocal_noise_std, g) for v, g in zip(vocals, generators)])
+    vocal, truth = first.semantic_inputs([torch.from_numpy(v)[None] for v in vocals], sr, generators,
+                                         accompaniments=[torch.from_numpy(a)[None] for a in accomps])
     states = [g.get_state() for g in generators]  # where each clip's token draws start
-    out = {"truth": torch.stack([vocal_semantic_tokens(torch.from_numpy(a)[None], sr, first.semantic, 0.0, g)
-                                 for a, g in zip(accomps, generators)]).numpy()}
+    out = {"truth": truth.numpy()}
     for name, pipeline in pipelines.items():
         if pipeline.sampling.vocal_noise_std != first.sampling.vocal_noise_std:
             raise SystemExit(f"{name}: another vocal noise than the first candidate's; compare those separately")

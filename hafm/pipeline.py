@@ -135,7 +135,7 @@ class GenerationPipeline:
         ``accompaniments`` (the true ones, ``[C, n]`` like the vocals): the semantic stage is
         skipped and the acoustic stages run on their semantic tokens, an oracle ablation.
         """
-        from hafm.generate import generate_tokens, vocal_semantic_tokens
+        from hafm.generate import generate_tokens
 
         if len(vocals) != len(seeds) or not vocals:
             raise ValueError(f"need one seed per vocal: {len(vocals)} vocals, {len(seeds)} seeds")
@@ -144,14 +144,25 @@ class GenerationPipeline:
         if accompaniments is not None and [a.shape[-1] for a in accompaniments] != [v.shape[-1] for v in vocals]:
             raise ValueError("need one accompaniment per vocal, of the vocal's length")
         generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+        tokens, true_semantic = self.semantic_inputs(vocals, sr, generators, max_seconds, accompaniments)
+        return generate_tokens(self.cascade, tokens, stages=stages or self.stages, sampling=self.sampling,
+                               generator=generators, progress=progress, accompaniment_semantic=true_semantic)
+
+    def semantic_inputs(self, vocals: Sequence[torch.Tensor], sr: int, generators: Sequence[torch.Generator],
+                        max_seconds: float | None = audio.DEFAULT_MAX_SECONDS,
+                        accompaniments: Sequence[torch.Tensor] | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Semantic tokens ``[B, T_s]`` of the noised vocals (clip ``i`` draws its noise from
+        ``generators[i]``) and, when given, of the true accompaniments (no noise, no draws)."""
+        from hafm.generate import vocal_semantic_tokens
+
         tokens = torch.stack([
             vocal_semantic_tokens(audio.validate(v, "vocals", sr=sr, max_seconds=max_seconds), sr, self.semantic,
                                   self.sampling.vocal_noise_std, g) for v, g in zip(vocals, generators)])
         true_semantic = None if accompaniments is None else torch.stack([
             vocal_semantic_tokens(audio.validate(a, "accompaniment", sr, max_seconds, allow_silent=True), sr,
                                   self.semantic, 0.0, g) for a, g in zip(accompaniments, generators)])
-        return generate_tokens(self.cascade, tokens, stages=stages or self.stages, sampling=self.sampling,
-                               generator=generators, progress=progress, accompaniment_semantic=true_semantic)
+        return tokens, true_semantic
 
     @torch.inference_mode()
     def decode(self, codes: torch.Tensor, n_samples: int) -> torch.Tensor:
