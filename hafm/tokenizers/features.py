@@ -100,6 +100,7 @@ class MusicnnFeatures:
         self.with_chroma = with_chroma
         self.blocks = (753, 12) if with_chroma else (753,)
         self.dim = sum(self.blocks)
+        preload_librosa(chroma=with_chroma)
 
     def to(self, device) -> "MusicnnFeatures":
         """Run musicnn on ``device`` (a ``torch.device`` or name); returns the extractor."""
@@ -114,6 +115,19 @@ class MusicnnFeatures:
         if self.with_chroma:
             feats = np.concatenate([feats, chroma_50hz(wav_16k, n_frames)], axis=1)
         return feats
+
+
+def preload_librosa(chroma: bool) -> None:
+    """Import the librosa modules the features use (and build musicnn's mel filterbank) now.
+
+    librosa loads its submodules lazily, and they pull in scipy.signal: about 2.2 CPU s on the first
+    call (2026-11-29), which belongs to loading the tokenizer, not to tokenizing the first clip.
+    """
+    from hafm.musicnn.frontend import mel_filterbank
+
+    mel_filterbank()
+    if chroma:
+        from librosa.feature import chroma_stft  # noqa: F401 (the attribute access loads the submodule)
 
 
 def chroma_50hz(wav_16k: np.ndarray, n_frames: int) -> np.ndarray:
@@ -135,6 +149,7 @@ class MfccChromaFeatures:
         self.n_mfcc = n_mfcc
         self.blocks = (n_mfcc, 12)
         self.dim = n_mfcc + 12
+        preload_librosa(chroma=True)
 
     def __call__(self, wav_16k: np.ndarray) -> np.ndarray:
         import librosa

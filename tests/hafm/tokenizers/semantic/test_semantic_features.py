@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -94,3 +97,12 @@ def test_hubert_normalises_audio_when_its_preprocessor_says_so(tiny_hubert_dir, 
     plain = HubertFeatures(str(tiny_hubert_dir), layer=3)
     norm = HubertFeatures(str(normalising), layer=3)
     np.testing.assert_allclose(norm(block_wav), plain((block_wav - block_wav.mean()) / block_wav.std()), atol=1e-4)
+
+
+def test_building_an_extractor_loads_librosa_chroma_not_the_first_clip():
+    # a fresh interpreter: in this one librosa may already be loaded by other tests
+    code = ("import sys; from hafm.tokenizers.features import MfccChromaFeatures; "
+            "before = 'librosa.feature.spectral' in sys.modules; MfccChromaFeatures(); "
+            "print(before, 'librosa.feature.spectral' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
