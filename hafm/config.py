@@ -73,6 +73,9 @@ class TrainConfig:
     augment_shards: str = ""
     # weights (best.pt, checkpoint.pt or a release file) that start a new run (fine-tuning); "" = random
     init_from: str = ""
+    # conditioning augmentation: share of the tokens of the condition streams an earlier stage
+    # generates (hafm.data.stage_data.generated_streams) replaced by random tokens in fitting batches
+    condition_noise: float = 0.0
 
 
 @dataclass

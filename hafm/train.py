@@ -34,12 +34,14 @@ from hafm.checkpoints import (
 )
 from hafm.config import CascadeConfig, StageConfig, TrainConfig
 from hafm.data.stage_data import (
+    ConditionNoise,
     StageBatch,
     StageTrack,
     WindowSampler,
     check_vocab,
     fixed_batches,
     fixed_windows,
+    generated_streams,
     load_stage_tracks,
     window_blocks,
 )
@@ -356,7 +358,9 @@ def _setup(cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist,
     model = (model_factory or _default_factory)(stage_cfg).to(d.device)
     optimizer = build_optimizer(model, tcfg)
     run = _Run(model, optimizer, build_scheduler(optimizer, tcfg),
-               WindowSampler(train_tracks, n_blocks, tcfg.seed, stage_cfg.cond_dropout))
+               WindowSampler(train_tracks, n_blocks, tcfg.seed, stage_cfg.cond_dropout,
+                             ConditionNoise(tcfg.condition_noise, generated_streams(stage, stage_cfg.prefix_streams),
+                                            stage_cfg.prefix_vocab)))
     checkpoint_path = out_dir / CHECKPOINT_NAME
     if checkpoint_path.is_file():
         run.restore(load_checkpoint(checkpoint_path), stage, stage_cfg, d.rank)

@@ -120,6 +120,39 @@ def _stack_windows(tracks: Sequence[StageTrack], windows: Sequence[tuple[int, in
     return prefix, target
 
 
+def generated_streams(stage: str, prefix_streams: int) -> tuple[int, ...]:
+    """The prefix streams of ``stage`` that an earlier stage generates at inference: the coarse
+    stage's accompaniment semantic stream (stream 1; stream 0, the vocal, is always real) and
+    every coarse codebook the fine stage reads; none for the semantic stage."""
+    return {"semantic": (), "coarse": (1,), "fine": tuple(range(prefix_streams))}[stage]
+
+
+@dataclass(frozen=True)
+class ConditionNoise:
+    """Conditioning augmentation: each token of prefix ``streams`` is replaced, with probability
+    ``rate``, by a uniformly drawn token of ``[0, vocab)`` (fitting batches only).
+
+    Cascaded models see their own, imperfect, conditions at inference and true ones in training;
+    corrupting the condition in training makes a stage rely less on it being exact (Ho et al.
+    2021, "Cascaded Diffusion Models", conditioning augmentation).
+    """
+
+    rate: float = 0.0
+    streams: tuple[int, ...] = ()
+    vocab: int = 1
+
+    def apply(self, prefix: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A copy of ``prefix [B, P, T]`` with the replacements drawn from ``rng`` (none at rate 0)."""
+        if self.rate <= 0 or not self.streams:
+            return prefix
+        out = prefix.copy()
+        chosen = list(self.streams)
+        hit = rng.random(out[:, chosen].shape) < self.rate
+        noise = rng.integers(0, self.vocab, size=hit.shape)
+        out[:, chosen] = np.where(hit, noise, out[:, chosen])
+        return out
+
+
 class WindowSampler:
     """Random aligned windows of ``n_blocks`` 40 ms blocks, a pure function of ``(seed, step)``.
 
@@ -127,13 +160,15 @@ class WindowSampler:
     of the corpus is equally likely; tracks shorter than a window are skipped.
     """
 
-    def __init__(self, tracks: Sequence[StageTrack], n_blocks: int, seed: int, cond_dropout: float = 0.0):
+    def __init__(self, tracks: Sequence[StageTrack], n_blocks: int, seed: int, cond_dropout: float = 0.0,
+                 noise: ConditionNoise | None = None):
         self.tracks = [t for t in tracks if t.n_blocks >= n_blocks]
         if not self.tracks:
             raise HafmError(f"no track is at least {n_blocks * BLOCK_SECONDS:.2f} s long; shorten window_seconds")
         self.n_blocks = n_blocks
         self.seed = seed
         self.cond_dropout = cond_dropout
+        self.noise = noise or ConditionNoise()
         positions = np.array([t.n_blocks - n_blocks + 1 for t in self.tracks], dtype=np.float64)
         self._track_p = positions / positions.sum()
 
@@ -151,6 +186,8 @@ class WindowSampler:
             for i, u in zip(track_ids[start:start + size], offsets[start:start + size])
         ]
         prefix, target = _stack_windows(self.tracks, windows, self.n_blocks)
+        # its own stream per slice, so that distributed ranks do not corrupt the same positions
+        prefix = torch.from_numpy(self.noise.apply(prefix.numpy(), np.random.default_rng([self.seed, step, start, 1])))
         return StageBatch(prefix, target, torch.from_numpy(drops[start:start + size].copy()))
 
 

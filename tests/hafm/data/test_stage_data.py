@@ -5,10 +5,12 @@ import pytest
 import torch
 
 from hafm.data.stage_data import (
+    ConditionNoise,
     WindowSampler,
     check_vocab,
     fixed_batches,
     fixed_windows,
+    generated_streams,
     stage_track,
     window_blocks,
 )
@@ -122,3 +124,41 @@ def test_malformed_shard_is_refused():
     shard["acoustic_accomp"] = shard["acoustic_accomp"][:1]
     with pytest.raises(HafmError, match="acoustic_accomp"):
         stage_track("bad", shard, "fine")
+
+
+def _coarse_batch(tracks, noise: ConditionNoise | None, step: int = 3):
+    return WindowSampler(tracks, 10, seed=0, noise=noise).batch(step=step, global_size=64, start=0, size=64)
+
+
+def test_condition_noise_at_rate_zero_leaves_batches_unchanged(tracks_by_stage):
+    plain = _coarse_batch(tracks_by_stage["coarse"], None)
+    zero = _coarse_batch(tracks_by_stage["coarse"], ConditionNoise(0.0, (1,), 500))
+    assert torch.equal(plain.prefix, zero.prefix) and torch.equal(plain.target, zero.target)
+
+
+def test_condition_noise_replaces_about_its_rate_of_the_generated_stream_only(tracks_by_stage):
+    plain = _coarse_batch(tracks_by_stage["coarse"], None)
+    noisy = _coarse_batch(tracks_by_stage["coarse"], ConditionNoise(0.3, (1,), 500))
+    assert torch.equal(noisy.prefix[:, 0], plain.prefix[:, 0])  # the vocal stream stays real
+    changed = (noisy.prefix[:, 1] != plain.prefix[:, 1]).float().mean().item()
+    assert 0.25 < changed < 0.32  # 0.3 * (499 / 500) of the tokens draw another value
+    assert int(noisy.prefix[:, 1].max()) < 500 and torch.equal(noisy.target, plain.target)
+
+
+def test_condition_noise_is_a_function_of_seed_and_step(tracks_by_stage):
+    noise = ConditionNoise(0.5, (1,), 500)
+    a, b = (_coarse_batch(tracks_by_stage["coarse"], noise) for _ in range(2))
+    assert torch.equal(a.prefix, b.prefix)
+    assert not torch.equal(a.prefix, _coarse_batch(tracks_by_stage["coarse"], noise, step=4).prefix)
+
+
+def test_condition_noise_does_not_modify_its_input():
+    prefix = np.zeros((2, 2, 30), dtype=np.int64)
+    ConditionNoise(1.0, (1,), 500).apply(prefix, np.random.default_rng(0))
+    assert not prefix.any()
+
+
+@pytest.mark.parametrize("stage,streams,expected",
+                         [("semantic", 1, ()), ("coarse", 2, (1,)), ("fine", 4, (0, 1, 2, 3))])
+def test_generated_streams_leave_the_vocal_real(stage, streams, expected):
+    assert generated_streams(stage, streams) == expected
