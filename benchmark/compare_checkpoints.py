@@ -9,8 +9,8 @@ same seeds and the same 10 s clips (the middle of each validation song, as ``haf
 or ``--clips-per-song`` evenly spaced ones).
 Written: ``per_clip.csv`` (proxies and music metrics of every system and clip, ground truth
 included), ``summary.csv`` / ``summary.md`` (means, FAD against the validation songs' true
-accompaniments, and every candidate's paired difference from the first, by song with bootstrap
-95% intervals), ``systems.png`` (every metric by system), ``spectrograms.png`` (the first clip,
+accompaniments, and every candidate's paired difference from the first in FAD and in each metric,
+by song with bootstrap 95% intervals), ``systems.png`` (every metric by system), ``spectrograms.png`` (the first clip,
 every system) and ``config.json``. With ``--oracles`` two upper bounds of the first candidate
 join as systems: ``codec_oracle`` (the true accompaniment through the codec) and ``true_semantic``
 (its coarse and fine stages on the true accompaniment's semantic tokens), which show what the
@@ -22,10 +22,12 @@ from __future__ import annotations
 import argparse
 import functools
 import types
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from benchmark.music.stats import paired_difference
 from hafm.fileio import atomic_write_json, atomic_write_text
@@ -80,16 +82,47 @@ def oracle_outputs(folder: str | None, vocals: list[np.ndarray], accomps: list[n
     return out
 
 
+def song_frames(embed: Callable[[torch.Tensor], np.ndarray], songs: Sequence[str],
+                wavs: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """``embed``'s frames of every clip (24 kHz audio ``[n]``), pooled by song: ``song -> [frames, d]``."""
+    frames: dict[str, list[np.ndarray]] = {}
+    for song, wav in zip(songs, wavs, strict=True):
+        frames.setdefault(song, []).append(embed(torch.from_numpy(wav)))
+    return {song: np.concatenate(f) for song, f in frames.items()}
+
+
+def fad_by_song(embed: Callable[[torch.Tensor], np.ndarray], songs: Sequence[str], reference: Sequence[np.ndarray],
+                outputs: dict[str, Sequence[np.ndarray]], first: str, n_resamples: int = 1000,
+                seed: int = 0) -> tuple[dict[str, float], dict[str, str]]:
+    """FAD of every system's clips against the ``reference`` clips (frames pooled over clips), and, for
+    each system but ``first``, its FAD minus ``first``'s with a paired by-song bootstrap 95% interval
+    (each resample draws the same songs for both systems)."""
+    from benchmark.fad import as_reference, paired_fad_difference, song_stats
+
+    ref = as_reference(song_frames(embed, songs, reference))
+    frames = {name: song_frames(embed, songs, wavs) for name, wavs in outputs.items()}
+    fads = {name: song_stats(ref, by_song).fad(ref, np.ones(len(by_song))) for name, by_song in frames.items()}
+    diffs = {}
+    for name in frames:
+        if name != first:
+            d = paired_fad_difference(ref, frames[name], frames[first], n_resamples=n_resamples, rng=seed)
+            diffs[name] = f"{d.diff:+.2f} [{d.ci_low:+.2f}, {d.ci_high:+.2f}]"
+    return fads, diffs
+
+
 def summarize(per_clip: pd.DataFrame, fads: dict[str, float] | None, first: str,
-              metrics: tuple[str, ...] = METRICS[1:]) -> pd.DataFrame:
-    """One row per system: FAD (unless ``fads`` is None), means, and each metric's paired
-    difference from ``first`` by song (bootstrap 95% interval)."""
+              metrics: tuple[str, ...] = METRICS[1:], fad_diffs: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per system: FAD (unless ``fads`` is None) and its paired difference from ``first``
+    (``fad_diffs``, when given), means, and each metric's paired difference from ``first`` by song
+    (bootstrap 95% interval)."""
     rows = []
     by_song = per_clip.groupby(["system", "track"]).mean(numeric_only=True)
     for system, group in per_clip.groupby("system", sort=False):
         row = {"system": system, "clips": len(group)}
         if fads is not None:
             row["fad"] = fads.get(system, np.nan)
+        if fad_diffs is not None:
+            row["fad_diff"] = fad_diffs.get(system, "")
         row.update({m: group[m].mean() for m in metrics if m in group})
         if system not in (first, "truth"):
             for m in metrics:
@@ -157,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     from hafm.cascade_report import plot_spectrograms
     from hafm.musicnn.embed import clip_embedder
     from hafm.runtime import configure_threads
-    from hafm.sweep import clip_song, score, validation_clips
+    from hafm.sweep import clip_song, validation_clips
 
     from benchmark.music.bench import clip_rows
 
@@ -167,13 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     outputs = generate(candidates, vocals, args.seed, args.workers)
     if args.oracles:
         outputs.update(oracle_outputs(next(iter(candidates.values())), vocals, accomps, args.seed))
-    embed = clip_embedder(SR)
-    fads = {name: score(embed, accomps, outs) for name, outs in outputs.items()}
+    first = next(iter(candidates))
+    fads, fad_diffs = fad_by_song(clip_embedder(SR), [clip_song(n) for n in names], accomps, outputs, first,
+                                  seed=args.seed)
     clips = [types.SimpleNamespace(clip_id=n, track=clip_song(n), vocals=v) for n, v in zip(names, vocals)]
     systems = {"truth": accomps, **outputs}
     per_clip = pd.DataFrame(clip_rows({s: dict(zip(names, outs)) for s, outs in systems.items()}, clips, SR,
                                       args.workers))
-    summary = summarize(per_clip, fads, next(iter(candidates)))
+    summary = summarize(per_clip, fads, first, fad_diffs=fad_diffs)
     write_results(Path(args.out), per_clip, summary, {**vars(args), "clips": names})
     plot_spectrograms({"vocals": vocals[0], "truth": accomps[0], **{s: outs[0] for s, outs in outputs.items()}},
                       SR, Path(args.out) / "spectrograms.png", f"{names[0]} (validation)")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.compare_checkpoints import METRICS, candidate_folders, oracle_outputs, summarize
+from benchmark.compare_checkpoints import METRICS, candidate_folders, fad_by_song, oracle_outputs, summarize
 
 
 def _per_clip(shift: float) -> pd.DataFrame:
@@ -69,3 +69,31 @@ def test_results_are_written_with_their_config(tmp_path):
     assert sorted(p.name for p in (tmp_path / "cmp").iterdir()) == [
         "config.json", "per_clip.csv", "summary.csv", "summary.md", "systems.png"]
     assert pd.read_csv(tmp_path / "cmp" / "per_clip.csv").shape == per_clip.shape
+
+
+def _frames_embed(wav) -> np.ndarray:
+    return wav.numpy().reshape(-1, 4)  # a clip of 400 samples is 100 frames of 4 dimensions
+
+
+def _clips(shift: float, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal(400) + shift).astype(np.float32) for _ in range(8)]
+
+
+def test_fad_by_song_pools_clip_frames_and_pairs_the_difference_by_song():
+    from hafm.frechet import frechet_distance, gaussian_stats
+
+    songs = ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    reference, old, new = _clips(0.0, 0), _clips(0.3, 1), _clips(1.0, 2)
+    fads, diffs = fad_by_song(_frames_embed, songs, reference, {"old": old, "new": new}, "old", n_resamples=200)
+    pooled = [np.concatenate([c.reshape(-1, 4) for c in clips]) for clips in (reference, new)]
+    assert fads["new"] == pytest.approx(frechet_distance(*gaussian_stats(pooled[0]), *gaussian_stats(pooled[1])))
+    assert set(diffs) == {"new"}
+    diff, low, high = (float(x) for x in diffs["new"].replace("[", "").replace("]", "").replace(",", "").split())
+    assert diff == pytest.approx(fads["new"] - fads["old"], abs=0.01) and 0 < low < diff < high
+
+
+def test_summary_carries_the_paired_fad_difference_of_each_candidate():
+    summary = summarize(_per_clip(0.1), {"old": 20.0, "new": 18.0}, "old",
+                        fad_diffs={"new": "-2.00 [-3.00, -1.00]"}).set_index("system")
+    assert summary.loc["new", "fad_diff"] == "-2.00 [-3.00, -1.00]" and summary.loc["old", "fad_diff"] == ""
