@@ -141,9 +141,14 @@ class ConditionNoise:
     streams: tuple[int, ...] = ()
     vocab: int = 1
 
+    @property
+    def active(self) -> bool:
+        return self.rate > 0 and bool(self.streams)
+
     def apply(self, prefix: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A copy of ``prefix [B, P, T]`` with the replacements drawn from ``rng`` (none at rate 0)."""
-        if self.rate <= 0 or not self.streams:
+        """A copy of ``prefix [B, P, T]`` with the replacements drawn from ``rng`` (``prefix`` itself
+        when inactive)."""
+        if not self.active:
             return prefix
         out = prefix.copy()
         chosen = list(self.streams)
@@ -186,8 +191,9 @@ class WindowSampler:
             for i, u in zip(track_ids[start:start + size], offsets[start:start + size])
         ]
         prefix, target = _stack_windows(self.tracks, windows, self.n_blocks)
-        # its own stream per slice, so that distributed ranks do not corrupt the same positions
-        prefix = torch.from_numpy(self.noise.apply(prefix.numpy(), np.random.default_rng([self.seed, step, start, 1])))
+        if self.noise.active:  # its own stream per slice: distributed ranks do not corrupt the same positions
+            noise_rng = np.random.default_rng([self.seed, step, start, 1])
+            prefix = torch.from_numpy(self.noise.apply(prefix.numpy(), noise_rng))
         return StageBatch(prefix, target, torch.from_numpy(drops[start:start + size].copy()))
 
 

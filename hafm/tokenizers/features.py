@@ -120,8 +120,9 @@ class MusicnnFeatures:
 def preload_librosa(chroma: bool) -> None:
     """Import the librosa modules the features use (and build musicnn's mel filterbank) now.
 
-    librosa loads its submodules lazily, and they pull in scipy.signal: about 2.2 CPU s on the first
-    call (2026-11-29), which belongs to loading the tokenizer, not to tokenizing the first clip.
+    librosa loads its submodules lazily, and they pull in scipy.signal and numba ufuncs: 1.3-2.2 CPU s
+    inside the first clip's call when left lazy (2026-11-29, `tools.perf.generation`), which belongs
+    to loading the tokenizer, not to tokenizing the first clip.
     """
     from hafm.musicnn.frontend import mel_filterbank
 
