@@ -4,7 +4,9 @@
         --candidates shipped=hafm/assets/cascade finetuned=runs/finetune/release --out results/finetune_augment
 
 Each folder holds ``semantic.pt``, ``coarse.pt``, ``fine.pt`` (release files or training checkpoints)
-and optionally ``sampling.toml``; every candidate generates with its own sampling settings, the
+and optionally ``sampling.toml``. ``NAME=FOLDER:2`` runs the folder's two-stage ablation (its coarse
+codes decoded alone; with the same seeds it draws exactly the coarse codes of ``NAME=FOLDER``, so
+the two are paired by clip). Every candidate generates with its own sampling settings, the
 same seeds and the same 10 s clips (the middle of each validation song, as ``hafm sweep-sampling``,
 or ``--clips-per-song`` evenly spaced ones).
 Written: ``per_clip.csv`` (proxies and music metrics of every system and clip, ground truth
@@ -24,6 +26,7 @@ import functools
 import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -38,25 +41,36 @@ RESERVED = ("truth", "codec_oracle", "true_semantic")  # system names the tool i
 METRICS = ("fad", "harmony", "rhythm", "coherence", "rhythm_xcorr", "harmony_chroma", "tonality")
 
 
-def candidate_folders(pairs: list[str]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
+class Candidate(NamedTuple):
+    """A checkpoint folder (None: the shipped cascade) and how many of its stages run (2 or 3)."""
+
+    folder: str | None
+    stages: int = 3
+
+
+def candidate_folders(pairs: list[str]) -> dict[str, Candidate]:
+    """``["NAME=FOLDER", "NAME=FOLDER:2", ...]`` -> ``{NAME: Candidate}`` (FOLDER ``shipped``: the shipped cascade)."""
+    out: dict[str, Candidate] = {}
     for pair in pairs:
         name, sep, folder = pair.partition("=")
         if not sep or not name or name in RESERVED:
-            raise SystemExit(f"--candidates wants NAME=FOLDER (NAME not one of {RESERVED}), got {pair!r}")
-        out[name] = None if folder in ("", "shipped") else folder
+            raise SystemExit(f"--candidates wants NAME=FOLDER[:2] (NAME not one of {RESERVED}), got {pair!r}")
+        stages = 3
+        if folder.endswith((":2", ":3")):
+            folder, stages = folder[:-2], int(folder[-1])
+        out[name] = Candidate(None if folder in ("", "shipped") else folder, stages)
     return out
 
 
-def generate(candidates: dict[str, str | None], vocals: list[np.ndarray], seed: int, workers: int
+def generate(candidates: dict[str, Candidate], vocals: list[np.ndarray], seed: int, workers: int
              ) -> dict[str, list[np.ndarray]]:
     """Every candidate's accompaniment of every clip (24 kHz), each with its folder's sampling."""
     from hafm.pipeline import GenerationPipeline, load_sampling
     from hafm.sweep import generate_all
 
-    return {name: generate_all(functools.partial(GenerationPipeline.load, folder), [load_sampling(folder)],
-                               vocals, seed, workers)[0]
-            for name, folder in candidates.items()}
+    return {name: generate_all(functools.partial(GenerationPipeline.load, c.folder, c.stages),
+                               [load_sampling(c.folder)], vocals, seed, workers)[0]
+            for name, c in candidates.items()}
 
 
 def oracle_outputs(folder: str | None, vocals: list[np.ndarray], accomps: list[np.ndarray], seed: int,
@@ -170,7 +184,8 @@ def write_results(out: Path, per_clip: pd.DataFrame, summary: pd.DataFrame, conf
 def add_validation_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of a comparison of candidates on validation clips (this tool, ``semantic_timing``)."""
     parser.add_argument("--root", default="data/chorales", help="corpus whose training songs hold the validation split")
-    parser.add_argument("--candidates", nargs="+", required=True, help="NAME=FOLDER; the first is the baseline")
+    parser.add_argument("--candidates", nargs="+", required=True,
+                        help="NAME=FOLDER (FOLDER:2: its two-stage ablation); the first is the baseline")
     parser.add_argument("--out", required=True, help="folder for the tables")
     parser.add_argument("--max-songs", type=int, default=0, help="validation songs to use (0: all)")
     parser.add_argument("--clips-per-song", type=int, default=1,
@@ -199,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     names, vocals, accomps = validation_clips(args.root, args.max_songs, 10.0, args.clips_per_song)
     outputs = generate(candidates, vocals, args.seed, args.workers)
     if args.oracles:
-        outputs.update(oracle_outputs(next(iter(candidates.values())), vocals, accomps, args.seed))
+        outputs.update(oracle_outputs(next(iter(candidates.values())).folder, vocals, accomps, args.seed))
     first = next(iter(candidates))
     fads, fad_diffs = fad_by_song(clip_embedder(SR), [clip_song(n) for n in names], accomps, outputs, first,
                                   seed=args.seed)

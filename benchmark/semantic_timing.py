@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.compare_checkpoints import add_validation_arguments, candidate_folders, summarize
+from benchmark.compare_checkpoints import Candidate, add_validation_arguments, candidate_folders, summarize
 from hafm.fileio import atomic_write_json, atomic_write_text
 from hafm.tables import markdown_table
 
@@ -39,7 +39,7 @@ def token_timing(vocal: np.ndarray, accompaniment: np.ndarray, centroids: np.nda
             "novelty_r": novelty_correlation(vocal, accompaniment, centroids)}
 
 
-def semantic_tokens(candidates: dict[str, str | None], vocals: list[np.ndarray], accomps: list[np.ndarray],
+def semantic_tokens(candidates: dict[str, Candidate], vocals: list[np.ndarray], accomps: list[np.ndarray],
                     seed: int, sr: int = 24_000) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Vocal tokens ``[N, T]`` and, by system (``truth`` and every candidate), accompaniment tokens
     ``[N, T]``. Vocals are tokenized with the first candidate's vocal noise, as its pipeline does."""
@@ -48,7 +48,7 @@ def semantic_tokens(candidates: dict[str, str | None], vocals: list[np.ndarray],
     from hafm.generate import generate_semantic
     from hafm.pipeline import GenerationPipeline
 
-    pipelines = {name: GenerationPipeline.load(folder) for name, folder in candidates.items()}
+    pipelines = {name: GenerationPipeline.load(c.folder) for name, c in candidates.items()}
     first = next(iter(pipelines.values()))
     generators = [torch.Generator().manual_seed(seed + i) for i in range(len(vocals))]
     vocal, truth = first.semantic_inputs([torch.from_numpy(v)[None] for v in vocals], sr, generators,

@@ -3,8 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from benchmark.compare_checkpoints import METRICS, candidate_folders, fad_by_song, oracle_outputs, summarize
+from benchmark.compare_checkpoints import (METRICS, Candidate, candidate_folders, fad_by_song, generate,
+                                          oracle_outputs, summarize)
 
 
 def _per_clip(shift: float) -> pd.DataFrame:
@@ -27,7 +29,8 @@ def test_summary_reports_each_candidates_paired_difference_from_the_first():
 
 
 def test_candidate_folders_name_folders_and_refuse_a_bare_path():
-    assert candidate_folders(["shipped=shipped", "new=runs/x"]) == {"shipped": None, "new": "runs/x"}
+    assert candidate_folders(["shipped=shipped", "new=runs/x"]) == {"shipped": Candidate(None, 3),
+                                                                      "new": Candidate("runs/x", 3)}
     with pytest.raises(SystemExit, match="NAME=FOLDER"):
         candidate_folders(["runs/x"])
 
@@ -35,6 +38,37 @@ def test_candidate_folders_name_folders_and_refuse_a_bare_path():
 def test_candidate_folders_may_not_take_the_names_of_the_tools_own_systems():
     with pytest.raises(SystemExit, match="NAME not one of"):
         candidate_folders(["shipped=shipped", "true_semantic=runs/x"])
+
+
+def test_a_folder_suffixed_2_names_its_two_stage_ablation():
+    assert candidate_folders(["a=shipped:2", "b=runs/x:2", "c=runs/y:3"]) == {
+        "a": Candidate(None, 2), "b": Candidate("runs/x", 2), "c": Candidate("runs/y", 3)}
+
+
+def _tiny_pipeline(stages: int = 3):
+    from hafm.config import SamplingConfig
+    from hafm.model.cascade import Cascade
+    from hafm.pipeline import GenerationPipeline
+    from hafm.testing import EnergySemantic, ToneCodec, tiny_cascade
+
+    cascade = tiny_cascade()
+    if stages == 2:
+        cascade = Cascade(cascade.semantic, cascade.coarse, None)
+    return GenerationPipeline(cascade, EnergySemantic(), ToneCodec(), SamplingConfig(), "w")
+
+
+def test_a_two_stage_candidate_decodes_the_coarse_codes_its_three_stage_twin_draws(monkeypatch):
+    from hafm.pipeline import GenerationPipeline, load_sampling
+
+    monkeypatch.setattr(GenerationPipeline, "load", classmethod(lambda cls, folder, stages=3: _tiny_pipeline(stages)))
+    t = np.arange(12_000) / 24_000
+    vocals = [(0.3 * np.sin(2 * np.pi * f * t)).astype(np.float32) for f in (220, 330)]
+    out = generate({"three": Candidate(None, 3), "two": Candidate(None, 2)}, vocals, seed=4, workers=1)
+    # a candidate samples with its folder's settings (here the shipped ones)
+    both = _tiny_pipeline().with_sampling(load_sampling(None)).generate_both(torch.from_numpy(vocals[1])[None], 24_000, seed=5)
+    np.testing.assert_allclose(out["two"][1], both[2][0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(out["three"][1], both[3][0].numpy(), atol=1e-5)
+    assert not np.allclose(out["two"][1], out["three"][1])
 
 
 def test_oracles_give_every_clip_a_codec_oracle_and_a_true_semantic_rendering(monkeypatch):

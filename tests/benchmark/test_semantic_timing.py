@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from benchmark.compare_checkpoints import Candidate
 from benchmark.semantic_timing import semantic_tokens, token_timing
 
 
@@ -37,7 +38,7 @@ def test_candidate_tokens_are_the_ones_the_full_cascade_draws_first(tiny_pipelin
 
     monkeypatch.setattr(hafm.generate, "generate_semantic", recording)
     vocals, accomps = _clips()
-    vocal, systems = semantic_tokens({"a": None}, vocals, accomps, seed=5)
+    vocal, systems = semantic_tokens({"a": Candidate(None)}, vocals, accomps, seed=5)
     tiny_pipeline.codes_batch([torch.from_numpy(v)[None] for v in vocals], 24_000, seeds=[5, 6])
     assert sorted(systems) == ["a", "truth"]
     assert systems["a"].shape == systems["truth"].shape == vocal.shape == (2, 26)  # 0.5 s: 13 blocks of 40 ms
