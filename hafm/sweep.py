@@ -28,6 +28,7 @@ import torch
 from tqdm import tqdm
 
 from hafm.config import SamplingConfig
+from hafm.frechet import Reference
 from hafm.pipeline import length_batches
 
 
@@ -138,13 +139,21 @@ def generate_all(load_pipeline: Callable, candidates: Sequence[SamplingConfig], 
     return outputs
 
 
-def score(embed: Callable, reference: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> float:
-    """FAD of ``outputs`` against ``reference`` (both lists of 24 kHz clips), frames pooled over clips."""
-    from hafm.frechet import frechet_distance, gaussian_stats
+def reference_stats(embed: Callable, reference: Sequence[np.ndarray]) -> Reference:
+    """The reference Gaussian of 24 kHz clips, frames pooled over clips: embedded once per sweep,
+    not once per candidate."""
+    from hafm.frechet import gaussian_stats, prepare_reference
 
-    ref = np.concatenate([embed(torch.from_numpy(r)) for r in reference])
+    frames = np.concatenate([embed(torch.from_numpy(r)) for r in reference])
+    return prepare_reference(*gaussian_stats(frames, "validation reference"), n_frames=len(frames))
+
+
+def score(embed: Callable, reference: Reference, outputs: Sequence[np.ndarray]) -> float:
+    """FAD of ``outputs`` (24 kHz clips, frames pooled) against ``reference`` (``reference_stats``)."""
+    from hafm.frechet import gaussian_stats
+
     out = np.concatenate([embed(torch.from_numpy(o)) for o in outputs])
-    return frechet_distance(*gaussian_stats(ref, "validation reference"), *gaussian_stats(out, "generated"))
+    return reference.distance(*gaussian_stats(out, "generated"))
 
 
 def mean_rhythm(vocals: Sequence[np.ndarray], accompaniments: Sequence[np.ndarray], sr: int = 24_000) -> float:
@@ -178,13 +187,14 @@ def sweep(load_pipeline: Callable, base: SamplingConfig, vocals: Sequence[np.nda
     rhythm, eligible, chosen) and the true accompaniments' mean rhythm on these clips."""
     truth = mean_rhythm(vocals, accompaniments)
     floor = cfg.min_rhythm_ratio * truth
+    reference = reference_stats(embed, accompaniments)
     rows: list[dict] = []
     candidates_all: list[SamplingConfig] = []
     best = base
     for round_no, make in ((1, round_one), (2, round_two)):
         candidates = make(best, cfg)
         outputs = generate_all(load_pipeline, candidates, vocals, cfg.seed, cfg.workers, cfg.batch)
-        rows += [{"round": round_no, **describe(c), "fad": score(embed, accompaniments, out),
+        rows += [{"round": round_no, **describe(c), "fad": score(embed, reference, out),
                   "rhythm": mean_rhythm(vocals, out), "eligible": False, "chosen": False}
                  for c, out in zip(candidates, outputs)]
         candidates_all += candidates

@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
+import torch
 
 from hafm.config import SamplingConfig
-from hafm.sweep import SweepConfig, clip_song, describe, round_one, round_two, validation_clips
+from hafm.sweep import SweepConfig, clip_song, describe, reference_stats, round_one, round_two, score, validation_clips
 
 
 def test_round_one_varies_semantic_and_coarse_with_a_greedy_fine_stage():
@@ -64,3 +66,22 @@ def test_round_one_crosses_semantic_top_p_with_the_other_settings():
         == {(0.9, 0.0), (0.9, 0.8), (1.0, 0.0), (1.0, 0.8)}
     assert all(c.effective()["coarse"]["top_p"] == SamplingConfig().top_p for c in candidates)
     assert describe(candidates[1])["semantic_top_p"] == 0.8
+
+
+def test_score_is_the_frechet_distance_of_pooled_frames_and_embeds_the_reference_once():
+    from hafm.frechet import frechet_distance, gaussian_stats
+
+    calls = []
+
+    def embed(wav):  # 24 kHz clip -> [frames, 3]: fixed frames of its samples
+        calls.append(len(wav))
+        return wav.numpy()[: 3 * 40].reshape(40, 3).astype(np.float64)
+
+    rng = np.random.default_rng(0)
+    reference = [rng.normal(size=200).astype(np.float32) for _ in range(3)]
+    outputs = [rng.normal(0.5, 2.0, size=200).astype(np.float32) for _ in range(2)]
+    stats = reference_stats(embed, reference)
+    fads = [score(embed, stats, outputs) for _ in range(2)]
+    pooled = [np.concatenate([embed(torch.from_numpy(x)) for x in xs]) for xs in (reference, outputs)]
+    expected = frechet_distance(*gaussian_stats(pooled[0]), *gaussian_stats(pooled[1]))
+    assert fads[0] == pytest.approx(expected, rel=1e-9) and len(calls) == 3 + 2 * 2 + 5
