@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--checkpoints", default="runs/small",
                         help="folder with <stage>/checkpoint.pt (training runs) or <stage>.pt (release files)")
     parser.add_argument("--runs", default=None, help="folder with <stage>/metrics.csv for the loss curves "
-                        "(default: --checkpoints)")
+                        "(default: --checkpoints); a stage without one keeps OUT's existing curve")
     parser.add_argument("--out", default="results", help="where the table, plots and samples go")
     parser.add_argument("--config", default="small",
                         help="preset or TOML file: its train.window_seconds sets the windows")
@@ -70,9 +70,11 @@ def run(args: argparse.Namespace) -> int:
         evidence.append(item)
         print(f"{stage}: " + ", ".join(f"{k} {v:.3f}" for k, v in item.val_ce.items()) + " nats/token")
         rows = read_metrics(runs / stage / "metrics.csv")
+        figure = out / f"cascade_loss_{stage}.png"
         if rows:
-            cascade_report.plot_loss_curves(rows, stage, out / f"cascade_loss_{stage}.png")
-            plots[stage] = f"cascade_loss_{stage}.png"
+            cascade_report.plot_loss_curves(rows, stage, figure)
+        if rows or figure.is_file():  # a stage whose run is not here keeps the curve already drawn for it
+            plots[stage] = figure.name
     samples = []
     if args.samples > 0:
         try:

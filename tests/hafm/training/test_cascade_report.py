@@ -74,6 +74,11 @@ def test_evaluate_cascade_command_writes_table_and_curves(tmp_path, shards, tiny
     assert [(r["stage"], r["model"]) for r in rows][:3] == [("semantic", m) for m in cascade_report.MODELS]
     assert sorted(p.name for p in (tmp_path / "results").glob("*.png")) == [
         "cascade_loss_coarse.png", "cascade_loss_fine.png", "cascade_loss_semantic.png"]
+    # release files without their runs: the table is rewritten, the curves drawn before stay linked
+    subprocess.run([sys.executable, "-m", "hafm", "evaluate-cascade", *common,
+                    "--checkpoints", str(tmp_path / "release"), "--runs", str(tmp_path / "no_runs"),
+                    "--out", str(tmp_path / "results"), "--samples", "0"], env=env, check=True, timeout=300)
+    assert (tmp_path / "results" / "cascade.md").read_text().count("](cascade_loss_") == 3
 
 
 @pytest.mark.slow
