@@ -16,7 +16,9 @@ by song with bootstrap 95% intervals), ``systems.png`` (every metric by system),
 every system) and ``config.json``. With ``--oracles`` two upper bounds of the first candidate
 join as systems: ``codec_oracle`` (the true accompaniment through the codec) and ``true_semantic``
 (its coarse and fine stages on the true accompaniment's semantic tokens), which show what the
-semantic stage loses and what the acoustic stages and the codec lose. Test songs are never read.
+semantic stage loses and what the acoustic stages and the codec lose. Generated clips are kept in
+``--cache`` (default ``data/compare_cache``) under the pipeline's identity, so an interrupted
+comparison resumes and a candidate compared again is not generated again. Test songs are never read.
 """
 
 from __future__ import annotations
@@ -62,15 +64,48 @@ def candidate_folders(pairs: list[str]) -> dict[str, Candidate]:
     return out
 
 
-def generate(candidates: dict[str, Candidate], vocals: list[np.ndarray], seed: int, workers: int
-             ) -> dict[str, list[np.ndarray]]:
-    """Every candidate's accompaniment of every clip (24 kHz), each with its folder's sampling."""
+def generate(candidates: dict[str, Candidate], vocals: list[np.ndarray], seed: int, workers: int,
+             cache: str | Path | None = None) -> dict[str, list[np.ndarray]]:
+    """Every candidate's accompaniment of every clip (24 kHz), each with its folder's sampling.
+
+    With a ``cache`` folder, each output is stored as it is made, under the pipeline's identity,
+    the vocal's content and the clip's seed: a re-run or a later comparison with the same candidate
+    reuses it, and an interrupted run resumes.
+    """
     from hafm.pipeline import GenerationPipeline, load_sampling
     from hafm.sweep import generate_all
 
-    return {name: generate_all(functools.partial(GenerationPipeline.load, c.folder, c.stages),
-                               [load_sampling(c.folder)], vocals, seed, workers)[0]
-            for name, c in candidates.items()}
+    out = {}
+    for name, c in candidates.items():
+        load = functools.partial(GenerationPipeline.load, c.folder, c.stages)
+        if cache is None:
+            out[name] = generate_all(load, [load_sampling(c.folder)], vocals, seed, workers)[0]
+        else:
+            out[name] = _cached(load, load_sampling(c.folder), vocals, seed, workers, Path(cache))
+    return out
+
+
+def _cached(load: Callable, sampling, vocals: list[np.ndarray], seed: int, workers: int,
+            folder: Path) -> list[np.ndarray]:
+    """``generate_all`` for one candidate through an ``OutputCache`` (clip ``i`` seeded ``seed + i``)."""
+    import hashlib
+
+    from benchmark.cache import OutputCache
+    from hafm.sweep import generate_all
+
+    cache, identity = OutputCache(folder), load().with_sampling(sampling).identity()
+    keys = [f"{hashlib.sha256(np.ascontiguousarray(v, np.float32).tobytes()).hexdigest()[:16]}#seed{seed + i}"
+            for i, v in enumerate(vocals)]
+    wavs = [cache.get("compare", identity, k) for k in keys]
+    missing = [i for i, w in enumerate(wavs) if w is None]
+    if missing:
+        def store(_candidate: int, j: int, wav: np.ndarray) -> None:
+            cache.put("compare", identity, keys[missing[j]], wav)
+            wavs[missing[j]] = wav
+
+        generate_all(load, [sampling], [vocals[i] for i in missing], seed, workers,
+                     seeds=[seed + i for i in missing], on_clip=store)
+    return wavs
 
 
 def oracle_outputs(folder: str | None, vocals: list[np.ndarray], accomps: list[np.ndarray], seed: int,
@@ -201,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also score the first candidate's codec oracle and its acoustic stages on true "
                              "semantic tokens")
     parser.add_argument("--workers", type=int, default=2, help="processes (1 thread each)")
+    parser.add_argument("--cache", default="data/compare_cache",
+                        help="folder of generated clips, keyed by pipeline identity, vocal and seed ('': none)")
     args = parser.parse_args(argv)
     from hafm.cascade_report import plot_spectrograms
     from hafm.musicnn.embed import clip_embedder
@@ -212,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_threads(1)
     candidates = candidate_folders(args.candidates)
     names, vocals, accomps = validation_clips(args.root, args.max_songs, 10.0, args.clips_per_song)
-    outputs = generate(candidates, vocals, args.seed, args.workers)
+    outputs = generate(candidates, vocals, args.seed, args.workers, args.cache or None)
     if args.oracles:
         outputs.update(oracle_outputs(next(iter(candidates.values())).folder, vocals, accomps, args.seed))
     first = next(iter(candidates))

@@ -117,10 +117,13 @@ def _generate(job: tuple[int, list[int], SamplingConfig, list[np.ndarray], list[
 
 
 def generate_all(load_pipeline: Callable, candidates: Sequence[SamplingConfig], vocals: Sequence[np.ndarray],
-                 seed: int, workers: int, batch: int = 8) -> list[list[np.ndarray]]:
+                 seed: int, workers: int, batch: int = 8, seeds: Sequence[int] | None = None,
+                 on_clip: Callable[[int, int, np.ndarray], None] | None = None) -> list[list[np.ndarray]]:
     """``outputs[c][i]``: candidate ``c`` on clip ``i`` (24 kHz), in ``workers`` processes, clips of
-    one length generated ``batch`` at a time (clip ``i`` always with seed ``seed + i``)."""
-    jobs = [(c, idx, s, [vocals[i] for i in idx], [seed + i for i in idx]) for c, s in enumerate(candidates)
+    one length generated ``batch`` at a time (clip ``i`` with seed ``seed + i``, or ``seeds[i]``).
+    ``on_clip(c, i, wav)`` is called as each output arrives (e.g. to store it at once)."""
+    seeds = [seed + i for i in range(len(vocals))] if seeds is None else list(seeds)
+    jobs = [(c, idx, s, [vocals[i] for i in idx], [seeds[i] for i in idx]) for c, s in enumerate(candidates)
             for idx in length_batches([len(v) for v in vocals], batch)]
     outputs: list[list] = [[None] * len(vocals) for _ in candidates]
     with contextlib.ExitStack() as stack:
@@ -135,6 +138,8 @@ def generate_all(load_pipeline: Callable, candidates: Sequence[SamplingConfig], 
         for candidate, indices, wavs in results:
             for i, wav in zip(indices, wavs):
                 outputs[candidate][i] = wav
+                if on_clip is not None:
+                    on_clip(candidate, i, wav)
             bar.update(len(indices))
     return outputs
 

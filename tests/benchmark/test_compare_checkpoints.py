@@ -65,10 +65,31 @@ def test_a_two_stage_candidate_decodes_the_coarse_codes_its_three_stage_twin_dra
     vocals = [(0.3 * np.sin(2 * np.pi * f * t)).astype(np.float32) for f in (220, 330)]
     out = generate({"three": Candidate(None, 3), "two": Candidate(None, 2)}, vocals, seed=4, workers=1)
     # a candidate samples with its folder's settings (here the shipped ones)
-    both = _tiny_pipeline().with_sampling(load_sampling(None)).generate_both(torch.from_numpy(vocals[1])[None], 24_000, seed=5)
+    pipeline = _tiny_pipeline().with_sampling(load_sampling(None))
+    both = pipeline.generate_both(torch.from_numpy(vocals[1])[None], 24_000, seed=5)
     np.testing.assert_allclose(out["two"][1], both[2][0].numpy(), atol=1e-5)
     np.testing.assert_allclose(out["three"][1], both[3][0].numpy(), atol=1e-5)
     assert not np.allclose(out["two"][1], out["three"][1])
+
+
+def test_the_output_cache_reuses_stored_clips_and_generates_only_missing_ones(monkeypatch, tmp_path):
+    from hafm.pipeline import GenerationPipeline
+
+    monkeypatch.setattr(GenerationPipeline, "load", classmethod(lambda cls, folder, stages=3: _tiny_pipeline(stages)))
+    t = np.arange(12_000) / 24_000
+    vocals = [(0.3 * np.sin(2 * np.pi * f * t)).astype(np.float32) for f in (220, 330, 440)]
+    candidates = {"three": Candidate(None, 3)}
+    plain = generate(candidates, vocals, seed=2, workers=1)["three"]
+    first = generate(candidates, vocals, seed=2, workers=1, cache=tmp_path)["three"]
+    stored = sorted(tmp_path.rglob("*.wav"))
+    stored[1].unlink()
+    ones = np.ones(12_000, np.float32)  # what a regenerated clip is, from here on
+    monkeypatch.setattr("hafm.sweep._generate", lambda job: (job[0], job[1], [ones] * len(job[1])))
+    again = generate(candidates, vocals, seed=2, workers=1, cache=tmp_path)["three"]
+    for a, b in zip(plain, first):
+        np.testing.assert_array_equal(a, b)
+    regenerated = [i for i in range(3) if not np.array_equal(again[i], first[i])]
+    assert len(stored) == 3 and len(regenerated) == 1 and np.all(again[regenerated[0]] == 1.0)
 
 
 def test_oracles_give_every_clip_a_codec_oracle_and_a_true_semantic_rendering(monkeypatch):
