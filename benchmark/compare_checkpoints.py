@@ -216,6 +216,38 @@ def write_results(out: Path, per_clip: pd.DataFrame, summary: pd.DataFrame, conf
     atomic_write_json(out / "config.json", config)
 
 
+def benchmark_style_clips(root: str, max_songs: int, seconds: float, clips_per_song: int, seed: int = 0
+                          ) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """Like ``hafm.sweep.validation_clips``, but each validation song's clips are chosen as the
+    benchmark chooses its test clips (``benchmark.clips.select_clips``: non-overlapping, on a 1 s
+    grid, vocal active for at least the benchmark's share of frames, seeded), named ``<song>@<start>s``."""
+    from benchmark.clips import select_clips
+    from benchmark.config import BenchmarkConfig
+    from hafm.data import musdb_io, splits
+
+    cfg, rng = BenchmarkConfig(), np.random.default_rng(seed)
+    tracks = splits.select(sorted(musdb_io.open_db(root, "train"), key=lambda t: t.name), "validation")
+    names, vocals, accomps = [], [], []
+    for track in tracks[:max_songs or None]:
+        audio = musdb_io.read_track(track, sr=SR)
+        for clip in select_clips(track.name, "validation", audio.vocals, SR, clip_seconds=seconds,
+                                 count=clips_per_song, min_active=cfg.min_vocal_active,
+                                 activity_db=cfg.activity_db, rng=rng):
+            start, n = round(clip.start * SR), round(seconds * SR)
+            names.append(f"{track.name}@{clip.start:.1f}s")
+            vocals.append(np.ascontiguousarray(audio.vocals[start:start + n], dtype=np.float32))
+            accomps.append(np.ascontiguousarray(audio.accompaniment[start:start + n], dtype=np.float32))
+    return names, vocals, accomps
+
+
+def chosen_clips(args: argparse.Namespace) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """Names, vocals and accompaniments ``[n]`` (24 kHz, 10 s) of the clips ``add_validation_arguments`` chose."""
+    from hafm.sweep import validation_clips
+
+    choose = benchmark_style_clips if args.clip_choice == "benchmark" else validation_clips
+    return choose(args.root, args.max_songs, 10.0, args.clips_per_song)
+
+
 def add_validation_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of a comparison of candidates on validation clips (this tool, ``semantic_timing``)."""
     parser.add_argument("--root", default="data/chorales", help="corpus whose training songs hold the validation split")
@@ -226,6 +258,9 @@ def add_validation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clips-per-song", type=int, default=1,
                         help="10 s clips per song, evenly spaced (1: the middle); differences stay paired by song")
     parser.add_argument("--seed", type=int, default=0, help="seed of clip i is seed + i, for every candidate")
+    parser.add_argument("--clip-choice", choices=("even", "benchmark"), default="even",
+                        help="even: evenly spaced clips; benchmark: chosen as the benchmark chooses its test clips "
+                             "(vocal-active, seeded positions)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,13 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     from hafm.cascade_report import plot_spectrograms
     from hafm.musicnn.embed import clip_embedder
     from hafm.runtime import configure_threads
-    from hafm.sweep import clip_song, validation_clips
+    from hafm.sweep import clip_song
 
     from benchmark.music.bench import clip_rows
 
     configure_threads(1)
     candidates = candidate_folders(args.candidates)
-    names, vocals, accomps = validation_clips(args.root, args.max_songs, 10.0, args.clips_per_song)
+    names, vocals, accomps = chosen_clips(args)
     outputs = generate(candidates, vocals, args.seed, args.workers, args.cache or None)
     if args.oracles:
         outputs.update(oracle_outputs(next(iter(candidates.values())).folder, vocals, accomps, args.seed))

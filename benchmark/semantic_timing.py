@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.compare_checkpoints import Candidate, add_validation_arguments, candidate_folders, summarize
+from benchmark.compare_checkpoints import (Candidate, add_validation_arguments, candidate_folders, chosen_clips,
+                                          summarize)
 from hafm.fileio import atomic_write_json, atomic_write_text
 from hafm.tables import markdown_table
 
@@ -71,12 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     add_validation_arguments(parser)
     args = parser.parse_args(argv)
     from hafm.runtime import configure_threads
-    from hafm.sweep import clip_song, validation_clips
+    from hafm.sweep import clip_song
     from hafm.tokenizers.semantic import load_semantic
 
     configure_threads(1)
     candidates = candidate_folders(args.candidates)
-    names, vocals, accomps = validation_clips(args.root, args.max_songs, 10.0, args.clips_per_song)
+    names, vocals, accomps = chosen_clips(args)
     vocal, systems = semantic_tokens(candidates, vocals, accomps, args.seed)
     centroids = np.asarray(load_semantic().centroids, dtype=np.float64)
     per_clip = pd.DataFrame([{"clip_id": n, "track": clip_song(n), "system": s,
