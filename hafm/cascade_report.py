@@ -115,11 +115,17 @@ def csv_text(evidence: Sequence[StageEvidence]) -> str:
     return buffer.getvalue()
 
 
+def _songs(provenance: dict) -> str:
+    if provenance.get("split") == "validation":
+        return "the validation songs of the training shards (unigram from the fitting songs)"
+    return "the test shards"
+
+
 def markdown_text(evidence: Sequence[StageEvidence], plots: dict[str, str], samples: Sequence[str],
                   provenance: dict) -> str:
     lines = [
         "# Cascade: did each stage learn?", "",
-        ("Held-out cross-entropy (nats per target token) on non-overlapping windows of the test shards. "
+        (f"Held-out cross-entropy (nats per target token) on non-overlapping windows of {_songs(provenance)}. "
          "`swapped_condition` feeds the trained model another song's prefix; `unigram` is the per-codebook "
          "token frequency of the training shards. A stage that learned has trained < swapped < unigram."), "",
         "| stage | step | windows x s | trained | swapped_condition | unigram | trained < swapped < unigram |",

@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", default="small",
                         help="preset or TOML file: its train.window_seconds sets the windows")
     parser.add_argument("--max-windows", type=int, default=64, help="test windows per stage (non-overlapping)")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="songs the cross-entropy is measured on: the test split (the reported table) or "
+                             "the validation songs of the training shards (for choices; unigram from fitting songs)")
     parser.add_argument("--corpus", default="data/chorales",
                         help="MUSDB18 / MUSDB18-HQ-layout root whose test tracks feed the samples")
     parser.add_argument("--samples", type=int, default=3, help="accompaniments to generate (0: none)")
@@ -39,6 +42,18 @@ def stage_file(folder: Path, stage: str) -> Path:
     return release if release.is_file() else folder / stage / "checkpoint.pt"
 
 
+def _evaluation_tracks(shards: str, stage: str, split: str) -> tuple[list, list]:
+    """``(evaluated, unigram)`` stage tracks: test songs and all training songs, or the validation
+    songs and the fitting songs (training minus validation) of the training shards."""
+    from hafm.data import splits
+    from hafm.data.stage_data import load_stage_tracks
+
+    train = load_stage_tracks(shards, "train", stage)
+    if split == "test":
+        return load_stage_tracks(shards, "test", stage), train
+    return splits.select(train, "validation"), splits.select(train, "fit")
+
+
 def _step_of(path: Path) -> int:
     import torch
 
@@ -50,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
     from hafm import cascade_report
     from hafm.checkpoints import load_stage_model
     from hafm.config import load_config
-    from hafm.data.stage_data import load_stage_tracks
     from hafm.errors import MissingWeightsError
     from hafm.metrics_log import read_metrics
     from hafm.provenance import provenance
@@ -64,9 +78,8 @@ def run(args: argparse.Namespace) -> int:
     for stage in STAGE_NAMES:
         path = stage_file(checkpoints, stage)
         models[stage] = load_stage_model(path)
-        item = cascade_report.evaluate_stage(
-            models[stage], stage, load_stage_tracks(args.shards, "test", stage),
-            load_stage_tracks(args.shards, "train", stage), window_seconds, _step_of(path), args.max_windows)
+        item = cascade_report.evaluate_stage(models[stage], stage, *_evaluation_tracks(args.shards, stage, args.split),
+                                             window_seconds, _step_of(path), args.max_windows)
         evidence.append(item)
         print(f"{stage}: " + ", ".join(f"{k} {v:.3f}" for k, v in item.val_ce.items()) + " nats/token")
         rows = read_metrics(runs / stage / "metrics.csv")
@@ -82,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         except MissingWeightsError as err:  # the table stands without audio; say why there is none
             print(f"no samples: {err}")
     record = provenance(shards=str(args.shards), checkpoints=str(checkpoints), window_seconds=window_seconds,
-                        max_windows=args.max_windows)
+                        max_windows=args.max_windows, split=args.split)
     relative_samples = [str(Path(s).relative_to(out)) for s in samples]
     csv_path, md_path = cascade_report.write_report(evidence, out, plots, relative_samples, record)
     print(f"wrote {csv_path} and {md_path}")

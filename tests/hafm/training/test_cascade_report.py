@@ -98,3 +98,17 @@ def test_evaluate_cascade_samples_the_songs_of_a_stem_mp4_tree(make_stems_tree, 
                  "--sample-seconds", "1", "--max-windows", "4", "--out", str(out)]) == 0
     assert sorted(p.name for p in (out / "cascade_samples").iterdir()) == [
         f"song test_{kind}" for kind in ("accompaniment.wav", "mix.wav", "spectrogram.png", "two_stage.wav")]
+
+
+def test_validation_evaluation_reads_held_out_training_songs_and_a_unigram_of_the_others(monkeypatch):
+    from types import SimpleNamespace
+
+    from hafm.commands.evaluate_cascade import _evaluation_tracks
+    from hafm.data import splits
+
+    songs = {"train": [SimpleNamespace(name=f"bwv{i}") for i in range(40)], "test": [SimpleNamespace(name="bwv999")]}
+    monkeypatch.setattr("hafm.data.stage_data.load_stage_tracks", lambda shards, split, stage: songs[split])
+    evaluated, unigram = _evaluation_tracks("shards", "fine", "validation")
+    fit, val = splits.split_train_val([t.name for t in songs["train"]])
+    assert [t.name for t in evaluated] == val and [t.name for t in unigram] == fit and val
+    assert _evaluation_tracks("shards", "fine", "test") == (songs["test"], songs["train"])
