@@ -11,8 +11,6 @@ of an uninterrupted run exactly (bit-for-bit on CPU).
 from __future__ import annotations
 
 import contextlib
-import math
-import os
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +26,6 @@ from hafm.checkpoints import (
     best_val_loss,
     load_checkpoint,
     restore_rng_states,
-    rng_states,
     save_best,
     save_checkpoint,
 )
@@ -45,8 +42,10 @@ from hafm.data.stage_data import (
     load_stage_tracks,
     window_blocks,
 )
+from hafm.distributed import DistContext, gather_rng, init_distributed
 from hafm.errors import HafmError
 from hafm.metrics_log import METRICS_NAME, MetricsLog
+from hafm.optim import build_optimizer, build_scheduler
 from hafm.train_inputs import augment_tracks as augment_tracks_of
 from hafm.train_inputs import fit_and_validation, init_weights
 
@@ -62,42 +61,6 @@ class TrainResult:
     stopped: str  # "max_steps", "stop_at_step", "max_minutes" or "signal"
     train_losses: list[tuple[int, float]] = field(default_factory=list)
     val_losses: list[tuple[int, float]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Dist:
-    rank: int = 0
-    world: int = 1
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    owns_group: bool = False
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def lr_factor(step_index: int, warmup_steps: int, max_steps: int, min_ratio: float) -> float:
-    """Multiplier of the peak LR before optimiser step ``step_index + 1``: linear warmup, cosine decay."""
-    if step_index < warmup_steps:
-        return (step_index + 1) / warmup_steps
-    progress = min(1.0, (step_index - warmup_steps) / max(1, max_steps - warmup_steps))
-    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def build_optimizer(model: nn.Module, tcfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices and embeddings only (not on norms and biases)."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in params if p.ndim >= 2], "weight_decay": tcfg.weight_decay},
-        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=tcfg.lr, betas=tuple(tcfg.betas))
-
-
-def build_scheduler(optimizer: torch.optim.Optimizer, tcfg: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: lr_factor(i, tcfg.warmup_steps, tcfg.max_steps, tcfg.min_lr_ratio)
-    )
 
 
 class _LossModule(nn.Module):
@@ -164,22 +127,6 @@ def evaluate_batches(model: nn.Module, batches: Sequence[StageBatch], device: to
     return _as_row(names, total[:-1] / total[-1])
 
 
-def _init_distributed() -> _Dist:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return _Dist(device=torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-    owns = not dist.is_initialized()
-    if owns:
-        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if torch.cuda.is_available():
-        torch.cuda.set_device(local)
-        device = torch.device("cuda", local)
-    else:
-        device = torch.device("cpu")
-    return _Dist(dist.get_rank(), dist.get_world_size(), device, owns)
-
-
 class _StopFlag:
     """Set by SIGTERM (e.g. a cluster pre-emption) so the loop checkpoints and exits cleanly."""
 
@@ -239,16 +186,8 @@ class _Run:
         restore_rng_states(states[rank] if rank < len(states) else states[0])
 
 
-def _gather_rng(d: _Dist) -> list:
-    if d.world == 1:
-        return [rng_states()]
-    gathered: list = [None] * d.world
-    dist.all_gather_object(gathered, rng_states())
-    return gathered
-
-
 def _train_step(
-    run: _Run, wrapped: nn.Module, tcfg: TrainConfig, d: _Dist, autocast
+    run: _Run, wrapped: nn.Module, tcfg: TrainConfig, d: DistContext, autocast
 ) -> tuple[list[str], torch.Tensor, int]:
     """One optimiser step over ``grad_accum`` micro-batches; returns the rank-averaged loss vector."""
     run.optimizer.zero_grad(set_to_none=True)
@@ -281,7 +220,7 @@ def _train_step(
 
 
 def _should_stop(run: _Run, tcfg: TrainConfig, stop_at_step: int | None, deadline: float | None,
-                 first_step: int, flag: _StopFlag, d: _Dist) -> str | None:
+                 first_step: int, flag: _StopFlag, d: DistContext) -> str | None:
     reasons = ["max_steps", "stop_at_step", "max_minutes", "signal"]
     code = 0
     if run.step >= tcfg.max_steps:
@@ -321,7 +260,7 @@ def train_stage(
     ``cfg.train.max_minutes`` of wall time in this invocation, or on SIGTERM; always checkpoints then.
     """
     out_dir = Path(out_dir)
-    d = _init_distributed()
+    d = init_distributed()
     try:
         if tracks is None:
             if shard_dir is None:
@@ -342,7 +281,7 @@ def train_stage(
             dist.destroy_process_group()
 
 
-def _setup(cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist,
+def _setup(cfg: CascadeConfig, stage: str, out_dir: Path, d: DistContext,
            data: tuple[Sequence[StageTrack], Sequence[StageTrack]], model_factory: ModelFactory | None,
            require_checkpoint: bool) -> tuple[_Run, list[StageBatch]]:
     """Model, optimiser, scheduler and sampler, restored from ``out_dir``'s checkpoint when there is one,
@@ -373,7 +312,7 @@ def _setup(cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist,
     return run, val_batches
 
 
-def _loop(run: _Run, val_batches: list[StageBatch], cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist,
+def _loop(run: _Run, val_batches: list[StageBatch], cfg: CascadeConfig, stage: str, out_dir: Path, d: DistContext,
           stop_at_step: int | None, progress: bool) -> TrainResult:
     from tqdm import tqdm
 
@@ -417,7 +356,7 @@ def _loop(run: _Run, val_batches: list[StageBatch], cfg: CascadeConfig, stage: s
     return result
 
 
-def _validate(run: _Run, batches: list[StageBatch], autocast, d: _Dist, log: MetricsLog | None,
+def _validate(run: _Run, batches: list[StageBatch], autocast, d: DistContext, log: MetricsLog | None,
               train_row: dict, result: TrainResult) -> None:
     row = evaluate_batches(run.model, batches, d.device, autocast, d.rank, d.world)
     result.val_losses.append((run.step, row["loss"]))
@@ -425,14 +364,14 @@ def _validate(run: _Run, batches: list[StageBatch], autocast, d: _Dist, log: Met
         log.write({**train_row, "split": "val", **row, "tokens_per_s": float("nan")})
 
 
-def _keep_best(run: _Run, result: TrainResult, cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist) -> None:
+def _keep_best(run: _Run, result: TrainResult, cfg: CascadeConfig, stage: str, out_dir: Path, d: DistContext) -> None:
     """Checkpoint selection on the validation split: keep the weights of the lowest validation loss."""
     if d.is_main and result.val_losses and result.val_losses[-1][1] < best_val_loss(out_dir):
         save_best(out_dir, run.model, stage, run.step, result.val_losses[-1][1], cfg)
 
 
-def _save(run: _Run, cfg: CascadeConfig, stage: str, out_dir: Path, d: _Dist, started: float) -> None:
-    rng = _gather_rng(d)
+def _save(run: _Run, cfg: CascadeConfig, stage: str, out_dir: Path, d: DistContext, started: float) -> None:
+    rng = gather_rng(d)
     if d.is_main:
         state = run.state(stage, rng)
         state["elapsed_s"] = run.elapsed_s + time.monotonic() - started

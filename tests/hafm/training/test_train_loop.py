@@ -10,7 +10,8 @@ from hafm.checkpoints import export_release, load_checkpoint, load_stage_model
 from hafm.config import load_config
 from hafm.data.stage_data import fixed_batches, fixed_windows
 from hafm.metrics_log import read_metrics
-from hafm.train import evaluate_batches, lr_factor, train_stage
+from hafm.optim import lr_factor
+from hafm.train import evaluate_batches, train_stage
 
 
 def test_lr_warms_up_linearly_then_decays_to_the_floor():
