@@ -216,36 +216,29 @@ def write_results(out: Path, per_clip: pd.DataFrame, summary: pd.DataFrame, conf
     atomic_write_json(out / "config.json", config)
 
 
-def benchmark_style_clips(root: str, max_songs: int, seconds: float, clips_per_song: int, seed: int = 0
-                          ) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
-    """Like ``hafm.sweep.validation_clips``, but each validation song's clips are chosen as the
-    benchmark chooses its test clips (``benchmark.clips.select_clips``: non-overlapping, on a 1 s
-    grid, vocal active for at least the benchmark's share of frames, seeded), named ``<song>@<start>s``."""
+def benchmark_starts(seed: int = 0) -> Callable[[np.ndarray, int, int], list[int]]:
+    """A ``starts`` for ``hafm.sweep.validation_clips`` that places each song's clips as the benchmark
+    places its test clips (``benchmark.clips.select_clips``: non-overlapping, on a 1 s grid, vocal
+    active for at least the benchmark's share of frames; one seeded generator over the songs)."""
     from benchmark.clips import select_clips
     from benchmark.config import BenchmarkConfig
-    from hafm.data import musdb_io, splits
 
     cfg, rng = BenchmarkConfig(), np.random.default_rng(seed)
-    tracks = splits.select(sorted(musdb_io.open_db(root, "train"), key=lambda t: t.name), "validation")
-    names, vocals, accomps = [], [], []
-    for track in tracks[:max_songs or None]:
-        audio = musdb_io.read_track(track, sr=SR)
-        for clip in select_clips(track.name, "validation", audio.vocals, SR, clip_seconds=seconds,
-                                 count=clips_per_song, min_active=cfg.min_vocal_active,
-                                 activity_db=cfg.activity_db, rng=rng):
-            start, n = round(clip.start * SR), round(seconds * SR)
-            names.append(f"{track.name}@{clip.start:.1f}s")
-            vocals.append(np.ascontiguousarray(audio.vocals[start:start + n], dtype=np.float32))
-            accomps.append(np.ascontiguousarray(audio.accompaniment[start:start + n], dtype=np.float32))
-    return names, vocals, accomps
+
+    def starts(vocals: np.ndarray, n: int, count: int) -> list[int]:
+        clips = select_clips("", "validation", vocals, SR, clip_seconds=n / SR, count=count,
+                             min_active=cfg.min_vocal_active, activity_db=cfg.activity_db, rng=rng)
+        return [round(c.start * SR) for c in clips]
+
+    return starts
 
 
 def chosen_clips(args: argparse.Namespace) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
     """Names, vocals and accompaniments ``[n]`` (24 kHz, 10 s) of the clips ``add_validation_arguments`` chose."""
-    from hafm.sweep import validation_clips
+    from hafm.sweep import even_starts, validation_clips
 
-    choose = benchmark_style_clips if args.clip_choice == "benchmark" else validation_clips
-    return choose(args.root, args.max_songs, 10.0, args.clips_per_song)
+    starts = benchmark_starts() if args.clip_choice == "benchmark" else even_starts
+    return validation_clips(args.root, args.max_songs, 10.0, args.clips_per_song, starts)
 
 
 def add_validation_arguments(parser: argparse.ArgumentParser) -> None:

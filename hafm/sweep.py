@@ -28,7 +28,7 @@ import torch
 from tqdm import tqdm
 
 from hafm.config import SamplingConfig
-from hafm.frechet import Reference
+from hafm.frechet import Reference, gaussian_stats, prepare_reference
 from hafm.pipeline import length_batches
 
 
@@ -147,16 +147,12 @@ def generate_all(load_pipeline: Callable, candidates: Sequence[SamplingConfig], 
 def reference_stats(embed: Callable, reference: Sequence[np.ndarray]) -> Reference:
     """The reference Gaussian of 24 kHz clips, frames pooled over clips: embedded once per sweep,
     not once per candidate."""
-    from hafm.frechet import gaussian_stats, prepare_reference
-
     frames = np.concatenate([embed(torch.from_numpy(r)) for r in reference])
     return prepare_reference(*gaussian_stats(frames, "validation reference"), n_frames=len(frames))
 
 
 def score(embed: Callable, reference: Reference, outputs: Sequence[np.ndarray]) -> float:
     """FAD of ``outputs`` (24 kHz clips, frames pooled) against ``reference`` (``reference_stats``)."""
-    from hafm.frechet import gaussian_stats
-
     out = np.concatenate([embed(torch.from_numpy(o)) for o in outputs])
     return reference.distance(*gaussian_stats(out, "generated"))
 
@@ -211,13 +207,19 @@ def sweep(load_pipeline: Callable, base: SamplingConfig, vocals: Sequence[np.nda
     return best, rows, truth
 
 
-def validation_clips(root: str, max_songs: int, seconds: float, clips_per_song: int = 1
+def even_starts(vocals: np.ndarray, n: int, count: int) -> list[int]:
+    """``count`` clip starts (samples) spread evenly over a song of ``len(vocals)`` samples, clips of ``n``."""
+    spare = max(0, len(vocals) - n)
+    return [spare * (k + 1) // (count + 1) for k in range(count)]
+
+
+def validation_clips(root: str, max_songs: int, seconds: float, clips_per_song: int = 1,
+                     starts: Callable[[np.ndarray, int, int], list[int]] = even_starts
                      ) -> tuple[list[str], list, list]:
     """Names, vocals and accompaniments ``[n]`` at 24 kHz: ``clips_per_song`` clips of ``seconds``
-    from each validation song, evenly spaced (one clip: the middle). With more than one clip per
-    song a name is ``<song>@<start>s``; ``clip_song`` gives the song back."""
-    import numpy as np
-
+    from each validation song, where ``starts(vocals, n, count)`` puts them (default evenly spaced;
+    one clip: the middle). With more than one clip per song a name is ``<song>@<start>s``;
+    ``clip_song`` gives the song back."""
     from hafm.data import musdb_io, splits
 
     tracks = splits.select(sorted(musdb_io.open_db(root, "train"), key=lambda t: t.name), "validation")
@@ -225,9 +227,7 @@ def validation_clips(root: str, max_songs: int, seconds: float, clips_per_song: 
     n = int(seconds * 24_000)
     for track in tracks[:max_songs or None]:
         audio = musdb_io.read_track(track, sr=24_000)
-        spare = max(0, len(audio.vocals) - n)
-        for k in range(clips_per_song):
-            start = spare * (k + 1) // (clips_per_song + 1)
+        for start in starts(audio.vocals, n, clips_per_song):
             names.append(track.name if clips_per_song == 1 else f"{track.name}@{start / 24_000:.1f}s")
             vocals.append(np.ascontiguousarray(audio.vocals[start:start + n], dtype=np.float32))
             accomps.append(np.ascontiguousarray(audio.accompaniment[start:start + n], dtype=np.float32))

@@ -93,15 +93,15 @@ def test_the_output_cache_reuses_stored_clips_and_generates_only_missing_ones(mo
 
 
 def test_benchmark_style_clips_lie_where_the_vocal_sings_on_whole_seconds(tmp_path):
-    from benchmark.compare_checkpoints import benchmark_style_clips
-    from hafm.sweep import clip_song
+    from benchmark.compare_checkpoints import benchmark_starts
+    from hafm.sweep import clip_song, validation_clips
     from hafm.testing.corpora import write_track
 
     t = np.arange(6 * 24_000) / 24_000
     vocal = np.where(t >= 3.0, t / 10, 0.0).astype(np.float32)  # silent for 3 s, then sample = time / 10
     for name in ("A - one", "B - two"):
         write_track(tmp_path, "train", name, {"vocals": vocal, "bass": 0.5 * vocal}, 24_000)
-    names, vocals, accomps = benchmark_style_clips(str(tmp_path), 0, 1.0, clips_per_song=2)
+    names, vocals, accomps = validation_clips(str(tmp_path), 0, 1.0, 2, benchmark_starts())
     starts = [float(n.rsplit("@", 1)[1].rstrip("s")) for n in names]
     assert names and len(names) <= 2 and all(clip_song(n) in ("A - one", "B - two") for n in names)
     assert all(s in (3.0, 4.0, 5.0) for s in starts)
