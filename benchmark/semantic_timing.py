@@ -61,8 +61,9 @@ def semantic_tokens(candidates: dict[str, Candidate], vocals: list[np.ndarray], 
             raise SystemExit(f"{name}: another vocal noise than the first candidate's; compare those separately")
         for g, state in zip(generators, states):
             g.set_state(state)
+        onsets = pipeline.onset_inputs([torch.from_numpy(v)[None] for v in vocals], sr, vocal.shape[-1])
         out[name] = generate_semantic(pipeline.cascade, vocal, pipeline.sampling.for_stage("semantic"),
-                                      generators).numpy()
+                                      generators, vocal_onsets=onsets).numpy()
     return vocal.numpy(), out
 
 

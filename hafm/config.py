@@ -44,6 +44,18 @@ class StageConfig:
     prefix_hz: int = 50  # frame rate of the prefix streams (aligned condition: frame t -> t * prefix_hz // target_hz)
     target_hz: int = 50  # frame rate of the target codebooks
     cond_dropout: float = 0.1  # probability of dropping the condition (classifier-free guidance)
+    # semantic and coarse stages: the vocal's onset stream (hafm.onsets, 0/1 at 50 Hz) as one more,
+    # last, prefix stream beside the prefix_streams token streams
+    vocal_onsets: bool = False
+
+    def __post_init__(self) -> None:
+        if self.vocal_onsets and self.prefix_hz != 50:
+            raise ConfigError(f"stage {self.name!r}: vocal_onsets needs 50 Hz prefix streams, not {self.prefix_hz} Hz")
+
+    @property
+    def condition_streams(self) -> int:
+        """Prefix streams the model reads: ``prefix_streams``, plus the onset stream with ``vocal_onsets``."""
+        return self.prefix_streams + int(self.vocal_onsets)
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Vocal -> accompaniment: tokenize, run the cascade's stages, decode with the codec.
 
 Pipeline (``generate_accompaniment``): downmix and resample the vocal to 16 kHz, add
-N(0, ``vocal_noise_std``^2) noise (the authors' inference script), semantic tokens at 50 Hz,
-stage 1 (accompaniment semantic tokens), stage 2 (codebooks 1-4 at 75 Hz, ``int(T_s * 75 / 50)``
+N(0, ``vocal_noise_std``^2) noise (the authors' inference script), semantic tokens at 50 Hz (and,
+for stages with ``vocal_onsets``, the clean vocal's onset stream at 50 Hz), stage 1 (accompaniment
+semantic tokens), stage 2 (codebooks 1-4 at 75 Hz, ``int(T_s * 75 / 50)``
 frames), stage 3 (codebooks 5-8; skipped with ``stages=2``, the ablation that decodes the 4 coarse
 codebooks alone), and the codec's decoder at 24 kHz.
 
@@ -74,15 +75,28 @@ def generate_stage(lm: StageLM, prefix: torch.Tensor, n_frames: int, grid: list[
     return out
 
 
+def with_onsets(lm: StageLM, streams: torch.Tensor, vocal_onsets: torch.Tensor | None) -> torch.Tensor:
+    """A stage's prefix: ``streams [B, P, T_s]``, plus ``vocal_onsets [B, T_s]`` as the last stream
+    when the stage reads them (``StageConfig.vocal_onsets``)."""
+    if not lm.cfg.vocal_onsets:
+        return streams
+    if vocal_onsets is None:
+        raise ValueError(f"the {lm.cfg.name} stage reads the vocal's onset stream; pass vocal_onsets "
+                         "(hafm.onsets.onset_stream, or GenerationPipeline, which computes them)")
+    return torch.cat([streams, vocal_onsets.reshape(streams.shape[0], 1, -1).to(streams.dtype)], dim=1)
+
+
 def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: int = 3,
                     sampling: SamplingConfig | None = None, generator: Generators | None = None,
-                    progress: bool = False, accompaniment_semantic: torch.Tensor | None = None) -> torch.Tensor:
+                    progress: bool = False, accompaniment_semantic: torch.Tensor | None = None,
+                    vocal_onsets: torch.Tensor | None = None) -> torch.Tensor:
     """``vocal_semantic [T_s]`` -> accompaniment codes ``[K, int(T_s * 75 / 50)]``; a batch
     ``[B, T_s]`` (clips of one length) -> ``[B, K, ...]``, with one generator per clip or one shared.
 
     ``stages=3``: every codebook (coarse then fine); ``stages=2``: the coarse codebooks only.
     ``accompaniment_semantic`` (shaped like ``vocal_semantic``), when given, replaces the semantic
     stage's output: the acoustic stages run on these tokens (an oracle ablation: true tokens in).
+    ``vocal_onsets`` (0/1, shaped like ``vocal_semantic``): needed by stages with ``vocal_onsets``.
     """
     if stages not in (2, 3):
         raise ValueError(f"stages must be 2 or 3, got {stages}")
@@ -93,11 +107,11 @@ def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: i
     n_ac = acoustic_from_semantic(n_sem)
     grid = window_grid(n_sem, *semantic_window(sampling))
     if accompaniment_semantic is None:
-        accomp = generate_semantic(cascade, batch, sampling, generator, progress)[:, None]
+        accomp = generate_semantic(cascade, batch, sampling, generator, progress, vocal_onsets)[:, None]
     else:
         accomp = accompaniment_semantic.reshape(batch.shape)[:, None]
-    semantic_pair = torch.cat([batch[:, None], accomp], dim=1)
-    codes = generate_stage(cascade.coarse, semantic_pair, n_ac, grid, sampling, generator, progress)
+    prefix = with_onsets(cascade.coarse, torch.cat([batch[:, None], accomp], dim=1), vocal_onsets)
+    codes = generate_stage(cascade.coarse, prefix, n_ac, grid, sampling, generator, progress)
     if stages == 3:
         fine = generate_stage(cascade.stage("fine"), codes, n_ac, grid, sampling, generator, progress)
         codes = torch.cat([codes, fine], dim=1)
@@ -105,12 +119,14 @@ def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: i
 
 
 def generate_semantic(cascade: Cascade, vocal_semantic: torch.Tensor, sampling: SamplingConfig,
-                      generator: Generators, progress: bool = False) -> torch.Tensor:
-    """Stage 1 alone: ``vocal_semantic [B, T_s]`` -> accompaniment semantic tokens ``[B, T_s]``
-    (50 Hz), on the windows every stage shares."""
+                      generator: Generators, progress: bool = False,
+                      vocal_onsets: torch.Tensor | None = None) -> torch.Tensor:
+    """Stage 1 alone: ``vocal_semantic [B, T_s]`` (and ``vocal_onsets [B, T_s]`` when the stage
+    reads them) -> accompaniment semantic tokens ``[B, T_s]`` (50 Hz), on the windows every stage shares."""
     n_sem = vocal_semantic.shape[1]
     grid = window_grid(n_sem, *semantic_window(sampling))
-    return generate_stage(cascade.semantic, vocal_semantic[:, None], n_sem, grid, sampling, generator, progress)[:, 0]
+    prefix = with_onsets(cascade.semantic, vocal_semantic[:, None], vocal_onsets)
+    return generate_stage(cascade.semantic, prefix, n_sem, grid, sampling, generator, progress)[:, 0]
 
 
 def vocal_semantic_tokens(vocals: torch.Tensor, sr: int, tokenizer: SemanticTokenizer, noise_std: float,
@@ -120,6 +136,14 @@ def vocal_semantic_tokens(vocals: torch.Tensor, sr: int, tokenizer: SemanticToke
     if noise_std > 0:
         wav = wav + noise_std * torch.randn(wav.shape, generator=generator)
     return tokenizer.encode(wav[None])[0]
+
+
+def vocal_onset_stream(vocals: torch.Tensor, sr: int, n_frames: int) -> torch.Tensor:
+    """``vocals [C, n]`` at ``sr`` Hz -> onset flags ``[n_frames]`` (int64, 50 Hz) of the clean mono vocal."""
+    from hafm.onsets import onset_stream
+
+    wav = audio.resample(audio.downmix(vocals), sr, SEMANTIC_SR)
+    return torch.from_numpy(onset_stream(wav.reshape(-1).numpy(), n_frames).astype("int64"))
 
 
 def generate_accompaniment(vocals: torch.Tensor, sr: int, *, stages: int = 3,

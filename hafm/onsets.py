@@ -40,3 +40,34 @@ def rhythm_alignment(vocals: np.ndarray, accomp: np.ndarray, sr: int, max_lag_ms
             c = float(np.dot(v[: n + lag], a[-lag:]))
         best = max(best, c / denom)
     return best
+
+
+# The vocal onset stream (StageConfig.vocal_onsets): spectral flux on a 256-band mel spectrogram
+# (fine enough in pitch that a legato note change is a flux peak, not only a re-attack), peak-picked
+# with librosa's onset_detect at delta 0.2 of the normalised envelope. Chosen on the validation
+# songs' soprano stems against their score onsets (+-50 ms): F 0.90 Choir Aahs, 0.87 Voice Oohs,
+# 0.57 Synth Voice; librosa's 128-band default at delta 0.07 gave 0.62 / 0.55 / 0.52.
+ONSET_SR = 16_000
+ONSET_HOP = 320  # 50 Hz: one onset flag per semantic frame
+ONSET_MELS = 256
+ONSET_FMAX = 6_000.0
+ONSET_DELTA = 0.2
+ONSET_ID = f"melflux{ONSET_MELS}-d{ONSET_DELTA}-v1"
+
+
+def onset_stream(wav_16k: np.ndarray, n_frames: int) -> np.ndarray:
+    """Mono 16 kHz ``[n]`` -> ``[n_frames]`` uint8 at 50 Hz: 1 on frames where a note starts, else 0.
+
+    Frame ``t`` covers ``[t, t+1) * 20 ms`` like semantic frame ``t``; the stream is cut or
+    zero-padded to ``n_frames``. Silence gives no onsets.
+    """
+    y = np.asarray(wav_16k, dtype=np.float32)
+    out = np.zeros(n_frames, dtype=np.uint8)
+    if y.size == 0 or not np.any(y):
+        return out
+    mel = librosa.feature.melspectrogram(y=y, sr=ONSET_SR, hop_length=ONSET_HOP, n_mels=ONSET_MELS, fmax=ONSET_FMAX)
+    envelope = librosa.onset.onset_strength(S=librosa.power_to_db(mel, ref=np.max), sr=ONSET_SR)
+    frames = librosa.onset.onset_detect(onset_envelope=envelope, sr=ONSET_SR, hop_length=ONSET_HOP,
+                                        delta=ONSET_DELTA)
+    out[frames[frames < n_frames]] = 1
+    return out

@@ -23,6 +23,7 @@ from hafm import audio
 from hafm.config import STAGES, SamplingConfig, from_dict, read_toml
 from hafm.fileio import sha256_file, sha256_json
 from hafm.model.cascade import Cascade, load_cascade, stage_paths
+from hafm.onsets import ONSET_ID
 from hafm.tokenizers.alignment import ACOUSTIC_SR
 
 # Bump when the generation code changes what it outputs for the same weights, tokenizers and settings.
@@ -112,6 +113,8 @@ class GenerationPipeline:
             "codec": self.codec.identity(), "semantic": self.semantic.identity(),
             "sampling": self.sampling.identity_dict(),  # legacy field names: identities stay stable
         }
+        if self.reads_onsets:  # only then: identities of cascades without onsets stay what they were
+            parts["onsets"] = ONSET_ID
         if torch.device(self.device).type != "cpu":
             parts["device"] = torch.device(self.device).type
         return sha256_json(parts)[:16]
@@ -146,7 +149,22 @@ class GenerationPipeline:
         generators = [torch.Generator().manual_seed(seed) for seed in seeds]
         tokens, true_semantic = self.semantic_inputs(vocals, sr, generators, max_seconds, accompaniments)
         return generate_tokens(self.cascade, tokens, stages=stages or self.stages, sampling=self.sampling,
-                               generator=generators, progress=progress, accompaniment_semantic=true_semantic)
+                               generator=generators, progress=progress, accompaniment_semantic=true_semantic,
+                               vocal_onsets=self.onset_inputs(vocals, sr, tokens.shape[-1]))
+
+    @property
+    def reads_onsets(self) -> bool:
+        """Whether a stage of the cascade reads the vocal's onset stream (``StageConfig.vocal_onsets``)."""
+        return any(self.cascade.stage(name).cfg.vocal_onsets for name in STAGES[:2])
+
+    def onset_inputs(self, vocals: Sequence[torch.Tensor], sr: int, n_frames: int) -> torch.Tensor | None:
+        """Onset streams ``[B, n_frames]`` (50 Hz) of the clean vocals ``[C, n]`` at ``sr`` Hz when
+        the cascade reads them, else None."""
+        from hafm.generate import vocal_onset_stream
+
+        if not self.reads_onsets:
+            return None
+        return torch.stack([vocal_onset_stream(v, sr, n_frames) for v in vocals])
 
     def semantic_inputs(self, vocals: Sequence[torch.Tensor], sr: int, generators: Sequence[torch.Generator],
                         max_seconds: float | None = audio.DEFAULT_MAX_SECONDS,

@@ -261,13 +261,14 @@ def train_stage(
     """
     out_dir = Path(out_dir)
     d = init_distributed()
+    onsets = cfg.stage(stage).vocal_onsets
     try:
         if tracks is None:
             if shard_dir is None:
                 raise ValueError("give shard_dir or tracks")
-            tracks = load_stage_tracks(shard_dir, "train", stage)
+            tracks = load_stage_tracks(shard_dir, "train", stage, onsets)
         if augment_tracks is None:
-            augment_tracks = augment_tracks_of(cfg.train.augment_shards, shard_dir, stage)
+            augment_tracks = augment_tracks_of(cfg.train.augment_shards, shard_dir, stage, onsets)
         run, val_batches = _setup(cfg, stage, out_dir, d, (tracks, augment_tracks), model_factory,
                                   require_checkpoint)
         result = _loop(run, val_batches, cfg, stage, out_dir, d, stop_at_step, progress)

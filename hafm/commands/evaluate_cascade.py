@@ -42,15 +42,15 @@ def stage_file(folder: Path, stage: str) -> Path:
     return release if release.is_file() else folder / stage / "checkpoint.pt"
 
 
-def _evaluation_tracks(shards: str, stage: str, split: str) -> tuple[list, list]:
+def _evaluation_tracks(shards: str, stage: str, split: str, vocal_onsets: bool = False) -> tuple[list, list]:
     """``(evaluated, unigram)`` stage tracks: test songs and all training songs, or the validation
     songs and the fitting songs (training minus validation) of the training shards."""
     from hafm.data import splits
     from hafm.data.stage_data import load_stage_tracks
 
-    train = load_stage_tracks(shards, "train", stage)
+    train = load_stage_tracks(shards, "train", stage, vocal_onsets)
     if split == "test":
-        return load_stage_tracks(shards, "test", stage), train
+        return load_stage_tracks(shards, "test", stage, vocal_onsets), train
     return splits.select(train, "validation"), splits.select(train, "fit")
 
 
@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     for stage in STAGE_NAMES:
         path = stage_file(checkpoints, stage)
         models[stage] = load_stage_model(path)
-        item = cascade_report.evaluate_stage(models[stage], stage, *_evaluation_tracks(args.shards, stage, args.split),
+        item = cascade_report.evaluate_stage(models[stage], stage, *_evaluation_tracks(args.shards, stage, args.split,
+                                                                                  models[stage].cfg.vocal_onsets),
                                              window_seconds, _step_of(path), args.max_windows)
         evidence.append(item)
         print(f"{stage}: " + ", ".join(f"{k} {v:.3f}" for k, v in item.val_ce.items()) + " nats/token")

@@ -38,6 +38,7 @@ def run(args) -> int:
     counts = index["counts"]
     print(
         f"{len(index['tracks'])} shards in {args.out}: {counts['built']} built, {counts['stale']} stale rebuilt, "
+        f"{counts['recoded']} rebuilt keeping unchanged tokens, "
         f"{counts['fresh']} up to date (codec {index['codec_id']}, semantic {index['semantic_id']})"
     )
     if index["throughput"] is not None:

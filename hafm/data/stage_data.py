@@ -8,6 +8,9 @@ A track's shard holds ``semantic_vocals [T_s]``, ``semantic_accomp [T_s]`` (50 H
 * ``coarse``:   prefix = (vocal, accompaniment) semantic ``[2, T]``, target = acoustic codebooks 1-4 ``[4, 1.5 T]``
 * ``fine``:     prefix = acoustic codebooks 1-4 ``[4, 1.5 T]``, target = codebooks 5-8 ``[4, 1.5 T]``
 
+A stage with ``vocal_onsets`` (semantic or coarse) gets the vocal's onset stream (``onset_vocals``,
+0/1 at 50 Hz) as one more, last, prefix stream.
+
 Windows are whole 40 ms blocks (2 semantic = 3 acoustic frames), so prefix and target stay aligned.
 Sampling is a pure function of ``(seed, step)``: a resumed run draws exactly the windows an
 uninterrupted run would, and every distributed rank takes a disjoint slice of the same draw.
@@ -66,8 +69,9 @@ def window_blocks(window_seconds: float) -> int:
     return max(1, round(window_seconds / BLOCK_SECONDS))
 
 
-def stage_track(name: str, shard: Mapping[str, Any], stage: str) -> StageTrack:
-    """Cut a loaded shard into the (prefix, target) streams of ``stage``, trimmed to whole blocks.
+def stage_track(name: str, shard: Mapping[str, Any], stage: str, vocal_onsets: bool = False) -> StageTrack:
+    """Cut a loaded shard into the (prefix, target) streams of ``stage``, trimmed to whole blocks;
+    ``vocal_onsets`` appends the vocal onset stream to the prefix (semantic and coarse stages).
 
     The coarse/fine split of the ``K`` acoustic codebooks is the shard's ``n_coarse`` (recorded
     from the codec that made it), else the first half: codebooks 1-4 of 8 as in the paper.
@@ -94,7 +98,19 @@ def stage_track(name: str, shard: Mapping[str, Any], stage: str) -> StageTrack:
     else:
         prefix, target = acoustic[:n_coarse, :t_ac], acoustic[n_coarse:, :t_ac]
         rates = (ACOUSTIC_PER_BLOCK, ACOUSTIC_PER_BLOCK)
+    if vocal_onsets:
+        prefix = np.concatenate([prefix, _onsets(name, shard, stage)[None, :t_sem]])
     return StageTrack(name, np.ascontiguousarray(prefix), np.ascontiguousarray(target), *rates)
+
+
+def _onsets(name: str, shard: Mapping[str, Any], stage: str) -> np.ndarray:
+    if stage == "fine":
+        raise HafmError("the fine stage reads acoustic codes at 75 Hz; vocal onsets condition the semantic "
+                        "and coarse stages only")
+    if "onset_vocals" not in shard:
+        raise HafmError(f"shard {name!r} has no vocal onset stream (made before shard version 2); "
+                        "run `hafm tokenize` again: it adds the onsets and keeps the tokens")
+    return np.asarray(shard["onset_vocals"])
 
 
 def check_vocab(tracks: Sequence[StageTrack], prefix_vocab: int, target_vocab: int) -> None:
@@ -219,8 +235,9 @@ def fixed_batches(
     return batches
 
 
-def load_stage_tracks(shard_dir: str | Path, split: str, stage: str) -> list[StageTrack]:
-    """Every shard of ``split`` under ``shard_dir`` as :class:`StageTrack` (named by file stem)."""
+def load_stage_tracks(shard_dir: str | Path, split: str, stage: str, vocal_onsets: bool = False) -> list[StageTrack]:
+    """Every shard of ``split`` under ``shard_dir`` as :class:`StageTrack` (named by file stem);
+    ``vocal_onsets``: with the vocal onset stream as the last prefix stream."""
     from hafm.data.shards import list_shards, load_shard, read_meta
 
     paths = list(list_shards(shard_dir, split))
@@ -232,7 +249,7 @@ def load_stage_tracks(shard_dir: str | Path, split: str, stage: str) -> list[Sta
         n_coarse = read_meta(path).get("n_coarse")
         if n_coarse is not None:
             shard["n_coarse"] = n_coarse
-        tracks.append(stage_track(_track_name(Path(path)), shard, stage))
+        tracks.append(stage_track(_track_name(Path(path)), shard, stage, vocal_onsets))
     return tracks
 
 

@@ -1,9 +1,11 @@
 """Turn a MUSDB18(-HQ) tree into token shards: semantic tokens of vocals and accompaniment, codec
-codes of the accompaniment, resumably and in parallel (one tokenizer pair per worker process).
+codes of the accompaniment and the vocal's onset stream, resumably and in parallel (one tokenizer
+pair per worker process).
 
 A shard is rebuilt when it is missing, unreadable, from another shard version, from other source
-audio (sha256 of the stem files) or from other tokenizers (their ``identity()``); otherwise it is
-kept. Throughput is reported in seconds of song per wall-clock second.
+audio (sha256 of the stem files), from other tokenizers (their ``identity()``) or another onset
+detector (``hafm.onsets.ONSET_ID``); otherwise it is kept. A rebuild keeps the token arrays whose
+tokenizer did not change. Throughput is reported in seconds of song per wall-clock second.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hafm.data.shards import SHARD_VERSION, is_fresh, reusable_semantic, save_shard, shard_path
+from hafm.data.shards import SHARD_VERSION, is_fresh, reusable_arrays, save_shard, shard_path
 from hafm.errors import HafmError
 from hafm.fileio import atomic_write_json, sha256_file, sha256_json
+from hafm.onsets import ONSET_ID, onset_stream
 from hafm.tokenizers.alignment import ACOUSTIC_SR, SEMANTIC_SR, block_samples, padded_length
 
 CodecFactory = Callable[[], object]  # () -> AcousticCodec
@@ -37,16 +40,17 @@ def _to_rate(wav: np.ndarray, sr: int, target_sr: int, n_out: int):
 
 
 def tokenize_pair(vocals: np.ndarray, accompaniment: np.ndarray, sr: int, codec, semantic,
-                  known_semantic: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """Tokens of one song: vocals/accompaniment ``[n]`` at ``sr`` Hz -> the three shard arrays.
+                  known: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Tokens of one song: vocals/accompaniment ``[n]`` at ``sr`` Hz -> the shard's arrays.
 
     Both waveforms are zero-padded to whole 40 ms blocks first, so ``T_s = 2 k`` and
     ``T_a = 3 k`` for ``k`` blocks; a tokenizer that returns another length is refused.
-    ``known_semantic`` (``semantic_vocals``, ``semantic_accomp`` of this audio by ``semantic``)
-    skips the semantic tokenizer.
+    ``known`` holds arrays of this audio made by these tokenizers (``semantic_vocals`` and
+    ``semantic_accomp``, ``acoustic_accomp``): their tokenizer is skipped.
     """
     import torch
 
+    known = known or {}
     n = len(vocals)
     if len(accompaniment) != n:
         raise HafmError(f"vocals ({n}) and accompaniment ({len(accompaniment)}) differ in length")
@@ -54,14 +58,18 @@ def tokenize_pair(vocals: np.ndarray, accompaniment: np.ndarray, sr: int, codec,
     pad = n_blocks * block_samples(sr) - n
     vocals, accompaniment = (np.pad(w, (0, pad)) for w in (vocals, accompaniment))
     n16, n24 = n_blocks * block_samples(SEMANTIC_SR), n_blocks * block_samples(ACOUSTIC_SR)
+    vocals_16k = _to_rate(vocals, sr, SEMANTIC_SR, n16)
     with torch.inference_mode():
-        if known_semantic is None:
-            sem_v = semantic.encode(_to_rate(vocals, sr, SEMANTIC_SR, n16))[0]
-            sem_a = semantic.encode(_to_rate(accompaniment, sr, SEMANTIC_SR, n16))[0]
-        else:
-            sem_v, sem_a = (torch.from_numpy(known_semantic[k].astype(np.int64))
+        if "semantic_vocals" in known:
+            sem_v, sem_a = (torch.from_numpy(known[k].astype(np.int64))
                             for k in ("semantic_vocals", "semantic_accomp"))
-        codes = codec.encode(_to_rate(accompaniment, sr, ACOUSTIC_SR, n24))[0]
+        else:
+            sem_v = semantic.encode(vocals_16k)[0]
+            sem_a = semantic.encode(_to_rate(accompaniment, sr, SEMANTIC_SR, n16))[0]
+        if "acoustic_accomp" in known:
+            codes = torch.from_numpy(known["acoustic_accomp"].astype(np.int64))
+        else:
+            codes = codec.encode(_to_rate(accompaniment, sr, ACOUSTIC_SR, n24))[0]
     if sem_v.shape[-1] != 2 * n_blocks or sem_a.shape[-1] != 2 * n_blocks:
         raise HafmError(
             f"semantic tokenizer {semantic.identity()} returned {sem_v.shape[-1]} frames for {n_blocks} "
@@ -76,6 +84,7 @@ def tokenize_pair(vocals: np.ndarray, accompaniment: np.ndarray, sr: int, codec,
         "semantic_vocals": sem_v.cpu().numpy().astype(np.int16),
         "semantic_accomp": sem_a.cpu().numpy().astype(np.int16),
         "acoustic_accomp": codes.cpu().numpy().astype(np.int16),
+        "onset_vocals": onset_stream(vocals_16k.reshape(-1).numpy(), 2 * n_blocks).astype(np.int16),
     }
 
 
@@ -115,15 +124,15 @@ def _tokenize_track(args: tuple[object, str]) -> dict:
     sha = source_sha256(track)
     path = shard_path(out, track.subset, track.name)
     entry = {"path": str(path.relative_to(out)), "source_sha256": sha, "split": track.subset, **ids}
-    if is_fresh(path, sha, **ids):
+    if is_fresh(path, sha, **ids, onset_id=ONSET_ID):
         return {**entry, "status": "fresh", "seconds": float(track.duration), "tokenize_s": 0.0}
-    known = reusable_semantic(path, sha, ids["semantic_id"])
-    status = "recoded" if known is not None else "stale" if path.exists() else "built"
+    known = reusable_arrays(path, sha, **ids)
+    status = "recoded" if known else "stale" if path.exists() else "built"
     start = time.perf_counter()
     audio = read_track(track)
     arrays = tokenize_pair(audio.vocals, audio.accompaniment, audio.sr, codec, semantic, known)
     n_coarse = getattr(codec, "n_coarse", arrays["acoustic_accomp"].shape[0] // 2)
-    meta = {**ids, "n_coarse": int(n_coarse), "source_sha256": sha, "track": track.name, "split": track.subset,
+    meta = {**ids, "onset_id": ONSET_ID, "n_coarse": int(n_coarse), "source_sha256": sha, "track": track.name, "split": track.subset,
             "sample_rate": audio.sr, "n_samples": len(audio.vocals)}
     save_shard(path, arrays, meta)
     return {**entry, "status": status, "seconds": len(audio.vocals) / audio.sr,

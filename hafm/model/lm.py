@@ -43,7 +43,7 @@ class StageLM(nn.Module):
     def __init__(self, cfg: StageConfig):
         super().__init__()
         self.cfg = cfg
-        d, p, k = cfg.d_model, cfg.prefix_streams, cfg.target_codebooks
+        d, p, k = cfg.d_model, cfg.condition_streams, cfg.target_codebooks
         self.n_kv_heads = cfg.n_kv_heads or cfg.n_heads
         self.null_id = cfg.prefix_vocab  # learned "no condition" token of each prefix stream
         self.pad_id = cfg.target_vocab  # empty token of the delay pattern (also the start input)
@@ -77,7 +77,7 @@ class StageLM(nn.Module):
     # ---------------------------------------------------------------- embeddings
     def _prefix_frames(self, prefix: torch.Tensor) -> torch.Tensor:
         """``prefix [B, P, T_p]`` -> conditional frame embeddings ``[B, T_p, d]`` (sum of streams)."""
-        self._check_ids(prefix, self.cfg.prefix_streams, self.cfg.prefix_vocab, "prefix")
+        self._check_ids(prefix, self.cfg.condition_streams, self.cfg.prefix_vocab, "prefix")
         return self.prefix_emb(prefix + self.prefix_offsets).sum(dim=1)
 
     def _null_frame(self) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -215,3 +217,26 @@ def test_guidance_scale_flag_overrides_every_stage_and_the_old_flag_is_a_hidden_
         parser.parse_args(["generate", "--help"])
     help_text = capsys.readouterr().out
     assert "--guidance-scale" in help_text and "--cfg-scale" not in help_text
+
+
+def _onset_cascade() -> Cascade:
+    cfg = tiny_config()
+    return Cascade.from_config(dataclasses.replace(
+        cfg, semantic=dataclasses.replace(cfg.semantic, vocal_onsets=True),
+        coarse=dataclasses.replace(cfg.coarse, vocal_onsets=True)))
+
+
+def test_stages_reading_onsets_follow_them():
+    cascade, vocal = _onset_cascade(), torch.randint(0, 500, (1, 20))
+    quiet, busy = torch.zeros(1, 20, dtype=torch.long), (torch.arange(20) % 5 == 0).long()[None]
+
+    def codes(onsets):
+        return generate_tokens(cascade, vocal, vocal_onsets=onsets, generator=torch.Generator().manual_seed(0))
+
+    assert codes(quiet).shape == (1, 8, 30)
+    assert torch.equal(codes(quiet), codes(quiet)) and not torch.equal(codes(quiet), codes(busy))
+
+
+def test_stages_reading_onsets_refuse_to_run_without_them():
+    with pytest.raises(ValueError, match="reads the vocal's onset stream"):
+        generate_tokens(_onset_cascade(), torch.randint(0, 500, (20,)))

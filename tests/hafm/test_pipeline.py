@@ -6,7 +6,8 @@ import torch
 
 from hafm.config import SamplingConfig
 from hafm.pipeline import GenerationPipeline, length_batches, load_sampling
-from hafm.testing import EnergySemantic, ToneCodec, tiny_cascade
+from hafm.model.cascade import Cascade
+from hafm.testing import EnergySemantic, ToneCodec, tiny_cascade, tiny_config
 
 
 def _pipeline(sampling=None):
@@ -95,3 +96,27 @@ def test_true_accompaniment_tokens_replace_the_semantic_stage(monkeypatch):
 def test_an_accompaniment_of_another_length_than_its_vocal_is_refused():
     with pytest.raises(ValueError, match="of the vocal's length"):
         _pipeline().codes_batch([_sine(220.0)], 24_000, seeds=[0], accompaniments=[_sine(110.0)[:, :12_000]])
+
+
+def _onset_pipeline():
+    cfg = tiny_config()
+    cfg = dataclasses.replace(cfg, semantic=dataclasses.replace(cfg.semantic, vocal_onsets=True),
+                              coarse=dataclasses.replace(cfg.coarse, vocal_onsets=True))
+    return GenerationPipeline(Cascade.from_config(cfg), EnergySemantic(), ToneCodec(), SamplingConfig(), "w")
+
+
+def test_a_cascade_reading_onsets_gets_them_from_the_vocal():
+    pipeline = _onset_pipeline()
+    codes = pipeline.codes_batch([_sine(220.0)], 24_000, seeds=[0])
+    onsets = pipeline.onset_inputs([_sine(220.0)], 24_000, 50)
+    assert codes.shape == (1, 8, 75) and onsets.shape == (1, 50) and onsets[0, 0] == 1
+    assert _pipeline().onset_inputs([_sine(220.0)], 24_000, 50) is None
+
+
+def test_the_onset_detector_enters_the_identity_of_cascades_that_read_onsets(monkeypatch):
+    import hafm.pipeline
+
+    onset, plain = _onset_pipeline(), _pipeline()
+    before = onset.identity(), plain.identity()
+    monkeypatch.setattr(hafm.pipeline, "ONSET_ID", "another-detector")
+    assert onset.identity() != before[0] and plain.identity() == before[1]

@@ -24,6 +24,7 @@ def _arrays(t_s=4):
         "semantic_vocals": np.arange(t_s),
         "semantic_accomp": np.arange(t_s),
         "acoustic_accomp": np.zeros((8, t_s * 3 // 2)),
+        "onset_vocals": np.zeros(t_s),
     }
 
 
@@ -33,6 +34,18 @@ def test_shard_round_trip(tmp_path):
     loaded = shards.load_shard(path)
     assert loaded["acoustic_accomp"].shape == (8, 6) and loaded["semantic_vocals"].dtype == np.int16
     assert shards.read_meta(path)["version"] == shards.SHARD_VERSION
+
+
+def test_shard_without_onsets_is_refused(tmp_path):
+    arrays = _arrays()
+    del arrays["onset_vocals"]
+    with pytest.raises(HafmError, match="lacks \\['onset_vocals'\\]"):
+        shards.save_shard(tmp_path / "a.npz", arrays, {})
+
+
+def test_onset_stream_of_another_length_is_refused(tmp_path):
+    with pytest.raises(HafmError, match="onset_vocals"):
+        shards.save_shard(tmp_path / "a.npz", {**_arrays(4), "onset_vocals": np.zeros(5)}, {})
 
 
 def test_misaligned_shard_is_refused(tmp_path):
@@ -94,6 +107,39 @@ def test_build_shards_resumes_and_rebuilds_stale(hq_tree, tmp_path):
     assert shards.read_meta(out / "train" / "A - one.npz")["codec_id"] == "fake-codec-v2"
     after = shards.load_shard(out / "train" / "A - one.npz")
     assert np.array_equal(before["semantic_vocals"], after["semantic_vocals"])
+
+
+def _as_version_1(path):
+    """Rewrite a shard as shard version 1 wrote it: no onset stream, no onset id."""
+    arrays = {k: v for k, v in shards.load_shard(path).items() if k != "onset_vocals"}
+    meta = {k: v for k, v in shards.read_meta(path).items() if k != "onset_id"}
+    np.savez(path, **arrays, meta=np.array(json.dumps({**meta, "version": 1})))
+
+
+def test_version_1_shards_gain_onsets_and_keep_their_tokens(hq_tree, tmp_path, monkeypatch):
+    out = tmp_path / "shards"
+    build_shards(hq_tree, out, codec_v1, EnergySemantic, workers=1, progress=False)
+    path = out / "train" / "A - one.npz"
+    before = shards.load_shard(path)
+    _as_version_1(path)
+    monkeypatch.setattr(ToneCodec, "encode", lambda *a: pytest.fail("the codes were encoded again"))
+    monkeypatch.setattr(EnergySemantic, "encode", lambda *a: pytest.fail("the semantic tokens were made again"))
+    again = build_shards(hq_tree, out, codec_v1, EnergySemantic, workers=1, progress=False)
+    assert again["counts"] == {"built": 0, "stale": 0, "recoded": 1, "fresh": 2}
+    after = shards.load_shard(path)
+    assert all(np.array_equal(before[k], after[k]) for k in shards.ARRAYS)
+    assert shards.read_meta(path)["version"] == shards.SHARD_VERSION
+
+
+def test_other_onset_detector_rebuilds_the_onsets(hq_tree, tmp_path, monkeypatch):
+    from hafm.data import tokenize
+
+    out = tmp_path / "shards"
+    build_shards(hq_tree, out, codec_v1, EnergySemantic, workers=1, progress=False)
+    monkeypatch.setattr(tokenize, "ONSET_ID", "other-detector")
+    again = build_shards(hq_tree, out, codec_v1, EnergySemantic, workers=1, progress=False)
+    assert again["counts"]["recoded"] == 3
+    assert shards.read_meta(out / "test" / "C - three.npz")["onset_id"] == "other-detector"
 
 
 def test_changed_source_audio_rebuilds_that_shard(hq_tree, hq_writer, tmp_path):

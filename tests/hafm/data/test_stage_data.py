@@ -27,6 +27,7 @@ def fake_shard(t_semantic: int, seed: int) -> dict:
         "semantic_vocals": frames + 1000 * seed,
         "semantic_accomp": rng.integers(0, 500, t_semantic),
         "acoustic_accomp": np.arange(8)[:, None] * 100_000 + np.arange(t_acoustic)[None, :] + 1000 * seed,
+        "onset_vocals": (frames % 7 == 0).astype(np.int16),
     }
 
 
@@ -124,6 +125,27 @@ def test_malformed_shard_is_refused():
     shard["acoustic_accomp"] = shard["acoustic_accomp"][:1]
     with pytest.raises(HafmError, match="acoustic_accomp"):
         stage_track("bad", shard, "fine")
+
+
+@pytest.mark.parametrize("stage, streams", [("semantic", 2), ("coarse", 3)])
+def test_vocal_onsets_are_the_last_prefix_stream(stage, streams):
+    shard = fake_shard(40, 0)
+    track = stage_track("song", shard, stage, vocal_onsets=True)
+    assert track.prefix.shape == (streams, 40)
+    assert np.array_equal(track.prefix[-1], shard["onset_vocals"])
+    assert np.array_equal(track.prefix[:-1], stage_track("song", shard, stage).prefix)
+
+
+def test_fine_stage_refuses_vocal_onsets():
+    with pytest.raises(HafmError, match="semantic and coarse stages only"):
+        stage_track("song", fake_shard(40, 0), "fine", vocal_onsets=True)
+
+
+def test_shard_without_onsets_asks_for_a_new_tokenize_run():
+    shard = fake_shard(40, 0)
+    del shard["onset_vocals"]
+    with pytest.raises(HafmError, match="run `hafm tokenize` again"):
+        stage_track("old", shard, "semantic", vocal_onsets=True)
 
 
 def _coarse_batch(tracks, noise: ConditionNoise | None, step: int = 3):

@@ -5,10 +5,11 @@ import dataclasses
 import pytest
 import torch
 
-from hafm.checkpoints import export_release, load_checkpoint
+from hafm.checkpoints import export_release, load_checkpoint, load_stage_model
 from hafm.data.splits import split_train_val
 from hafm.data.shards import save_shard
 from hafm.errors import HafmError, StaleCacheError
+from hafm.model.lm import StageLM
 from hafm.train import train_stage
 from hafm.train_inputs import fit_and_validation
 
@@ -55,3 +56,29 @@ def test_augmentation_made_by_other_tokenizers_is_refused(tmp_path, shards, tiny
     cfg = tiny_config(max_steps=1, augment_shards=str(tmp_path / "augment"))
     with pytest.raises(StaleCacheError, match="codec_id 'codec-b', expected 'codec-a'"):
         train_stage(cfg, "semantic", tmp_path / "run", tmp_path / "main", progress=False)
+
+
+def test_weights_without_onsets_start_an_onset_run_computing_the_same(tmp_path, tracks, tiny_config):
+    from hafm.train_inputs import init_weights
+
+    train_stage(tiny_config(max_steps=2), "coarse", tmp_path / "plain", tracks=tracks("coarse"), progress=False)
+    release = export_release(tmp_path / "plain" / "checkpoint.pt", tmp_path / "coarse.pt", half=False)
+    plain = load_stage_model(release)
+    cfg = dataclasses.replace(plain.cfg, vocal_onsets=True)
+    with_onsets = StageLM(cfg).eval()
+    init_weights(with_onsets, str(release), "coarse", cfg)
+    prefix = torch.randint(0, cfg.prefix_vocab, (2, cfg.prefix_streams, 8))
+    onsets = torch.randint(0, 2, (2, 1, 8))
+    target = torch.randint(0, cfg.target_vocab, (2, cfg.target_codebooks, 12))
+    assert torch.equal(plain(prefix, target), with_onsets(torch.cat([prefix, onsets], 1), target))
+
+
+def test_onset_weights_are_refused_for_a_run_without_onsets(tmp_path, tiny_config):
+    from hafm.train_inputs import init_weights
+
+    cfg = dataclasses.replace(tiny_config().coarse, vocal_onsets=True)
+    path = tmp_path / "coarse.pt"
+    torch.save({"model": StageLM(cfg).state_dict(), "config": dataclasses.asdict(cfg), "meta": {}}, path)
+    plain = dataclasses.replace(cfg, vocal_onsets=False)
+    with pytest.raises(HafmError, match="another model"):
+        init_weights(StageLM(plain), str(path), "coarse", plain)
