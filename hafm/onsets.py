@@ -50,6 +50,7 @@ def rhythm_alignment(vocals: np.ndarray, accomp: np.ndarray, sr: int, max_lag_ms
 ONSET_SR = 16_000
 ONSET_HOP = 320  # 50 Hz: one onset flag per semantic frame
 ONSET_MELS = 256
+ONSET_FFT = 2048  # librosa's default: 128 ms frames
 ONSET_FMAX = 6_000.0
 ONSET_DELTA = 0.2
 ONSET_ID = f"melflux{ONSET_MELS}-d{ONSET_DELTA}-v1"
@@ -65,7 +66,9 @@ def onset_stream(wav_16k: np.ndarray, n_frames: int) -> np.ndarray:
     out = np.zeros(n_frames, dtype=np.uint8)
     if y.size == 0 or not np.any(y):
         return out
-    mel = librosa.feature.melspectrogram(y=y, sr=ONSET_SR, hop_length=ONSET_HOP, n_mels=ONSET_MELS, fmax=ONSET_FMAX)
+    y = np.pad(y, (0, max(0, ONSET_FFT - y.size)))  # a clip shorter than one FFT frame: no partial frame
+    mel = librosa.feature.melspectrogram(y=y, sr=ONSET_SR, hop_length=ONSET_HOP, n_mels=ONSET_MELS, fmax=ONSET_FMAX,
+                                         n_fft=ONSET_FFT)
     envelope = librosa.onset.onset_strength(S=librosa.power_to_db(mel, ref=np.max), sr=ONSET_SR)
     frames = librosa.onset.onset_detect(onset_envelope=envelope, sr=ONSET_SR, hop_length=ONSET_HOP,
                                         delta=ONSET_DELTA)

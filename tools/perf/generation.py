@@ -44,7 +44,15 @@ from hafm.config import SamplingConfig, small
 from hafm.pipeline import load_sampling
 from hafm.errors import MissingWeightsError
 from hafm.fileio import atomic_write_json
-from hafm.generate import generate_stage, generate_tokens, semantic_window, vocal_semantic_tokens, window_grid
+from hafm.generate import (
+    generate_stage,
+    generate_tokens,
+    semantic_window,
+    vocal_onset_stream,
+    vocal_semantic_tokens,
+    window_grid,
+    with_onsets,
+)
 from hafm.model.cascade import Cascade
 from hafm.model.lm import IncrementalDecoder, StageLM
 from hafm.tokenizers.alignment import acoustic_from_semantic
@@ -156,12 +164,15 @@ def timed_generation(cascade: Cascade, semantic, codec, vocals: torch.Tensor, sr
 
     tokens = timed("semantic_tokenizer",
                    lambda: vocal_semantic_tokens(vocals, sr, semantic, sampling.vocal_noise_std, generator))
+    onsets = None
+    if cascade.semantic.cfg.vocal_onsets or cascade.coarse.cfg.vocal_onsets:
+        onsets = timed("onset_stream", lambda: vocal_onset_stream(vocals, sr, tokens.shape[0]))[None]
     n_ac = acoustic_from_semantic(tokens.shape[0])
     grid = window_grid(tokens.shape[0], *semantic_window(sampling))
     accomp = timed("stage1_semantic",
-                   lambda: generate_stage(cascade.semantic, tokens[None, None], tokens.shape[0], grid, sampling,
-                                          generator))
-    pair = torch.cat([tokens[None, None], accomp], dim=1)
+                   lambda: generate_stage(cascade.semantic, with_onsets(cascade.semantic, tokens[None, None], onsets),
+                                          tokens.shape[0], grid, sampling, generator))
+    pair = with_onsets(cascade.coarse, torch.cat([tokens[None, None], accomp], dim=1), onsets)
     coarse = timed("stage2_coarse", lambda: generate_stage(cascade.coarse, pair, n_ac, grid, sampling, generator))
     fine = timed("stage3_fine", lambda: generate_stage(cascade.fine, coarse, n_ac, grid, sampling, generator))
     with torch.inference_mode():
@@ -179,7 +190,7 @@ def guidance_cost(cascade: Cascade, sampling: SamplingConfig, seconds: float = 1
     out = {}
     for name, (n_prefix, n_frames) in lengths.items():
         lm = cascade.stage(name)
-        prefix = torch.randint(0, lm.cfg.prefix_vocab, (1, lm.cfg.prefix_streams, n_prefix))
+        prefix = torch.randint(0, lm.cfg.prefix_vocab, (1, lm.cfg.condition_streams, n_prefix))
         row = {}
         for label, stages in (("guided", (name,)), ("conditional_only", ())):
             with Stopwatch() as watch:
@@ -198,11 +209,12 @@ def batch_throughput(cascade: Cascade, sampling: SamplingConfig, batch: int, sec
     def generators() -> list[torch.Generator]:
         return [torch.Generator().manual_seed(i) for i in range(batch)]
 
+    onsets = (tokens % 40 == 0).long()  # about the corpus' rate of 1.3 onsets a second; unused without onsets
     with Stopwatch() as single:
-        for row, generator in zip(tokens, generators()):
-            generate_tokens(cascade, row, sampling=sampling, generator=generator)
+        for row, onset_row, generator in zip(tokens, onsets, generators()):
+            generate_tokens(cascade, row, sampling=sampling, generator=generator, vocal_onsets=onset_row)
     with Stopwatch() as together:
-        generate_tokens(cascade, tokens, sampling=sampling, generator=generators())
+        generate_tokens(cascade, tokens, sampling=sampling, generator=generators(), vocal_onsets=onsets)
     return {"clip_s": seconds, "batch": batch, "clock": "process CPU seconds",
             "one_by_one_s_per_clip": round(single.cpu / batch, 3),
             "batched_s_per_clip": round(together.cpu / batch, 3), "speedup": round(single.cpu / together.cpu, 2)}

@@ -37,7 +37,8 @@ def learnable_shard(t_semantic: int, seed: int) -> dict:
     aligned = np.arange(t_semantic * 3 // 2) * 2 // 3
     coarse = np.stack([(accomp[aligned] * 2 + k) % ACOUSTIC_VOCAB for k in range(4)])
     fine = (coarse * 5 + 7) % ACOUSTIC_VOCAB
-    return {"semantic_vocals": vocals, "semantic_accomp": accomp, "acoustic_accomp": np.concatenate([coarse, fine])}
+    return {"semantic_vocals": vocals, "semantic_accomp": accomp, "acoustic_accomp": np.concatenate([coarse, fine]),
+            "onset_vocals": (vocals == 0).astype(np.int16)}
 
 
 @pytest.fixture
