@@ -112,6 +112,11 @@ class SamplingConfig:
     # (TOML: [sampling.stage_overrides.fine]). Chosen on the validation split by `hafm sweep-sampling`
     # and shipped with the cascade (hafm/assets/cascade/sampling.toml).
     stage_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Onset-synchronous decoding (semantic and coarse stages): a logit bonus for repeating the
+    # previous frame's token on frames more than one frame from a vocal onset (hafm.onsets), and
+    # the same penalty on the frames at an onset, so that the tokens change where the vocal's notes
+    # start. 0 = off (nothing is computed, and identities are what they were before this setting).
+    onset_hold: float = 0.0
 
     def __post_init__(self) -> None:
         if any(isinstance(values, dict) and not LEGACY_SAMPLING_KEYS.keys().isdisjoint(values)
@@ -123,8 +128,8 @@ class SamplingConfig:
     def for_stage(self, stage: str) -> SamplingConfig:
         """The settings one stage samples with: these, with ``stage_overrides[stage]`` applied.
 
-        An override may set ``temperature``, ``top_k``, ``top_p`` and ``guidance_scale``; a stage given a
-        ``guidance_scale`` override is guided with it (it joins ``guidance_stages``).
+        An override may set ``temperature``, ``top_k``, ``top_p``, ``guidance_scale`` and ``onset_hold``;
+        a stage given a ``guidance_scale`` override is guided with it (it joins ``guidance_stages``).
         """
         override = dict(self.stage_overrides.get(stage, {}))
         unknown = set(override) - set(STAGE_SAMPLING_KEYS)
@@ -153,13 +158,15 @@ class SamplingConfig:
         identity (and so every cached output keyed by one) the same for the same settings.
         """
         legacy = {new: old for old, new in LEGACY_SAMPLING_KEYS.items()}
-        values = {legacy.get(key, key): value for key, value in asdict(self).items()}
+        values = {legacy.get(key, key): value for key, value in asdict(self).items()
+                  if not (key == "onset_hold" and value == 0.0)}  # off: the hash it had before the setting
         values["stage_overrides"] = {stage: {legacy.get(k, k): v for k, v in override.items()}
                                      for stage, override in self.stage_overrides.items()}
         return values
 
 
-STAGE_SAMPLING_KEYS = {"temperature": float, "top_k": int, "top_p": float, "guidance_scale": float}
+STAGE_SAMPLING_KEYS = {"temperature": float, "top_k": int, "top_p": float, "guidance_scale": float,
+                       "onset_hold": float}
 # Names the guidance settings had before "cfg" meant only configuration: old sampling.toml files,
 # configs saved next to checkpoints and stage overrides still load (with a DeprecationWarning).
 LEGACY_SAMPLING_KEYS = {"cfg_scale": "guidance_scale", "cfg_stages": "guidance_stages"}

@@ -26,6 +26,7 @@ from hafm import audio
 from hafm.config import SamplingConfig
 from hafm.model.cascade import Cascade
 from hafm.model.lm import StageLM
+from hafm.onsets import onset_hold_bias
 from hafm.tokenizers.alignment import ACOUSTIC_SR, SEMANTIC_HZ, SEMANTIC_SR, acoustic_from_semantic
 from hafm.tokenizers.base import AcousticCodec, SemanticTokenizer
 
@@ -54,11 +55,13 @@ Generators = torch.Generator | Sequence[torch.Generator]
 
 
 def generate_stage(lm: StageLM, prefix: torch.Tensor, n_frames: int, grid: list[tuple[int, int]],
-                   sampling: SamplingConfig, generator: Generators, progress: bool = False) -> torch.Tensor:
+                   sampling: SamplingConfig, generator: Generators, progress: bool = False,
+                   repeat_bias: torch.Tensor | None = None) -> torch.Tensor:
     """Run one stage over the window ``grid``: ``prefix [B, P, T_p]`` -> ``target [B, K, n_frames]``.
 
     Grid bounds are semantic frames; each is converted to the stage's prefix and target rates.
-    ``generator``: one for the batch or one per row (see ``StageLM.generate``).
+    ``generator``: one for the batch or one per row (see ``StageLM.generate``); ``repeat_bias
+    [B, n_frames]``: see ``StageLM.generate``.
     """
     def at(frame: int, hz: int) -> int:
         return frame * hz // SEMANTIC_HZ
@@ -70,9 +73,26 @@ def generate_stage(lm: StageLM, prefix: torch.Tensor, n_frames: int, grid: list[
         t0, t1 = at(start, lm.cfg.target_hz), min(at(end, lm.cfg.target_hz), n_frames)
         window_prefix = prefix[:, :, at(start, lm.cfg.prefix_hz):at(end, lm.cfg.prefix_hz)].to(device)
         prompt = out[:, :, t0:filled].to(device) if filled > t0 else None
-        out[:, :, t0:t1] = lm.generate(window_prefix, t1 - t0, sampling, generator, prompt).cpu()
+        bias = None if repeat_bias is None else repeat_bias[:, t0:t1]
+        out[:, :, t0:t1] = lm.generate(window_prefix, t1 - t0, sampling, generator, prompt, repeat_bias=bias).cpu()
         filled = t1
     return out
+
+
+def needs_onsets(lm: StageLM, sampling: SamplingConfig) -> bool:
+    """Whether a stage reads the vocal's onsets: as a prefix stream, or to decode onset-synchronously."""
+    return lm.cfg.vocal_onsets or (lm.cfg.prefix_hz == SEMANTIC_HZ and sampling.for_stage(lm.cfg.name).onset_hold != 0)
+
+
+def hold_bias(lm: StageLM, sampling: SamplingConfig, vocal_onsets: torch.Tensor | None,
+              n_frames: int) -> torch.Tensor | None:
+    """The stage's onset-synchronous repeat bias ``[B, n_frames]`` (None when its ``onset_hold`` is 0)."""
+    strength = sampling.for_stage(lm.cfg.name).onset_hold
+    if strength == 0 or lm.cfg.prefix_hz != SEMANTIC_HZ:
+        return None
+    if vocal_onsets is None:
+        raise ValueError(f"onset_hold of the {lm.cfg.name} stage needs the vocal's onsets; pass vocal_onsets")
+    return onset_hold_bias(vocal_onsets.reshape(-1, vocal_onsets.shape[-1]), n_frames, lm.cfg.target_hz, strength)
 
 
 def with_onsets(lm: StageLM, streams: torch.Tensor, vocal_onsets: torch.Tensor | None) -> torch.Tensor:
@@ -111,7 +131,8 @@ def generate_tokens(cascade: Cascade, vocal_semantic: torch.Tensor, *, stages: i
     else:
         accomp = accompaniment_semantic.reshape(batch.shape)[:, None]
     prefix = with_onsets(cascade.coarse, torch.cat([batch[:, None], accomp], dim=1), vocal_onsets)
-    codes = generate_stage(cascade.coarse, prefix, n_ac, grid, sampling, generator, progress)
+    codes = generate_stage(cascade.coarse, prefix, n_ac, grid, sampling, generator, progress,
+                           hold_bias(cascade.coarse, sampling, vocal_onsets, n_ac))
     if stages == 3:
         fine = generate_stage(cascade.stage("fine"), codes, n_ac, grid, sampling, generator, progress)
         codes = torch.cat([codes, fine], dim=1)
@@ -126,7 +147,8 @@ def generate_semantic(cascade: Cascade, vocal_semantic: torch.Tensor, sampling: 
     n_sem = vocal_semantic.shape[1]
     grid = window_grid(n_sem, *semantic_window(sampling))
     prefix = with_onsets(cascade.semantic, vocal_semantic[:, None], vocal_onsets)
-    return generate_stage(cascade.semantic, prefix, n_sem, grid, sampling, generator, progress)[:, 0]
+    return generate_stage(cascade.semantic, prefix, n_sem, grid, sampling, generator, progress,
+                          hold_bias(cascade.semantic, sampling, vocal_onsets, n_sem))[:, 0]
 
 
 def vocal_semantic_tokens(vocals: torch.Tensor, sr: int, tokenizer: SemanticTokenizer, noise_std: float,

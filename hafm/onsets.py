@@ -10,6 +10,8 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
+import torch
+
 from hafm.audio import resample
 
 HOP = 512
@@ -74,3 +76,14 @@ def onset_stream(wav_16k: np.ndarray, n_frames: int) -> np.ndarray:
                                         delta=ONSET_DELTA)
     out[frames[frames < n_frames]] = 1
     return out
+
+
+def onset_hold_bias(onsets: torch.Tensor, n_frames: int, frame_hz: int, strength: float) -> torch.Tensor:
+    """Repeat bias of onset-synchronous decoding (``SamplingConfig.onset_hold``): ``onsets [B, T_s]``
+    (0/1 at 50 Hz) -> ``[B, n_frames]`` at ``frame_hz``: ``-strength`` on frames at an onset,
+    0 on the frames next to one (the detector is good to a frame), ``+strength`` elsewhere."""
+    near = torch.nn.functional.max_pool1d(onsets[:, None].float(), 3, stride=1, padding=1)[:, 0]
+    semantic = torch.arange(n_frames) * 50 // frame_hz  # the 50 Hz frame each frame lies in
+    semantic = semantic.clamp(max=onsets.shape[1] - 1)
+    at, next_to = onsets[:, semantic].float(), near[:, semantic]
+    return strength * (1.0 - next_to) - strength * at

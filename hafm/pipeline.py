@@ -154,8 +154,11 @@ class GenerationPipeline:
 
     @property
     def reads_onsets(self) -> bool:
-        """Whether a stage of the cascade reads the vocal's onset stream (``StageConfig.vocal_onsets``)."""
-        return any(self.cascade.stage(name).cfg.vocal_onsets for name in STAGES[:2])
+        """Whether a stage reads the vocal's onset stream (``StageConfig.vocal_onsets``) or decodes
+        onset-synchronously (``SamplingConfig.onset_hold``)."""
+        from hafm.generate import needs_onsets
+
+        return any(needs_onsets(self.cascade.stage(name), self.sampling) for name in STAGES[:2])
 
     def onset_inputs(self, vocals: Sequence[torch.Tensor], sr: int, n_frames: int) -> torch.Tensor | None:
         """Onset streams ``[B, n_frames]`` (50 Hz) of the clean vocals ``[C, n]`` at ``sr`` Hz when

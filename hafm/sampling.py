@@ -20,6 +20,12 @@ def guide(cond: torch.Tensor, uncond: torch.Tensor, scale: float) -> torch.Tenso
     return uncond + scale * (cond - uncond)
 
 
+def with_repeat_bias(logits: torch.Tensor, previous: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Copy of ``logits [B, K, V]`` with ``bias [B, K]`` added to the logit of each row's
+    ``previous [B, K]`` token (positive: repeat it more often; negative: change more often)."""
+    return logits.scatter_add(-1, previous[..., None], bias[..., None].to(logits.dtype))
+
+
 def top_k_mask(logits: torch.Tensor, k: int) -> torch.Tensor:
     """Copy of ``logits`` with all but the ``k`` largest per row set to ``-inf`` (``k <= 0``: no-op)."""
     if k <= 0 or k >= logits.shape[-1]:

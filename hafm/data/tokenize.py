@@ -132,8 +132,8 @@ def _tokenize_track(args: tuple[object, str]) -> dict:
     audio = read_track(track)
     arrays = tokenize_pair(audio.vocals, audio.accompaniment, audio.sr, codec, semantic, known)
     n_coarse = getattr(codec, "n_coarse", arrays["acoustic_accomp"].shape[0] // 2)
-    meta = {**ids, "onset_id": ONSET_ID, "n_coarse": int(n_coarse), "source_sha256": sha, "track": track.name, "split": track.subset,
-            "sample_rate": audio.sr, "n_samples": len(audio.vocals)}
+    meta = {**ids, "onset_id": ONSET_ID, "n_coarse": int(n_coarse), "source_sha256": sha, "track": track.name,
+            "split": track.subset, "sample_rate": audio.sr, "n_samples": len(audio.vocals)}
     save_shard(path, arrays, meta)
     return {**entry, "status": status, "seconds": len(audio.vocals) / audio.sr,
             "tokenize_s": time.perf_counter() - start,

@@ -34,7 +34,7 @@ from hafm.config import SamplingConfig, StageConfig
 from hafm.model.cache import KVCache
 from hafm.model.layers import Block, RelativePositionBias, RMSNorm, geglu_hidden
 from hafm.model.patterns import apply_delay, delayed_length, revert_delay
-from hafm.sampling import guide, sample, sample_rows
+from hafm.sampling import guide, sample, sample_rows, with_repeat_bias
 
 
 class StageLM(nn.Module):
@@ -186,7 +186,8 @@ class StageLM(nn.Module):
     @torch.inference_mode()
     def generate(self, prefix: torch.Tensor, n_frames: int, sampling: SamplingConfig | None = None,
                  generator: torch.Generator | Sequence[torch.Generator] | None = None,
-                 prompt: torch.Tensor | None = None, use_cache: bool = True) -> torch.Tensor:
+                 prompt: torch.Tensor | None = None, use_cache: bool = True,
+                 repeat_bias: torch.Tensor | None = None) -> torch.Tensor:
         """Sample ``target [B, K, n_frames]`` given ``prefix [B, P, T_p]``.
 
         ``generator``: one for the whole batch, or a sequence of ``B`` (row ``i`` sampled with
@@ -198,6 +199,8 @@ class StageLM(nn.Module):
         is in ``guidance_stages`` and ``guidance_scale != 1``: conditional and unconditional
         rows run as one batch of ``2B``. ``use_cache=False`` recomputes the whole sequence at
         every step instead of reading the KV cache (same result; for tests and benchmarks).
+        ``repeat_bias [B, n_frames]``: added, at frame ``t`` of every codebook, to the logit of that
+        codebook's token at frame ``t - 1`` (onset-synchronous decoding, ``hafm.onsets.onset_hold_bias``).
         """
         if self.training:
             raise RuntimeError("StageLM.generate needs eval mode (dropout would corrupt sampling); call .eval()")
@@ -222,7 +225,8 @@ class StageLM(nn.Module):
             self._rows(known, scale), None if aligned is None else aligned[:, :n_prompt + 1])], dim=1))
         out = forced.clone()
         for step in range(n_prompt, steps):
-            tokens = self._pick(logits, scale, sampling, generator)
+            repeat = None if repeat_bias is None else self._repeat_at(out, step, repeat_bias, n_frames)
+            tokens = self._pick(logits, scale, sampling, generator, repeat)
             out[:, :, step] = torch.where(is_forced[:, step], out[:, :, step], tokens)
             if step + 1 < steps:
                 logits = decoder(self._target_input(self._rows(out[:, :, step:step + 1], scale),
@@ -246,6 +250,16 @@ class StageLM(nn.Module):
         frame = step[None] - torch.arange(k, device=full.device)[:, None]
         return apply_delay(full, self.pad_id), (frame < n_prompt) | (frame >= n_frames)
 
+    def _repeat_at(self, out: torch.Tensor, step: int, repeat_bias: torch.Tensor, n_frames: int
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(previous [B, K], bias [B, K])`` at delayed ``step``: codebook ``k`` samples frame
+        ``step - k``, whose previous frame it sampled at ``step - 1``; no bias without one."""
+        frame = step - torch.arange(self.cfg.target_codebooks, device=out.device)
+        valid = (frame >= 1) & (frame < n_frames)
+        bias = repeat_bias.to(out.device)[:, frame.clamp(0, n_frames - 1)] * valid
+        previous = out[:, :, max(step - 1, 0)].clamp(max=self.cfg.target_vocab - 1)  # the empty token where invalid
+        return previous, bias
+
     @staticmethod
     def _rows(tokens: torch.Tensor, scale: float) -> torch.Tensor:
         """Duplicate ``[B, ...]`` to the ``2B`` rows (conditional, unconditional) of guidance."""
@@ -253,11 +267,15 @@ class StageLM(nn.Module):
 
     @staticmethod
     def _pick(logits: torch.Tensor, scale: float, sampling: SamplingConfig,
-              generator: torch.Generator | Sequence[torch.Generator] | None) -> torch.Tensor:
-        """``logits [rows, K, V]`` -> tokens ``[B, K]`` (guidance combines the two halves)."""
+              generator: torch.Generator | Sequence[torch.Generator] | None,
+              repeat: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """``logits [rows, K, V]`` -> tokens ``[B, K]`` (guidance combines the two halves, then
+        ``repeat = (previous, bias)`` shifts the previous tokens' logits)."""
         if scale != 1.0:
             cond, uncond = logits.chunk(2)
             logits = guide(cond, uncond, scale)
+        if repeat is not None:
+            logits = with_repeat_bias(logits, *repeat)
         if isinstance(generator, Sequence):
             return sample_rows(logits, sampling.temperature, sampling.top_k, sampling.top_p, generator)
         return sample(logits, sampling.temperature, sampling.top_k, sampling.top_p, generator)
