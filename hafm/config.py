@@ -142,12 +142,14 @@ class SamplingConfig:
         return dataclasses.replace(self, **updates, stage_overrides={})
 
     def effective(self) -> dict[str, dict[str, Any]]:
-        """``{stage: {temperature, top_k, top_p, guidance_scale}}`` as each stage will sample (scale 1 = unguided)."""
+        """``{stage: {temperature, top_k, top_p, guidance_scale, onset_hold}}`` as each stage will sample
+        (scale 1 = unguided)."""
         out = {}
         for stage in STAGES:
             s = self.for_stage(stage)
             out[stage] = {"temperature": s.temperature, "top_k": s.top_k, "top_p": s.top_p,
-                          "guidance_scale": s.guidance_scale if stage in s.guidance_stages else 1.0}
+                          "guidance_scale": s.guidance_scale if stage in s.guidance_stages else 1.0,
+                          "onset_hold": s.onset_hold}
         return out
 
     def identity_dict(self) -> dict[str, Any]:

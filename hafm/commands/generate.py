@@ -57,6 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="nucleus sampling mass, 0 = off, every stage (default: the shipped settings)")
     parser.add_argument("--guidance-scale", type=float, default=argparse.SUPPRESS,
                         help="classifier-free guidance scale of the guided stages (default: the shipped settings)")
+    parser.add_argument("--onset-hold", type=float, default=argparse.SUPPRESS,
+                        help="onset-synchronous decoding of the semantic stage: logit bonus for holding its token "
+                             "away from the vocal's onsets (and for changing it at them), 0 = off "
+                             "(default: the shipped settings)")
     parser.add_argument("--cfg-scale", type=float, dest="guidance_scale", default=argparse.SUPPRESS,
                         action=_DeprecatedAlias, help=argparse.SUPPRESS)  # old name of --guidance-scale
     parser.add_argument("--checkpoints", default="default",
@@ -91,6 +95,8 @@ def sampling_from_args(args: argparse.Namespace):
     overrides = {key: getattr(args, key) for key in keys if hasattr(args, key)}
     stages = {stage: {k: v for k, v in values.items() if k not in overrides}
               for stage, values in base.stage_overrides.items()}
+    if hasattr(args, "onset_hold"):
+        stages["semantic"] = {**stages.get("semantic", {}), "onset_hold": args.onset_hold}
     return dataclasses.replace(base, **overrides, stage_overrides=stages)
 
 

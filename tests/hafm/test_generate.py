@@ -12,7 +12,7 @@ import torch
 from hafm.cli import main as hafm_main
 from hafm.config import SamplingConfig
 from hafm.errors import MissingWeightsError
-from hafm.generate import generate_accompaniment, generate_tokens, mix_with_vocals, window_grid
+from hafm.generate import generate_accompaniment, generate_semantic, generate_tokens, mix_with_vocals, window_grid
 from hafm.model.cascade import Cascade, load_cascade
 from hafm.testing import EnergySemantic, ToneCodec, save_release, tiny_cascade, tiny_config, use_stand_in_tokenizers
 from hafm.tokenizers.base import AcousticCodec, SemanticTokenizer
@@ -240,3 +240,30 @@ def test_stages_reading_onsets_follow_them():
 def test_stages_reading_onsets_refuse_to_run_without_them():
     with pytest.raises(ValueError, match="reads the vocal's onset stream"):
         generate_tokens(_onset_cascade(), torch.randint(0, 500, (20,)))
+
+
+def test_onset_hold_changes_semantic_tokens_only_at_the_vocal_onsets(cascade):
+    onsets = torch.zeros(1, 40, dtype=torch.long)
+    onsets[0, [10, 25]] = 1
+    sampling = SamplingConfig(temperature=1.0, stage_overrides={"semantic": {"onset_hold": 100.0}})
+    tokens = generate_semantic(cascade, torch.randint(0, 500, (1, 40)), sampling,
+                               torch.Generator().manual_seed(0), vocal_onsets=onsets)
+    changes = torch.nonzero(tokens[0, 1:] != tokens[0, :-1]).flatten() + 1
+    assert set(changes.tolist()) <= {9, 10, 11, 24, 25, 26}
+    assert {10, 25} <= set(changes.tolist())
+
+
+def test_onset_hold_without_onsets_is_refused(cascade):
+    sampling = SamplingConfig(stage_overrides={"semantic": {"onset_hold": 2.0}})
+    with pytest.raises(ValueError, match="needs the vocal's onsets"):
+        generate_tokens(cascade, torch.randint(0, 500, (20,)), sampling=sampling)
+
+
+def test_onset_hold_flag_sets_the_semantic_stage_only():
+    from hafm.cli import build_parser
+    from hafm.commands.generate import sampling_from_args
+
+    args = build_parser().parse_args(["generate", "v.wav", "-o", "o.wav", "--onset-hold", "3"])
+    effective = sampling_from_args(args).effective()
+    assert effective["semantic"]["onset_hold"] == 3.0
+    assert effective["coarse"]["onset_hold"] == 0.0 and effective["fine"]["onset_hold"] == 0.0

@@ -1,9 +1,11 @@
-"""The vocal onset stream (hafm.onsets.onset_stream): note starts at 50 Hz, from audio alone."""
+"""The vocal onset stream (hafm.onsets.onset_stream): note starts at 50 Hz, from audio alone; and the
+repeat bias of onset-synchronous decoding built from it."""
 
 import numpy as np
 import pytest
+import torch
 
-from hafm.onsets import ONSET_SR, onset_stream
+from hafm.onsets import ONSET_SR, onset_hold_bias, onset_stream
 
 NOTE_S = 0.5
 LEAD_S = 0.2  # a rest before the first note: a note at sample 0 has no frame before it to differ from
@@ -39,3 +41,18 @@ def test_silence_has_no_onsets_and_the_length_is_as_asked():
 def test_stream_is_cut_to_the_asked_frames():
     flags = onset_stream(_melody([440.0, 660.0]), n_frames=12)
     assert flags.shape == (12,) and flags[int(LEAD_S * 50)] == 1
+
+
+def test_hold_bias_holds_away_from_onsets_and_pushes_a_change_at_them():
+    onsets = torch.zeros(1, 10, dtype=torch.long)
+    onsets[0, 4] = 1
+    bias = onset_hold_bias(onsets, 10, 50, 2.0)
+    assert bias[0].tolist() == [2.0, 2.0, 2.0, 0.0, -2.0, 0.0, 2.0, 2.0, 2.0, 2.0]
+
+
+def test_hold_bias_at_75_hz_follows_the_50_hz_frames():
+    onsets = torch.zeros(1, 10, dtype=torch.long)
+    onsets[0, 4] = 1  # 80-100 ms: 75 Hz frames 6 and 7
+    bias = onset_hold_bias(onsets, 15, 75, 1.0)
+    assert torch.nonzero(bias[0] < 0).flatten().tolist() == [6, 7]
+    assert (bias[0, 9:] == 1.0).all() and (bias[0, :5] == 1.0).all()

@@ -122,3 +122,11 @@ def test_the_onset_detector_enters_the_identity_of_cascades_that_read_onsets(mon
     before = onset.identity(), plain.identity()
     monkeypatch.setattr(hafm.pipeline, "ONSET_ID", "another-detector")
     assert onset.identity() != before[0] and plain.identity() == before[1]
+
+
+def test_onset_hold_makes_the_pipeline_compute_onsets_and_changes_its_identity():
+    plain = _pipeline()
+    holding = _pipeline(SamplingConfig(stage_overrides={"semantic": {"onset_hold": 3.0}}))
+    assert not plain.reads_onsets and holding.reads_onsets
+    assert holding.identity() != plain.identity()
+    assert holding.codes_batch([_sine(220.0)], 24_000, seeds=[0]).shape == (1, 8, 75)

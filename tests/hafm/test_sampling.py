@@ -1,6 +1,6 @@
 import torch
 
-from hafm.sampling import guide, sample, sample_rows, top_k_mask, top_p_mask
+from hafm.sampling import guide, sample, sample_rows, top_k_mask, top_p_mask, with_repeat_bias
 
 
 def test_guidance_formula_and_scale_one_is_conditional():
@@ -56,3 +56,15 @@ def test_each_row_draws_from_its_own_generator_whatever_the_other_rows():
     alone = sample(logits[1], 1.0, 20, 0.0, torch.Generator().manual_seed(2))
     assert torch.equal(together[1], alone)
     assert together.shape == (3, 4)
+
+
+def test_repeat_bias_shifts_only_the_previous_tokens_logit_and_leaves_the_input_alone():
+    logits = torch.zeros(2, 3, 5)
+    previous = torch.tensor([[0, 4, 2], [1, 1, 3]])
+    bias = torch.tensor([[2.0, -1.0, 0.0], [0.5, 0.5, 0.5]])
+    out = with_repeat_bias(logits, previous, bias)
+    expected = torch.zeros(2, 3, 5)
+    for b in range(2):
+        for k in range(3):
+            expected[b, k, previous[b, k]] = bias[b, k]
+    assert torch.equal(out, expected) and not logits.any()
