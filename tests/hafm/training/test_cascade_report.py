@@ -107,7 +107,7 @@ def test_validation_evaluation_reads_held_out_training_songs_and_a_unigram_of_th
     from hafm.data import splits
 
     songs = {"train": [SimpleNamespace(name=f"bwv{i}") for i in range(40)], "test": [SimpleNamespace(name="bwv999")]}
-    monkeypatch.setattr("hafm.data.stage_data.load_stage_tracks", lambda shards, split, stage: songs[split])
+    monkeypatch.setattr("hafm.data.stage_data.load_stage_tracks", lambda shards, split, *_: songs[split])
     evaluated, unigram = _evaluation_tracks("shards", "fine", "validation")
     fit, val = splits.split_train_val([t.name for t in songs["train"]])
     assert [t.name for t in evaluated] == val and [t.name for t in unigram] == fit and val
