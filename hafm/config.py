@@ -117,6 +117,9 @@ class SamplingConfig:
     # the same penalty on the frames at an onset, so that the tokens change where the vocal's notes
     # start. 0 = off (nothing is computed, and identities are what they were before this setting).
     onset_hold: float = 0.0
+    # The vocal's semantic tokens held between its onsets (hafm.onsets.hold_between_onsets) before
+    # any stage reads them. False = off (nothing computed; identities as before this setting).
+    vocal_hold: bool = False
 
     def __post_init__(self) -> None:
         if any(isinstance(values, dict) and not LEGACY_SAMPLING_KEYS.keys().isdisjoint(values)
@@ -161,7 +164,7 @@ class SamplingConfig:
         """
         legacy = {new: old for old, new in LEGACY_SAMPLING_KEYS.items()}
         values = {legacy.get(key, key): value for key, value in asdict(self).items()
-                  if not (key == "onset_hold" and value == 0.0)}  # off: the hash it had before the setting
+                  if not (key in ("onset_hold", "vocal_hold") and not value)}  # off: the hash it had before
         values["stage_overrides"] = {stage: {legacy.get(k, k): v for k, v in override.items()}
                                      for stage, override in self.stage_overrides.items()}
         return values
