@@ -88,15 +88,3 @@ def onset_hold_bias(onsets: torch.Tensor, n_frames: int, frame_hz: int, strength
     at, next_to = onsets[:, semantic].float(), near[:, semantic]
     return strength * (1.0 - next_to) - strength * at
 
-
-def hold_between_onsets(tokens: torch.Tensor, onsets: torch.Tensor) -> torch.Tensor:
-    """``tokens [B, T]`` with each stretch between vocal onsets (``onsets [B, T]``, 0/1; a stretch
-    starts at frame 0 and at every onset) replaced by its most frequent token (the smallest id on a
-    tie): tokens that jitter within a note hold still, and change where a note starts. A new tensor."""
-    out = tokens.clone()
-    for row in range(tokens.shape[0]):
-        starts = [0, *torch.nonzero(onsets[row]).flatten().tolist(), tokens.shape[1]]
-        for start, end in zip(starts[:-1], starts[1:]):
-            if end > start:
-                out[row, start:end] = torch.mode(tokens[row, start:end]).values
-    return out

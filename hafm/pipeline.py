@@ -23,7 +23,7 @@ from hafm import audio
 from hafm.config import STAGES, SamplingConfig, from_dict, read_toml
 from hafm.fileio import sha256_file, sha256_json
 from hafm.model.cascade import Cascade, load_cascade, stage_paths
-from hafm.onsets import ONSET_ID, hold_between_onsets
+from hafm.onsets import ONSET_ID
 from hafm.tokenizers.alignment import ACOUSTIC_SR
 
 # Bump when the generation code changes what it outputs for the same weights, tokenizers and settings.
@@ -113,7 +113,7 @@ class GenerationPipeline:
             "codec": self.codec.identity(), "semantic": self.semantic.identity(),
             "sampling": self.sampling.identity_dict(),  # legacy field names: identities stay stable
         }
-        if self.reads_onsets or self.sampling.vocal_hold:  # only then: other identities stay what they were
+        if self.reads_onsets:  # only then: identities of cascades without onsets stay what they were
             parts["onsets"] = ONSET_ID
         if torch.device(self.device).type != "cpu":
             parts["device"] = torch.device(self.device).type
@@ -163,12 +163,10 @@ class GenerationPipeline:
     def onset_inputs(self, vocals: Sequence[torch.Tensor], sr: int, n_frames: int) -> torch.Tensor | None:
         """Onset streams ``[B, n_frames]`` (50 Hz) of the clean vocals ``[C, n]`` at ``sr`` Hz when
         the cascade reads them, else None."""
-        return self._onsets(vocals, sr, n_frames) if self.reads_onsets else None
-
-    @staticmethod
-    def _onsets(vocals: Sequence[torch.Tensor], sr: int, n_frames: int) -> torch.Tensor:
         from hafm.generate import vocal_onset_stream
 
+        if not self.reads_onsets:
+            return None
         return torch.stack([vocal_onset_stream(v, sr, n_frames) for v in vocals])
 
     def semantic_inputs(self, vocals: Sequence[torch.Tensor], sr: int, generators: Sequence[torch.Generator],
@@ -176,15 +174,15 @@ class GenerationPipeline:
                         accompaniments: Sequence[torch.Tensor] | None = None
                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Semantic tokens ``[B, T_s]`` of the noised vocals (clip ``i`` draws its noise from
-        ``generators[i]``; held between the vocal's onsets with ``sampling.vocal_hold``) and, when
-        given, of the true accompaniments (no noise, no draws)."""
-        from hafm.generate import vocal_semantic_tokens
+        ``generators[i]``; mode-filtered with ``sampling.vocal_mode_window``) and, when given, of
+        the true accompaniments (no noise, no draws)."""
+        from hafm.generate import mode_filter, vocal_semantic_tokens
 
         tokens = torch.stack([
             vocal_semantic_tokens(audio.validate(v, "vocals", sr=sr, max_seconds=max_seconds), sr, self.semantic,
                                   self.sampling.vocal_noise_std, g) for v, g in zip(vocals, generators)])
-        if self.sampling.vocal_hold:
-            tokens = hold_between_onsets(tokens, self._onsets(vocals, sr, tokens.shape[-1]))
+        if self.sampling.vocal_mode_window:
+            tokens = mode_filter(tokens, self.sampling.vocal_mode_window, self.sampling.vocal_mode_above)
         true_semantic = None if accompaniments is None else torch.stack([
             vocal_semantic_tokens(audio.validate(a, "accompaniment", sr, max_seconds, allow_silent=True), sr,
                                   self.semantic, 0.0, g) for a, g in zip(accompaniments, generators)])
