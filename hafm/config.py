@@ -117,12 +117,6 @@ class SamplingConfig:
     # the same penalty on the frames at an onset, so that the tokens change where the vocal's notes
     # start. 0 = off (nothing is computed, and identities are what they were before this setting).
     onset_hold: float = 0.0
-    # Width (frames, odd) of a sliding mode filter over the vocal's semantic tokens before any stage
-    # reads them (hafm.generate.mode_filter): damps token jitter within notes. 0 = off (identities
-    # as before this setting). Applied to a clip only when its tokens change on more than
-    # vocal_mode_above of its frames (0: always): still vocals are left as they are.
-    vocal_mode_window: int = 0
-    vocal_mode_above: float = 0.0
 
     def __post_init__(self) -> None:
         if any(isinstance(values, dict) and not LEGACY_SAMPLING_KEYS.keys().isdisjoint(values)
@@ -167,7 +161,7 @@ class SamplingConfig:
         """
         legacy = {new: old for old, new in LEGACY_SAMPLING_KEYS.items()}
         values = {legacy.get(key, key): value for key, value in asdict(self).items()
-                  if not (key in ("onset_hold", "vocal_mode_window", "vocal_mode_above") and not value)}
+                  if not (key == "onset_hold" and value == 0.0)}  # off: the hash it had before the setting
         values["stage_overrides"] = {stage: {legacy.get(k, k): v for k, v in override.items()}
                                      for stage, override in self.stage_overrides.items()}
         return values

@@ -160,19 +160,6 @@ def vocal_semantic_tokens(vocals: torch.Tensor, sr: int, tokenizer: SemanticToke
     return tokenizer.encode(wav[None])[0]
 
 
-def mode_filter(tokens: torch.Tensor, width: int, above: float = 0.0) -> torch.Tensor:
-    """``tokens [B, T]`` -> each frame's most frequent token within a centred window of ``width``
-    frames (odd; edges repeat the first and last token; the smallest id on a tie), for the rows
-    whose tokens change on more than ``above`` of their frames; other rows as they are. A new tensor."""
-    if width < 1 or width % 2 == 0:
-        raise ValueError(f"the mode filter needs an odd width >= 1, got {width}")
-    half = width // 2
-    padded = torch.cat([tokens[:, :1].expand(-1, half), tokens, tokens[:, -1:].expand(-1, half)], dim=1)
-    filtered = torch.mode(padded.unfold(1, width, 1), dim=-1).values
-    jittery = (tokens[:, 1:] != tokens[:, :-1]).float().mean(dim=1) > above
-    return torch.where(jittery[:, None], filtered, tokens)
-
-
 def vocal_onset_stream(vocals: torch.Tensor, sr: int, n_frames: int) -> torch.Tensor:
     """``vocals [C, n]`` at ``sr`` Hz -> onset flags ``[n_frames]`` (int64, 50 Hz) of the clean mono vocal."""
     from hafm.onsets import onset_stream

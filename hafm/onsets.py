@@ -87,4 +87,3 @@ def onset_hold_bias(onsets: torch.Tensor, n_frames: int, frame_hz: int, strength
     semantic = semantic.clamp(max=onsets.shape[1] - 1)
     at, next_to = onsets[:, semantic].float(), near[:, semantic]
     return strength * (1.0 - next_to) - strength * at
-

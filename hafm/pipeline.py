@@ -174,15 +174,12 @@ class GenerationPipeline:
                         accompaniments: Sequence[torch.Tensor] | None = None
                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Semantic tokens ``[B, T_s]`` of the noised vocals (clip ``i`` draws its noise from
-        ``generators[i]``; mode-filtered with ``sampling.vocal_mode_window``) and, when given, of
-        the true accompaniments (no noise, no draws)."""
-        from hafm.generate import mode_filter, vocal_semantic_tokens
+        ``generators[i]``) and, when given, of the true accompaniments (no noise, no draws)."""
+        from hafm.generate import vocal_semantic_tokens
 
         tokens = torch.stack([
             vocal_semantic_tokens(audio.validate(v, "vocals", sr=sr, max_seconds=max_seconds), sr, self.semantic,
                                   self.sampling.vocal_noise_std, g) for v, g in zip(vocals, generators)])
-        if self.sampling.vocal_mode_window:
-            tokens = mode_filter(tokens, self.sampling.vocal_mode_window, self.sampling.vocal_mode_above)
         true_semantic = None if accompaniments is None else torch.stack([
             vocal_semantic_tokens(audio.validate(a, "accompaniment", sr, max_seconds, allow_silent=True), sr,
                                   self.semantic, 0.0, g) for a, g in zip(accompaniments, generators)])
