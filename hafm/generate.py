@@ -1,7 +1,8 @@
 """Vocal -> accompaniment: tokenize, run the cascade's stages, decode with the codec.
 
 Pipeline (``generate_accompaniment``): downmix and resample the vocal to 16 kHz, add
-N(0, ``vocal_noise_std``^2) noise (the authors' inference script), semantic tokens at 50 Hz (and,
+N(0, ``vocal_noise_std``^2) noise (the authors' inference script adds 0.01; the default here is
+none, as in training), semantic tokens at 50 Hz (and,
 for stages with ``vocal_onsets``, the clean vocal's onset stream at 50 Hz), stage 1 (accompaniment
 semantic tokens), stage 2 (codebooks 1-4 at 75 Hz, ``int(T_s * 75 / 50)``
 frames), stage 3 (codebooks 5-8; skipped with ``stages=2``, the ablation that decodes the 4 coarse
