@@ -202,4 +202,5 @@ def test_identity_dict_keeps_the_hashes_made_before_the_rename(tmp_path):
     (tmp_path / "sampling.toml").write_text(OLD_SHIPPED_SAMPLING_TOML)
     with pytest.warns(DeprecationWarning):
         shipped_before = load_sampling(tmp_path)  # the sampling.toml shipped before the rename
-    assert sha256_json(shipped_before.identity_dict()) == "ab3e7f239156b48add3a678a71c83b8e5eb5088c1ed5e50908390862fe5af04d"
+    assert sha256_json(shipped_before.identity_dict()) == \
+        "ab3e7f239156b48add3a678a71c83b8e5eb5088c1ed5e50908390862fe5af04d"
