@@ -27,7 +27,7 @@ from hafm import audio
 from hafm.config import SamplingConfig
 from hafm.model.cascade import Cascade
 from hafm.model.lm import StageLM
-from hafm.onsets import onset_hold_bias
+from hafm.onsets import onset_hold_bias, onset_stream
 from hafm.tokenizers.alignment import ACOUSTIC_SR, SEMANTIC_HZ, SEMANTIC_SR, acoustic_from_semantic
 from hafm.tokenizers.base import AcousticCodec, SemanticTokenizer
 
@@ -80,16 +80,21 @@ def generate_stage(lm: StageLM, prefix: torch.Tensor, n_frames: int, grid: list[
     return out
 
 
+def _hold_strength(lm: StageLM, sampling: SamplingConfig) -> float:
+    """The stage's ``onset_hold`` (0 for stages without 50 Hz prefix streams: the fine stage)."""
+    return sampling.for_stage(lm.cfg.name).onset_hold if lm.cfg.prefix_hz == SEMANTIC_HZ else 0.0
+
+
 def needs_onsets(lm: StageLM, sampling: SamplingConfig) -> bool:
     """Whether a stage reads the vocal's onsets: as a prefix stream, or to decode onset-synchronously."""
-    return lm.cfg.vocal_onsets or (lm.cfg.prefix_hz == SEMANTIC_HZ and sampling.for_stage(lm.cfg.name).onset_hold != 0)
+    return lm.cfg.vocal_onsets or _hold_strength(lm, sampling) != 0
 
 
 def hold_bias(lm: StageLM, sampling: SamplingConfig, vocal_onsets: torch.Tensor | None,
               n_frames: int) -> torch.Tensor | None:
     """The stage's onset-synchronous repeat bias ``[B, n_frames]`` (None when its ``onset_hold`` is 0)."""
-    strength = sampling.for_stage(lm.cfg.name).onset_hold
-    if strength == 0 or lm.cfg.prefix_hz != SEMANTIC_HZ:
+    strength = _hold_strength(lm, sampling)
+    if strength == 0:
         return None
     if vocal_onsets is None:
         raise ValueError(f"onset_hold of the {lm.cfg.name} stage needs the vocal's onsets; pass vocal_onsets")
@@ -163,8 +168,6 @@ def vocal_semantic_tokens(vocals: torch.Tensor, sr: int, tokenizer: SemanticToke
 
 def vocal_onset_stream(vocals: torch.Tensor, sr: int, n_frames: int) -> torch.Tensor:
     """``vocals [C, n]`` at ``sr`` Hz -> onset flags ``[n_frames]`` (int64, 50 Hz) of the clean mono vocal."""
-    from hafm.onsets import onset_stream
-
     wav = audio.resample(audio.downmix(vocals), sr, SEMANTIC_SR)
     return torch.from_numpy(onset_stream(wav.reshape(-1).numpy(), n_frames).astype("int64"))
 

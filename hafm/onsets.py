@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import librosa
 import numpy as np
-
 import torch
 
 from hafm.audio import resample

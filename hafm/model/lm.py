@@ -224,6 +224,8 @@ class StageLM(nn.Module):
         logits = decoder(torch.cat([self._prefix_input(frames, drop), self._target_input(
             self._rows(known, scale), None if aligned is None else aligned[:, :n_prompt + 1])], dim=1))
         out = forced.clone()
+        if repeat_bias is not None:
+            repeat_bias = repeat_bias.to(out.device)
         for step in range(n_prompt, steps):
             repeat = None if repeat_bias is None else self._repeat_at(out, step, repeat_bias, n_frames)
             tokens = self._pick(logits, scale, sampling, generator, repeat)
@@ -256,7 +258,7 @@ class StageLM(nn.Module):
         ``step - k``, whose previous frame it sampled at ``step - 1``; no bias without one."""
         frame = step - torch.arange(self.cfg.target_codebooks, device=out.device)
         valid = (frame >= 1) & (frame < n_frames)
-        bias = repeat_bias.to(out.device)[:, frame.clamp(0, n_frames - 1)] * valid
+        bias = repeat_bias[:, frame.clamp(0, n_frames - 1)] * valid
         previous = out[:, :, max(step - 1, 0)].clamp(max=self.cfg.target_vocab - 1)  # the empty token where invalid
         return previous, bias
 
